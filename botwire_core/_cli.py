@@ -1,0 +1,278 @@
+"""The ``botwire`` command line (click).
+
+Output is JSON when stdout is not a terminal (for scripts and pipes) and readable
+text in a terminal. Every command takes ``--url`` (default ``$BOTWIRE_URL``, else
+the embedded SQLite file) and ``--api-key`` (default ``$BOTWIRE_API_KEY``).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from typing import IO, Any
+
+import click
+
+from botwire._client import Memory
+from botwire._errors import BotWireError, ValidationError
+from botwire._rules import encode, validate_key
+from botwire._types import GetOp, Op, Record, RestoreOp
+from botwire._urls import default_path, resolve_url
+
+EXPORT_CHUNK = 500
+
+
+def _parse_value(text: str, as_string: bool) -> Any:
+    """VALUE is JSON if it parses as JSON, else the string itself."""
+    if as_string:
+        return text
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _piped() -> bool:
+    return not sys.stdout.isatty()
+
+
+def _emit(data: Any, human: str) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False) if _piped() else human)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, indent=2)
+
+
+class _Context:
+    def __init__(self, url: str | None, api_key: str | None) -> None:
+        self.url = url
+        self.api_key = api_key
+
+    def memory(self, namespace: str) -> Memory:
+        return Memory(namespace, self.url, api_key=self.api_key)
+
+
+class _Group(click.Group):
+    """Turns BotWire errors into one readable line and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BotWireError as exc:
+            raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--url", envvar="BOTWIRE_URL", help="Store URL (default: the embedded file).")
+@click.option("--api-key", envvar="BOTWIRE_API_KEY", help="Token for a server that needs one.")
+@click.version_option(package_name="botwire")
+@click.pass_context
+def cli(ctx: click.Context, url: str | None, api_key: str | None) -> None:
+    """BotWire: durable key-value memory for AI agents.
+
+    With no --url and no BOTWIRE_URL, data lives in an embedded SQLite file
+    (see `botwire where`).
+    """
+    ctx.obj = _Context(url or None, api_key or None)
+
+
+@cli.command("set")
+@click.argument("namespace")
+@click.argument("key")
+@click.argument("value")
+@click.option("--ttl", type=float, help="Seconds until the key expires.")
+@click.option("--if-version", type=int, help="Write only if the current version is this.")
+@click.option("--string", "as_string", is_flag=True, help="Store VALUE as a string, never JSON.")
+@click.pass_obj
+def set_(
+    obj: _Context,
+    namespace: str,
+    key: str,
+    value: str,
+    ttl: float | None,
+    if_version: int | None,
+    as_string: bool,
+) -> None:
+    """Store VALUE (parsed as JSON, else a string) under KEY."""
+    with obj.memory(namespace) as memory:
+        version = memory.set(key, _parse_value(value, as_string), ttl=ttl, if_version=if_version)
+    _emit(
+        {"namespace": namespace, "key": key, "version": version},
+        f"stored {key!r} in {namespace} (version {version})",
+    )
+
+
+@cli.command()
+@click.argument("namespace")
+@click.argument("key")
+@click.pass_obj
+def get(obj: _Context, namespace: str, key: str) -> None:
+    """Print the value at KEY (exit status 1 if it is missing)."""
+    with obj.memory(namespace) as memory:
+        item = memory.get_item(key)
+    if item is None:
+        raise click.ClickException(f"no key {key!r} in namespace {namespace!r}")
+    _emit(item.value, _show(item.value))
+
+
+@cli.command()
+@click.argument("namespace")
+@click.argument("key")
+@click.pass_obj
+def delete(obj: _Context, namespace: str, key: str) -> None:
+    """Delete KEY (exit status 1 if it was missing)."""
+    with obj.memory(namespace) as memory:
+        existed = memory.delete(key)
+    if not existed:
+        raise click.ClickException(f"no key {key!r} in namespace {namespace!r}")
+    _emit({"deleted": True, "namespace": namespace, "key": key}, f"deleted {key!r}")
+
+
+@cli.command("ls")
+@click.argument("namespace")
+@click.option("--prefix", default="", help="Only keys that start with this.")
+@click.option("--limit", type=click.IntRange(min=0), help="At most this many keys.")
+@click.pass_obj
+def ls(obj: _Context, namespace: str, prefix: str, limit: int | None) -> None:
+    """List the keys of NAMESPACE in order."""
+    with obj.memory(namespace) as memory:
+        keys = memory.list_keys(prefix=prefix, limit=limit)
+    _emit(keys, "\n".join(keys) if keys else f"(no keys in {namespace})")
+
+
+@cli.command()
+@click.argument("namespace")
+@click.argument("key")
+@click.argument("values", nargs=-1, required=True)
+@click.option("--string", "as_string", is_flag=True, help="Append VALUES as strings, never JSON.")
+@click.pass_obj
+def append(
+    obj: _Context, namespace: str, key: str, values: tuple[str, ...], as_string: bool
+) -> None:
+    """Append VALUES (each parsed as JSON, else a string) to the list at KEY."""
+    with obj.memory(namespace) as memory:
+        length = memory.append(key, *(_parse_value(v, as_string) for v in values))
+    _emit({"namespace": namespace, "key": key, "length": length}, f"{key!r} now has {length} items")
+
+
+def _records(memory: Memory) -> Iterator[Record]:
+    cursor: str | None = None
+    while True:
+        page = memory.store.list_keys(memory.namespace, limit=EXPORT_CHUNK, cursor=cursor)
+        ops: list[Op] = [GetOp(k) for k in page.keys]
+        if ops:
+            for record in memory.store.batch(memory.namespace, ops):
+                if isinstance(record, Record):
+                    yield record
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
+
+
+@cli.command("export")
+@click.argument("namespace")
+@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), help="Default: stdout.")
+@click.pass_obj
+def export(obj: _Context, namespace: str, output: IO[str] | None) -> None:
+    """Write every key of NAMESPACE as JSON Lines (value, version, timestamps, expiry)."""
+    stream: IO[str] = output if output is not None else sys.stdout
+    count = 0
+    with obj.memory(namespace) as memory:
+        for r in _records(memory):
+            line = {
+                "key": r.key,
+                "value": json.loads(r.raw),
+                "version": r.version,
+                "created_at": r.created_at,
+                "updated_at": r.updated_at,
+                "expires_at": r.expires_at,
+            }
+            stream.write(json.dumps(line, ensure_ascii=False) + "\n")
+            count += 1
+    if output is not None:
+        click.echo(f"exported {count} keys from {namespace}", err=True)
+
+
+def _restore_op(line: str, number: int) -> RestoreOp:
+    try:
+        data = json.loads(line)
+        if not isinstance(data, dict):
+            raise ValueError("not an object")
+        key = validate_key(data["key"])
+        version = data.get("version", 1)
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise ValueError(f"version must be an integer >= 1, not {version!r}")
+        created = float(data.get("created_at") or 0) or None
+        updated = float(data.get("updated_at") or 0) or None
+        expires = data.get("expires_at")
+        return RestoreOp(
+            key,
+            encode(data["value"]),
+            version,
+            created or updated or 0.0,
+            updated or created or 0.0,
+            None if expires is None else float(expires),
+        )
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValidationError(
+            f"line {number} is not an export record ({exc}); each line must be a JSON "
+            'object with at least "key" and "value"'
+        ) from None
+
+
+@cli.command("import")
+@click.argument("namespace")
+@click.option("-i", "--input", "input_", type=click.File("r", encoding="utf-8"), default="-")
+@click.pass_obj
+def import_(obj: _Context, namespace: str, input_: IO[str]) -> None:
+    """Read JSON Lines from `botwire export` into NAMESPACE, versions and TTLs kept.
+
+    Keys in the file replace keys of the same name; the file is checked whole
+    before anything is written.
+    """
+    import time
+
+    ops: list[Op] = []
+    for number, line in enumerate(input_, 1):
+        if line.strip():
+            ops.append(_restore_op(line, number))
+    now = time.time()
+    for i, op in enumerate(ops):
+        if isinstance(op, RestoreOp) and not op.created_at:
+            ops[i] = RestoreOp(op.key, op.raw, op.version, now, now, op.expires_at)
+    with obj.memory(namespace) as memory:
+        for start in range(0, len(ops), EXPORT_CHUNK):
+            memory.store.batch(memory.namespace, ops[start : start + EXPORT_CHUNK])
+    _emit(
+        {"namespace": namespace, "imported": len(ops)}, f"imported {len(ops)} keys into {namespace}"
+    )
+
+
+@cli.command()
+@click.pass_obj
+def where(obj: _Context) -> None:
+    """Print where the data lives (the store URL in use)."""
+    url = resolve_url(obj.url)
+    _emit({"url": url, "default_path": str(default_path())}, url)
+
+
+def _register_server_commands() -> None:
+    import importlib
+
+    try:
+        module = importlib.import_module("botwire.server.cli")
+    except ImportError:  # the server's own imports of FastAPI are lazy; this is a safeguard
+        return
+    cli.add_command(module.serve)
+
+
+_register_server_commands()
+
+
+def main() -> None:
+    """Entry point of the ``botwire`` script."""
+    cli(prog_name="botwire")

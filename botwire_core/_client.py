@@ -1,0 +1,456 @@
+"""``Memory`` and ``AsyncMemory``: a namespace-bound facade over a store.
+
+All validation, encoding and result decoding lives in :class:`_BaseMemory`; the two
+clients own only the calls that do I/O, so they cannot drift apart (a parity test
+compares their public signatures).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from botwire._errors import ConflictError, ValidationError
+from botwire._rules import DEFAULT_MAX_VALUE_BYTES, decode, encode, validate_key, validate_namespace
+from botwire._store import AsyncStore, Store
+from botwire._types import (
+    AppendOp,
+    AppendResult,
+    DeleteOp,
+    GetOp,
+    Item,
+    Op,
+    OpResult,
+    Record,
+    SetOp,
+    WriteResult,
+)
+from botwire._urls import open_async_store, open_store
+
+__all__ = ["AsyncMemory", "Memory"]
+
+T = TypeVar("T")
+
+_MISSING: Any = object()
+UPDATE_ATTEMPTS = 1000
+"""How many times ``update`` retries a conflicting write before giving up."""
+
+
+def _backoff(attempt: int) -> float:
+    """Jittered pause between ``update`` attempts: spreads out competing writers."""
+    return random.uniform(0, min(0.05, 0.0005 * 2 ** min(attempt, 10)))
+
+
+class _BaseMemory:
+    """I/O-free logic shared by :class:`Memory` and :class:`AsyncMemory`."""
+
+    namespace: str
+    max_value_bytes: int | None
+
+    def _init(self, namespace: str, max_value_bytes: int | None) -> None:
+        self.namespace = validate_namespace(namespace)
+        self.max_value_bytes = max_value_bytes
+
+    def _encode(self, value: Any) -> str:
+        return encode(value, max_bytes=self.max_value_bytes)
+
+    @staticmethod
+    def _ttl(ttl: float | None) -> float | None:
+        if ttl is None:
+            return None
+        if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not ttl > 0:
+            raise ValidationError(f"ttl must be a positive number of seconds, not {ttl!r}")
+        if ttl > 100 * 365 * 86400:
+            raise ValidationError(f"ttl {ttl!r} is over 100 years; omit ttl to keep forever")
+        return float(ttl)
+
+    @staticmethod
+    def _if_version(if_version: int | None) -> int | None:
+        if if_version is None:
+            return None
+        if isinstance(if_version, bool) or not isinstance(if_version, int) or if_version < 0:
+            raise ValidationError(
+                f"if_version must be an integer >= 0 (0: only if absent), not {if_version!r}"
+            )
+        return if_version
+
+    @staticmethod
+    def _limit(name: str, value: int | None) -> int | None:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValidationError(f"{name} must be an integer >= 0, not {value!r}")
+        return value
+
+    @staticmethod
+    def _prefix(prefix: str) -> str:
+        if not isinstance(prefix, str):
+            raise ValidationError(f"prefix must be a string, not {type(prefix).__name__}")
+        return prefix
+
+    def _set_op(
+        self, key: str, value: Any, ttl: float | None = None, if_version: int | None = None
+    ) -> SetOp:
+        return SetOp(
+            validate_key(key), self._encode(value), self._ttl(ttl), self._if_version(if_version)
+        )
+
+    def _append_op(self, key: str, items: Sequence[Any], id: str | None) -> AppendOp:
+        if not items:
+            raise ValidationError("append needs at least one item")
+        if id is not None and (not isinstance(id, str) or not 0 < len(id) <= 128):
+            raise ValidationError("append id must be a string of 1-128 characters")
+        return AppendOp(validate_key(key), tuple(self._encode(i) for i in items), id)
+
+    def _keys(self, keys: Iterable[str]) -> list[str]:
+        if isinstance(keys, (str, bytes)):
+            raise ValidationError("pass a list of keys, not a single string")
+        return [validate_key(k) for k in keys]
+
+    def _set_many_ops(self, mapping: Mapping[str, Any], ttl: float | None) -> list[Op]:
+        if not isinstance(mapping, Mapping):
+            raise ValidationError(
+                f"set_many takes a mapping of key to value, not {type(mapping).__name__}"
+            )
+        ttl = self._ttl(ttl)
+        return [SetOp(validate_key(k), self._encode(v), ttl) for k, v in mapping.items()]
+
+    @staticmethod
+    def _value(record: Record | None, default: Any) -> Any:
+        return default if record is None else decode(record.raw)
+
+    @staticmethod
+    def _many(results: list[OpResult]) -> dict[str, Any]:
+        return {r.key: decode(r.raw) for r in results if isinstance(r, Record)}
+
+    @staticmethod
+    def _check_fn(fn: Callable[[Any], Any]) -> None:
+        if not callable(fn):
+            raise ValidationError("update needs a function that maps the old value to the new")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.namespace!r}, store={self.store!r})"
+
+    store: Any
+
+
+class Memory(_BaseMemory):
+    """Durable key-value memory bound to one namespace.
+
+    Example:
+        >>> from botwire import Memory
+        >>> memory = Memory("user-preferences")
+        >>> memory.set("user-42:response_style", "concise")
+        1
+        >>> memory.get("user-42:response_style")
+        'concise'
+
+    Args:
+        namespace: 1–128 characters from ``A-Z a-z 0-9 _ - . : @``.
+        url: where the data lives; default ``$BOTWIRE_URL``, else the embedded
+            SQLite file (``sqlite:///…``, ``postgresql://…``, ``http(s)://…``).
+        api_key: token for a server that requires one (default ``$BOTWIRE_API_KEY``).
+        timeout: seconds for one request to a server.
+        store: an already-open :class:`~botwire.Store` to use instead of ``url``
+            (it is not closed by :meth:`close`).
+        max_value_bytes: largest encoded value accepted (default 1 MiB).
+
+    Raises:
+        ValidationError: the namespace or URL is invalid.
+    """
+
+    def __init__(
+        self,
+        namespace: str,
+        url: str | None = None,
+        *,
+        api_key: str | None = None,
+        timeout: float = 10.0,
+        store: Store | None = None,
+        max_value_bytes: int | None = DEFAULT_MAX_VALUE_BYTES,
+    ) -> None:
+        self._init(namespace, max_value_bytes)
+        self._owns_store = store is None
+        self.store: Store = (
+            store if store is not None else open_store(url, api_key=api_key, timeout=timeout)
+        )
+
+    # -- single keys ---------------------------------------------------------------
+
+    def set(
+        self, key: str, value: Any, *, ttl: float | None = None, if_version: int | None = None
+    ) -> int:
+        """Store ``value`` (any JSON value) under ``key``; return the new version.
+
+        Args:
+            ttl: seconds until the key expires (default: never).
+            if_version: write only if the current version is this (0: only if absent).
+
+        Raises:
+            ConflictError: ``if_version`` did not match.
+            ValidationError: invalid key or value, or the value is too large.
+        """
+        if ttl is None and if_version is None:  # the hot path: no option objects
+            return self.store.set(self.namespace, validate_key(key), self._encode(value)).version
+        op = self._set_op(key, value, ttl, if_version)
+        return self.store.set(
+            self.namespace, op.key, op.raw, ttl=op.ttl, if_version=op.if_version
+        ).version
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """Return the value at ``key``, or ``default`` if it is missing or expired."""
+        return self._value(self.store.get(self.namespace, validate_key(key)), default)
+
+    def get_item(self, key: str) -> Item | None:
+        """Return the value at ``key`` with its version and timestamps, or ``None``."""
+        record = self.store.get(self.namespace, validate_key(key))
+        return None if record is None else Item.from_record(record)
+
+    def delete(self, key: str) -> bool:
+        """Delete ``key``; return ``True`` if it existed."""
+        return self.store.delete(self.namespace, validate_key(key))
+
+    def __contains__(self, key: object) -> bool:
+        """``key in memory``: true for any stored value, ``None`` included."""
+        if not isinstance(key, str):
+            return False
+        return self.store.get(self.namespace, validate_key(key)) is not None
+
+    # -- listing -------------------------------------------------------------------
+
+    def list_keys(self, prefix: str = "", limit: int | None = None) -> list[str]:
+        """Return keys in order (those starting with ``prefix``; at most ``limit``)."""
+        return self.store.list_keys(
+            self.namespace, prefix=self._prefix(prefix), limit=self._limit("limit", limit)
+        ).keys
+
+    def keys(self) -> list[str]:
+        """Every key, in order (the original SDK's name for ``list_keys()``)."""
+        return self.list_keys()
+
+    # -- lists ---------------------------------------------------------------------
+
+    def append(self, key: str, *items: Any, id: str | None = None) -> int:
+        """Append ``items`` to the list at ``key`` (creating it); return its length.
+
+        O(1) in the list's length; concurrent appenders never lose an item.
+
+        Args:
+            id: idempotency id: a second append with the same id is not applied.
+
+        Raises:
+            NotAListError: the value at ``key`` is not a list.
+        """
+        op = self._append_op(key, items, id)
+        return self.store.append(self.namespace, op.key, op.raws, id=op.id).length
+
+    def get_list(self, key: str, last: int | None = None) -> list[Any]:
+        """Return the list at ``key`` (``[]`` if missing), or its last ``last`` items.
+
+        Raises:
+            NotAListError: the value at ``key`` is not a list.
+        """
+        record = self.store.get_list(self.namespace, validate_key(key), self._limit("last", last))
+        return [] if record is None else list(decode(record.raw))
+
+    # -- compare-and-set -----------------------------------------------------------
+
+    def update(self, key: str, fn: Callable[[Any], Any], default: Any = None) -> Any:
+        """Atomically replace the value at ``key`` with ``fn(old)``; return the new value.
+
+        ``old`` is ``default`` when the key is missing. ``fn`` may be called more
+        than once: on a concurrent write the read-modify-write is retried.
+
+        Example:
+            >>> memory.update("visits", lambda n: n + 1, default=0)
+            1
+        """
+        self._check_fn(fn)
+        key = validate_key(key)
+        for attempt in range(UPDATE_ATTEMPTS):
+            record = self.store.get(self.namespace, key)
+            new = fn(self._value(record, default))
+            op = self._set_op(key, new, None, 0 if record is None else record.version)
+            try:
+                self.store.set(self.namespace, key, op.raw, if_version=op.if_version)
+                return new
+            except ConflictError:
+                time.sleep(_backoff(attempt))
+        raise ConflictError(
+            f"update of {key!r} lost the race {UPDATE_ATTEMPTS} times in a row", key=key
+        )
+
+    # -- batches -------------------------------------------------------------------
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
+        """Return ``{key: value}`` for those of ``keys`` that exist, in one read."""
+        ops: list[Op] = [GetOp(k) for k in self._keys(keys)]
+        return self._many(self.store.batch(self.namespace, ops)) if ops else {}
+
+    def set_many(self, mapping: Mapping[str, Any], *, ttl: float | None = None) -> None:
+        """Store every ``key: value`` of ``mapping`` in one transaction."""
+        ops = self._set_many_ops(mapping, ttl)
+        if ops:
+            self.store.batch(self.namespace, ops)
+
+    def delete_many(self, keys: Iterable[str]) -> int:
+        """Delete ``keys`` in one transaction; return how many existed."""
+        ops: list[Op] = [DeleteOp(k) for k in self._keys(keys)]
+        return sum(1 for r in self.store.batch(self.namespace, ops) if r is True) if ops else 0
+
+    def batch(self, ops: Sequence[Op]) -> list[OpResult]:
+        """Run low-level operations (``botwire.GetOp`` …) in one transaction."""
+        return self.store.batch(self.namespace, list(ops))
+
+    # -- lifetime ------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the store this memory opened (not one passed as ``store=``)."""
+        if self._owns_store:
+            self.store.close()
+
+    def __enter__(self) -> Memory:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AsyncMemory(_BaseMemory):
+    """The asyncio twin of :class:`Memory`: the same methods, awaited.
+
+    Example:
+        >>> async with AsyncMemory("user-preferences") as memory:
+        ...     await memory.set("user-42:response_style", "concise")
+        ...     await memory.get("user-42:response_style")
+
+    The embedded SQLite store runs in worker threads; PostgreSQL and HTTP are
+    natively asynchronous.
+    """
+
+    def __init__(
+        self,
+        namespace: str,
+        url: str | None = None,
+        *,
+        api_key: str | None = None,
+        timeout: float = 10.0,
+        store: AsyncStore | None = None,
+        max_value_bytes: int | None = DEFAULT_MAX_VALUE_BYTES,
+    ) -> None:
+        self._init(namespace, max_value_bytes)
+        self._owns_store = store is None
+        self.store: AsyncStore = (
+            store if store is not None else open_async_store(url, api_key=api_key, timeout=timeout)
+        )
+
+    async def set(
+        self, key: str, value: Any, *, ttl: float | None = None, if_version: int | None = None
+    ) -> int:
+        """Store ``value`` under ``key``; return the new version (see ``Memory.set``)."""
+        op = self._set_op(key, value, ttl, if_version)
+        result: WriteResult = await self.store.set(
+            self.namespace, op.key, op.raw, ttl=op.ttl, if_version=op.if_version
+        )
+        return result.version
+
+    async def get(self, key: str, default: Any = None) -> Any:
+        """Return the value at ``key``, or ``default``."""
+        return self._value(await self.store.get(self.namespace, validate_key(key)), default)
+
+    async def get_item(self, key: str) -> Item | None:
+        """Return the value at ``key`` with its version and timestamps, or ``None``."""
+        record = await self.store.get(self.namespace, validate_key(key))
+        return None if record is None else Item.from_record(record)
+
+    async def delete(self, key: str) -> bool:
+        """Delete ``key``; return ``True`` if it existed."""
+        return await self.store.delete(self.namespace, validate_key(key))
+
+    async def contains(self, key: str) -> bool:
+        """Whether ``key`` holds a value (``None`` included); ``in`` cannot await."""
+        return await self.store.get(self.namespace, validate_key(key)) is not None
+
+    async def list_keys(self, prefix: str = "", limit: int | None = None) -> list[str]:
+        """Return keys in order (those starting with ``prefix``; at most ``limit``)."""
+        page = await self.store.list_keys(
+            self.namespace, prefix=self._prefix(prefix), limit=self._limit("limit", limit)
+        )
+        return page.keys
+
+    async def keys(self) -> list[str]:
+        """Every key, in order."""
+        return await self.list_keys()
+
+    async def append(self, key: str, *items: Any, id: str | None = None) -> int:
+        """Append ``items`` to the list at ``key``; return its length."""
+        op = self._append_op(key, items, id)
+        result: AppendResult = await self.store.append(self.namespace, op.key, op.raws, id=op.id)
+        return result.length
+
+    async def get_list(self, key: str, last: int | None = None) -> list[Any]:
+        """Return the list at ``key`` (``[]`` if missing), or its last ``last`` items."""
+        record = await self.store.get_list(
+            self.namespace, validate_key(key), self._limit("last", last)
+        )
+        return [] if record is None else list(decode(record.raw))
+
+    async def update(
+        self, key: str, fn: Callable[[Any], Any | Awaitable[Any]], default: Any = None
+    ) -> Any:
+        """Atomically replace the value at ``key`` with ``fn(old)`` (sync or async fn)."""
+        self._check_fn(fn)
+        key = validate_key(key)
+        for attempt in range(UPDATE_ATTEMPTS):
+            record = await self.store.get(self.namespace, key)
+            new = fn(self._value(record, default))
+            if hasattr(new, "__await__"):
+                new = await new
+            op = self._set_op(key, new, None, 0 if record is None else record.version)
+            try:
+                await self.store.set(self.namespace, key, op.raw, if_version=op.if_version)
+                return new
+            except ConflictError:
+                import asyncio
+
+                await asyncio.sleep(_backoff(attempt))
+        raise ConflictError(
+            f"update of {key!r} lost the race {UPDATE_ATTEMPTS} times in a row", key=key
+        )
+
+    async def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
+        """Return ``{key: value}`` for those of ``keys`` that exist, in one read."""
+        ops: list[Op] = [GetOp(k) for k in self._keys(keys)]
+        return self._many(await self.store.batch(self.namespace, ops)) if ops else {}
+
+    async def set_many(self, mapping: Mapping[str, Any], *, ttl: float | None = None) -> None:
+        """Store every ``key: value`` of ``mapping`` in one transaction."""
+        ops = self._set_many_ops(mapping, ttl)
+        if ops:
+            await self.store.batch(self.namespace, ops)
+
+    async def delete_many(self, keys: Iterable[str]) -> int:
+        """Delete ``keys`` in one transaction; return how many existed."""
+        ops: list[Op] = [DeleteOp(k) for k in self._keys(keys)]
+        if not ops:
+            return 0
+        return sum(1 for r in await self.store.batch(self.namespace, ops) if r is True)
+
+    async def batch(self, ops: Sequence[Op]) -> list[OpResult]:
+        """Run low-level operations in one transaction."""
+        return await self.store.batch(self.namespace, list(ops))
+
+    async def aclose(self) -> None:
+        """Close the store this memory opened (not one passed as ``store=``)."""
+        if self._owns_store:
+            await self.store.aclose()
+
+    close = aclose
+
+    async def __aenter__(self) -> AsyncMemory:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()

@@ -1,0 +1,147 @@
+"""The exception tree shared by every client and store (DESIGN.md §7).
+
+Each class carries a machine ``code`` that matches the server's error body, so the
+HTTP store can map a server answer back to the very class an embedded store raises.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AuthenticationError",
+    "BotWireError",
+    "ConflictError",
+    "MissingDependencyError",
+    "NotAListError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "QuotaExceededError",
+    "ServerError",
+    "UnavailableError",
+    "ValidationError",
+    "ValueTooLargeError",
+]
+
+
+class BotWireError(Exception):
+    """Base class of every error BotWire raises."""
+
+    code: str = "error"
+
+
+class ValidationError(BotWireError, ValueError):
+    """A namespace, key, value or argument is invalid; the message says what to fix."""
+
+    code = "invalid_value"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+
+
+class ValueTooLargeError(ValidationError):
+    """A value (or a namespace) is over its size limit."""
+
+    code = "value_too_large"
+
+
+class NotFoundError(BotWireError, KeyError):
+    """A key that an operation needs does not exist (used by the wire protocol)."""
+
+    code = "not_found"
+
+    def __str__(self) -> str:  # KeyError quotes its message; keep the sentence readable
+        return str(self.args[0]) if self.args else "not found"
+
+
+class ConflictError(BotWireError):
+    """The key's version was not the one the write was conditioned on."""
+
+    code = "version_conflict"
+
+    def __init__(
+        self, message: str, *, key: str | None = None, current_version: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.key = key
+        self.current_version = current_version
+
+
+class NotAListError(BotWireError, TypeError):
+    """``append`` or ``get_list`` was used on a value that is not a list."""
+
+    code = "not_a_list"
+
+
+class QuotaExceededError(BotWireError):
+    """A server limit was reached; try again after ``retry_after`` seconds."""
+
+    code = "quota_exceeded"
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class AuthenticationError(BotWireError):
+    """The server needs a valid API key (``api_key=`` or ``BOTWIRE_API_KEY``)."""
+
+    code = "unauthorized"
+
+
+class PermissionDeniedError(BotWireError):
+    """The API key is valid but not allowed to do this."""
+
+    code = "forbidden"
+
+
+class ServerError(BotWireError):
+    """The server failed (a 5xx answer that retries did not cure)."""
+
+    code = "server_error"
+
+
+class UnavailableError(BotWireError):
+    """The store could not be reached, even after retries."""
+
+    code = "unavailable"
+
+
+class MissingDependencyError(BotWireError, ImportError):
+    """An optional part of BotWire was imported without its extra installed."""
+
+    code = "missing_dependency"
+
+
+def require(module: str, extra: str) -> None:
+    """Import ``module`` or raise :class:`MissingDependencyError` naming ``extra``.
+
+    Every adapter calls this once, at the top of its package, so a missing framework
+    fails loudly with the command that fixes it.
+    """
+    import importlib
+
+    try:
+        importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingDependencyError(
+            f'{module!r} is not installed; install it with: pip install "botwire[{extra}]"'
+        ) from exc
+
+
+ERRORS_BY_CODE: dict[str, type[BotWireError]] = {
+    "invalid_namespace": ValidationError,
+    "invalid_key": ValidationError,
+    "invalid_value": ValidationError,
+    "invalid_request": ValidationError,
+    "value_too_large": ValueTooLargeError,
+    "not_found": NotFoundError,
+    "version_conflict": ConflictError,
+    "not_a_list": NotAListError,
+    "quota_exceeded": QuotaExceededError,
+    "unauthorized": AuthenticationError,
+    "forbidden": PermissionDeniedError,
+    "server_error": ServerError,
+    "unavailable": UnavailableError,
+}
+"""Machine codes of the wire protocol's error bodies, mapped to client classes."""

@@ -1,0 +1,168 @@
+"""Namespace and key rules, and the value codec (DESIGN.md §4).
+
+Everything here is pure and I/O-free; every store and both clients call it, so the
+rules cannot drift between doors.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from typing import Any
+
+from botwire._errors import ValidationError, ValueTooLargeError
+
+__all__ = [
+    "DEFAULT_MAX_VALUE_BYTES",
+    "MAX_DEPTH",
+    "MAX_KEY_BYTES",
+    "decode",
+    "encode",
+    "validate_key",
+    "validate_namespace",
+]
+
+MAX_KEY_BYTES = 512
+DEFAULT_MAX_VALUE_BYTES = 1024 * 1024
+MAX_DEPTH = 100
+"""Deepest nesting of lists/objects accepted in a value (JSON parsers recurse)."""
+
+_NAMESPACE_RE = re.compile(r"[A-Za-z0-9_\-.:@]{1,128}")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+@lru_cache(maxsize=1024)
+def validate_namespace(namespace: str) -> str:
+    """Return ``namespace`` if valid, else raise :class:`ValidationError`.
+
+    A namespace is 1–128 characters from ``A-Z a-z 0-9 _ - . : @``.
+    """
+    if not isinstance(namespace, str):
+        raise ValidationError(
+            f"namespace must be a string, not {type(namespace).__name__}",
+            code="invalid_namespace",
+        )
+    if _NAMESPACE_RE.fullmatch(namespace) is None:
+        if not namespace:
+            reason = "it is empty"
+        elif len(namespace) > 128:
+            reason = f"it is {len(namespace)} characters long (at most 128)"
+        else:
+            bad = sorted({c for c in namespace if _NAMESPACE_RE.fullmatch(c) is None})
+            reason = f"it contains {''.join(bad)!r}"
+        raise ValidationError(
+            f"invalid namespace {namespace[:80]!r}: {reason}; use 1-128 characters "
+            "from A-Z a-z 0-9 _ - . : @",
+            code="invalid_namespace",
+        )
+    return namespace
+
+
+@lru_cache(maxsize=65536)
+def validate_key(key: str) -> str:
+    """Return ``key`` if valid, else raise :class:`ValidationError`.
+
+    A key is any non-empty Unicode string of at most 512 UTF-8 bytes without
+    control characters.
+    """
+    if not isinstance(key, str):
+        raise ValidationError(f"key must be a string, not {type(key).__name__}", code="invalid_key")
+    if not key:
+        raise ValidationError("key must not be empty", code="invalid_key")
+    try:
+        size = len(key.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise ValidationError(
+            f"key {key[:40]!r} is not valid Unicode (it has a lone surrogate)",
+            code="invalid_key",
+        ) from None
+    if size > MAX_KEY_BYTES:
+        raise ValidationError(
+            f"key is {size} bytes in UTF-8; keys may be at most {MAX_KEY_BYTES} bytes",
+            code="invalid_key",
+        )
+    match = _CONTROL_RE.search(key)
+    if match is not None:
+        raise ValidationError(
+            f"key {key[:40]!r} contains the control character {match.group()!r} "
+            f"at position {match.start()}; keys may not contain control characters",
+            code="invalid_key",
+        )
+    return key
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_ENCODER = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), allow_nan=False, check_circular=False
+)
+
+
+def _check_tree(value: Any, depth: int) -> None:
+    """Reject what json.dumps would silently change (non-str object keys) and depth."""
+    if depth > MAX_DEPTH:
+        raise ValidationError(f"value is nested more than {MAX_DEPTH} levels deep")
+    scalars = _SCALARS
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if type(k) is not str and not isinstance(k, str):
+                raise ValidationError(
+                    f"object keys must be strings, got {type(k).__name__} {k!r} "
+                    "(JSON would turn it into a string)"
+                )
+            if type(v) not in scalars and isinstance(v, (dict, list, tuple)):
+                _check_tree(v, depth + 1)
+    else:
+        for v in value:
+            if type(v) not in scalars and isinstance(v, (dict, list, tuple)):
+                _check_tree(v, depth + 1)
+
+
+def encode(value: Any, *, max_bytes: int | None = DEFAULT_MAX_VALUE_BYTES) -> str:
+    """Encode a JSON value as compact JSON text, validating it.
+
+    Raises:
+        ValidationError: the value is not a JSON value (e.g. a set, NaN, bytes).
+        ValueTooLargeError: its encoding is over ``max_bytes``.
+    """
+    if type(value) not in _SCALARS and isinstance(value, (dict, list, tuple)):
+        _check_tree(value, 1)
+    try:
+        text: str = _ENCODER.encode(value)
+    except (TypeError, ValueError) as exc:
+        if "Out of range" in str(exc):
+            raise ValidationError(
+                "value contains NaN or Infinity, which JSON cannot represent"
+            ) from None
+        raise ValidationError(f"value is not JSON-serializable: {exc}") from None
+    except RecursionError:
+        raise ValidationError(f"value is nested more than {MAX_DEPTH} levels deep") from None
+    if max_bytes is not None:
+        # ASCII text is the common case and needs no second pass to count bytes.
+        size = len(text) if text.isascii() else _utf8_len(text)
+        if size > max_bytes:
+            raise ValueTooLargeError(
+                f"value is {size} bytes encoded; the limit is {max_bytes} bytes"
+            )
+    elif not text.isascii():
+        _utf8_len(text)
+    return text
+
+
+def _utf8_len(text: str) -> int:
+    try:
+        return len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise ValidationError(
+            "value contains a lone surrogate character, which is not valid Unicode"
+        ) from None
+
+
+def decode(text: str) -> Any:
+    """Decode JSON text written by :func:`encode`."""
+    return json.loads(text)
+
+
+def encoded_size(text: str) -> int:
+    """UTF-8 size in bytes of an encoded value."""
+    return len(text) if text.isascii() else len(text.encode("utf-8"))

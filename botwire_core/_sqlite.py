@@ -1,0 +1,695 @@
+"""The embedded store: one SQLite file, safe for many threads and processes.
+
+Discipline borrowed from diskcache: one connection per thread, reopened after a
+fork; autocommit connections with explicit ``BEGIN IMMEDIATE`` for multi-statement
+writes; WAL journal; "database is locked" retried within a deadline.
+
+Lists are stored one row per item (``list_items``) so an append costs the same at
+the 10,000th item as at the first. A list written whole with ``set`` stays one
+JSON text until its first ``append``, which splits it into rows once.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from botwire._errors import (
+    ConflictError,
+    NotAListError,
+    ServerError,
+    UnavailableError,
+    ValidationError,
+)
+from botwire._rules import decode, encoded_size
+from botwire._types import (
+    AppendOp,
+    AppendResult,
+    DeleteOp,
+    GetOp,
+    KeyPage,
+    Op,
+    OpResult,
+    Record,
+    RestoreOp,
+    SetOp,
+    Usage,
+    WriteResult,
+)
+
+__all__ = ["SQLiteStore"]
+
+T = TypeVar("T")
+
+SCHEMA_VERSION = 1
+
+# Connection settings. WAL lets readers run beside one writer and makes a commit
+# one sequential write; synchronous=NORMAL keeps every committed write through a
+# process crash (power loss may drop the last commits); FULL also survives that.
+_PRAGMAS = {
+    "journal_mode": "wal",
+    "synchronous": "NORMAL",
+    "busy_timeout": 5000,  # ms the driver itself waits for a lock
+    "foreign_keys": "OFF",
+    "temp_store": "MEMORY",
+}
+
+_MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE entries (
+        ns TEXT NOT NULL,
+        key TEXT NOT NULL,
+        raw TEXT,                              -- JSON text; NULL while is_list = 1
+        is_list INTEGER NOT NULL DEFAULT 0,    -- 1: items live in list_items
+        length INTEGER NOT NULL DEFAULT 0,     -- number of items when is_list = 1
+        bytes INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        expires_at REAL,
+        PRIMARY KEY (ns, key)
+    ) WITHOUT ROWID;
+    CREATE INDEX entries_expiry ON entries (expires_at) WHERE expires_at IS NOT NULL;
+    CREATE TABLE list_items (
+        ns TEXT NOT NULL,
+        key TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        raw TEXT NOT NULL,
+        PRIMARY KEY (ns, key, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE append_ids (
+        ns TEXT NOT NULL,
+        key TEXT NOT NULL,
+        id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        length INTEGER NOT NULL,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (ns, key, id)
+    ) WITHOUT ROWID;
+    -- Items and idempotency ids follow their entry, whichever statement drops it.
+    CREATE TRIGGER entries_list_dropped AFTER UPDATE OF is_list ON entries
+        WHEN old.is_list = 1 AND new.is_list = 0
+    BEGIN
+        DELETE FROM list_items WHERE ns = old.ns AND key = old.key;
+    END;
+    CREATE TRIGGER entries_deleted AFTER DELETE ON entries
+    BEGIN
+        DELETE FROM list_items WHERE ns = old.ns AND key = old.key;
+        DELETE FROM append_ids WHERE ns = old.ns AND key = old.key;
+    END;
+    """,
+}
+
+_LIVE = "(expires_at IS NULL OR expires_at > ?)"
+
+_SET_SQL = f"""
+INSERT INTO entries (ns, key, raw, is_list, length, bytes, version, created_at, updated_at,
+                     expires_at)
+VALUES (?1, ?2, ?3, 0, 0, ?4, 1, ?5, ?5, ?6)
+ON CONFLICT (ns, key) DO UPDATE SET
+    raw = excluded.raw, is_list = 0, length = 0, bytes = excluded.bytes,
+    version = CASE WHEN {_LIVE.replace("?", "?5")} THEN version + 1 ELSE 1 END,
+    created_at = CASE WHEN {_LIVE.replace("?", "?5")} THEN created_at ELSE ?5 END,
+    updated_at = ?5, expires_at = ?6
+RETURNING version
+"""
+
+_CREATE_ONLY_SQL = f"""
+INSERT INTO entries (ns, key, raw, is_list, length, bytes, version, created_at, updated_at,
+                     expires_at)
+VALUES (?1, ?2, ?3, 0, 0, ?4, 1, ?5, ?5, ?6)
+ON CONFLICT (ns, key) DO UPDATE SET
+    raw = excluded.raw, is_list = 0, length = 0, bytes = excluded.bytes, version = 1,
+    created_at = ?5, updated_at = ?5, expires_at = ?6
+WHERE NOT {_LIVE.replace("?", "?5")}
+RETURNING version
+"""
+
+_UPDATE_IF_SQL = f"""
+UPDATE entries SET raw = ?3, is_list = 0, length = 0, bytes = ?4, version = version + 1,
+    updated_at = ?5, expires_at = ?6
+WHERE ns = ?1 AND key = ?2 AND version = ?7 AND {_LIVE.replace("?", "?5")}
+RETURNING version
+"""
+
+_PURGE_EVERY = 1000  # writes per connection between sweeps of expired keys
+
+
+def _statements(script: str) -> Iterator[str]:
+    """Split a SQL script into statements (triggers keep their inner semicolons)."""
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            yield buffer.strip()
+            buffer = ""
+
+
+def _encode_cursor(key: str) -> str:
+    return base64.urlsafe_b64encode(key.encode("utf-8")).decode("ascii")
+
+
+def _decode_cursor(cursor: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(cursor.encode("ascii")).decode("utf-8")
+    except (ValueError, UnicodeError):
+        raise ValidationError(
+            f"cursor {cursor[:40]!r} is not one this store returned; pass next_cursor "
+            "from the previous page unchanged",
+            code="invalid_request",
+        ) from None
+
+
+def prefix_upper_bound(prefix: str) -> str | None:
+    """Smallest string greater than every string that starts with ``prefix``."""
+    while prefix:
+        last = ord(prefix[-1])
+        if last < 0x10FFFF:
+            nxt = last + 1
+            if 0xD800 <= nxt <= 0xDFFF:  # skip the surrogate block
+                nxt = 0xE000
+            return prefix[:-1] + chr(nxt)
+        prefix = prefix[:-1]
+    return None
+
+
+def _list_raw(items: Sequence[str]) -> str:
+    return "[" + ",".join(items) + "]"
+
+
+def _split_list(raw: str) -> list[str] | None:
+    """Split the JSON text of a whole list into item texts; None if not a list."""
+    if not raw.startswith("["):
+        return None
+    from botwire._rules import encode
+
+    return [encode(item, max_bytes=None) for item in decode(raw)]
+
+
+class SQLiteStore:
+    """A :class:`~botwire.Store` in one SQLite file.
+
+    Example:
+        >>> store = SQLiteStore("/tmp/agent-memory.db")
+        >>> from botwire import Memory
+        >>> memory = Memory("notes", store=store)
+
+    Args:
+        path: the database file; its folder is created if missing.
+        synchronous: ``"NORMAL"`` (default; durable through process crashes) or
+            ``"FULL"`` (also through power loss, slower writes).
+        lock_timeout: seconds to keep retrying while another process holds the lock.
+    """
+
+    kind = "sqlite"
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        synchronous: str = "NORMAL",
+        lock_timeout: float = 60.0,
+    ) -> None:
+        if synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
+            raise ValidationError(
+                f"synchronous must be NORMAL or FULL (or OFF, EXTRA), not {synchronous!r}"
+            )
+        self.path = Path(path).expanduser().resolve()
+        self._pragmas = dict(_PRAGMAS, synchronous=synchronous.upper())
+        self._lock_timeout = lock_timeout
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+        self._closed = False
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UnavailableError(
+                f"cannot create the folder for the SQLite file {self.path}: {exc}"
+            ) from exc
+        self._conn()  # open now, so a bad path fails here and not at first use
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({str(self.path)!r})"
+
+    # -- connections -------------------------------------------------------------
+
+    def _conn(self) -> sqlite3.Connection:
+        local = self._local
+        conn: sqlite3.Connection | None = getattr(local, "conn", None)
+        if conn is not None and local.pid == os.getpid():
+            return conn
+        if self._closed:
+            raise ValidationError("this store is closed; create a new one")
+        conn = self._open()
+        local.conn, local.pid, local.writes = conn, os.getpid(), 0
+        return conn
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=5.0
+            )
+        except sqlite3.Error as exc:
+            raise UnavailableError(f"cannot open the SQLite file {self.path}: {exc}") from exc
+        try:
+            for name, value in self._pragmas.items():
+                statement = f"PRAGMA {name} = {value}"
+                self._retry(lambda: conn.execute(statement))  # noqa: B023 (called at once)
+            self._migrate(conn)
+        except BaseException:
+            conn.close()
+            raise
+        with self._all_lock:
+            self._all.append(conn)
+        return conn
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        (current,) = conn.execute("PRAGMA user_version").fetchone()
+        if current >= SCHEMA_VERSION:
+            if current > SCHEMA_VERSION:
+                raise ServerError(
+                    f"{self.path} was written by a newer BotWire (schema {current}, this "
+                    f"one knows {SCHEMA_VERSION}); upgrade botwire"
+                )
+            return
+
+        def run() -> None:
+            with self._transaction(conn):
+                (now,) = conn.execute("PRAGMA user_version").fetchone()
+                for version in range(now + 1, SCHEMA_VERSION + 1):
+                    for statement in _statements(_MIGRATIONS[version]):
+                        conn.execute(statement)
+                    conn.execute(f"PRAGMA user_version = {version}")
+
+        self._retry(run)
+
+    def close(self) -> None:
+        """Close every connection this store opened, in every thread."""
+        self._closed = True
+        with self._all_lock:
+            conns, self._all = self._all, []
+        for conn in conns:
+            try:
+                conn.close()
+            except sqlite3.Error:
+                pass
+        self._local = threading.local()
+
+    # -- helpers -----------------------------------------------------------------
+
+    def _retry(self, fn: Callable[[], T]) -> T:
+        """Run ``fn``, retrying while SQLite reports the file locked or busy."""
+        try:
+            return fn()
+        except sqlite3.Error as exc:
+            self._raise_unless_locked(exc)
+        deadline = time.monotonic() + self._lock_timeout
+        delay = 0.001
+        while True:
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+            try:
+                return fn()
+            except sqlite3.Error as exc:
+                self._raise_unless_locked(exc)
+                if time.monotonic() >= deadline:
+                    raise UnavailableError(
+                        f"{self.path} stayed locked by another writer for "
+                        f"{self._lock_timeout:.0f} s; is a process stuck holding it?"
+                    ) from exc
+
+    def _raise_unless_locked(self, exc: sqlite3.Error) -> None:
+        """Translate a driver error at the boundary, unless it is worth a retry."""
+        message = str(exc)
+        if isinstance(exc, sqlite3.OperationalError):
+            if "locked" in message or "busy" in message:
+                return
+            raise UnavailableError(f"SQLite error on {self.path}: {message}") from exc
+        raise ServerError(f"SQLite error on {self.path}: {message}") from exc
+
+    @contextmanager
+    def _transaction(self, conn: sqlite3.Connection, write: bool = True) -> Iterator[None]:
+        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        try:
+            yield
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def _write(self, fn: Callable[[sqlite3.Connection, float], T]) -> T:
+        conn = self._conn()
+
+        def run() -> T:
+            with self._transaction(conn):
+                return fn(conn, time.time())
+
+        result = self._retry(run)
+        self._after_write()
+        return result
+
+    def _after_write(self) -> None:
+        local = self._local
+        local.writes += 1
+        if local.writes % _PURGE_EVERY == 0:
+            self.purge_expired()
+
+    def purge_expired(self) -> int:
+        """Delete expired keys and stale idempotency ids now; return keys deleted.
+
+        Expired keys are already invisible; this only reclaims their space. It runs
+        by itself every few hundred writes.
+        """
+
+        def run(conn: sqlite3.Connection, now: float) -> int:
+            count = conn.execute(
+                "DELETE FROM entries WHERE expires_at IS NOT NULL AND expires_at <= ?", (now,)
+            ).rowcount
+            conn.execute("DELETE FROM append_ids WHERE created_at < ?", (now - 86400,))
+            return int(count)
+
+        conn = self._conn()
+
+        def tx() -> int:
+            with self._transaction(conn):
+                return run(conn, time.time())
+
+        return self._retry(tx)
+
+    # -- operations inside a transaction (shared by single calls and batches) ---
+
+    @staticmethod
+    def _row(conn: sqlite3.Connection, ns: str, key: str, now: float) -> tuple[Any, ...] | None:
+        row: tuple[Any, ...] | None = conn.execute(
+            f"SELECT raw, is_list, length, version, created_at, updated_at, expires_at "
+            f"FROM entries WHERE ns = ? AND key = ? AND {_LIVE}",
+            (ns, key, now),
+        ).fetchone()
+        return row
+
+    def _get_in(
+        self,
+        conn: sqlite3.Connection,
+        ns: str,
+        key: str,
+        now: float,
+        last: int | None = None,
+        want_list: bool = False,
+    ) -> Record | None:
+        row = self._row(conn, ns, key, now)
+        if row is None:
+            return None
+        raw, is_list, length, version, created, updated, expires = row
+        if is_list:
+            if last is None:
+                items = conn.execute(
+                    "SELECT raw FROM list_items WHERE ns = ? AND key = ? ORDER BY seq",
+                    (ns, key),
+                ).fetchall()
+            else:
+                items = conn.execute(
+                    "SELECT raw FROM (SELECT seq, raw FROM list_items WHERE ns = ? AND key = ? "
+                    "ORDER BY seq DESC LIMIT ?) ORDER BY seq",
+                    (ns, key, last),
+                ).fetchall()
+            raw = _list_raw([r[0] for r in items])
+        elif want_list:
+            if not raw.startswith("["):
+                raise NotAListError(
+                    f"the value at {key!r} is not a list; get_list and append need a list"
+                )
+            if last is not None:
+                from botwire._rules import encode
+
+                raw = encode(decode(raw)[-last:] if last else [], max_bytes=None)
+        return Record(key, raw, version, created, updated, expires)
+
+    def _set_in(
+        self,
+        conn: sqlite3.Connection,
+        ns: str,
+        key: str,
+        raw: str,
+        ttl: float | None,
+        if_version: int | None,
+        now: float,
+    ) -> WriteResult:
+        size = encoded_size(raw)
+        expires = now + ttl if ttl is not None else None
+        params: tuple[Any, ...] = (ns, key, raw, size, now, expires)
+        if if_version is None:
+            sql = _SET_SQL
+        elif if_version == 0:
+            sql = _CREATE_ONLY_SQL
+        else:
+            sql, params = _UPDATE_IF_SQL, params + (if_version,)
+        row = conn.execute(sql, params).fetchone()
+        if row is None:
+            current = self._row(conn, ns, key, now)
+            have = current[3] if current is not None else 0
+            raise ConflictError(
+                f"version conflict on {key!r}: expected version {if_version}, "
+                f"found {have if have else 'no value'}; read it again and retry",
+                key=key,
+                current_version=have,
+            )
+        return WriteResult(row[0], size)
+
+    @staticmethod
+    def _delete_in(conn: sqlite3.Connection, ns: str, key: str, now: float) -> bool:
+        row = conn.execute(
+            "DELETE FROM entries WHERE ns = ? AND key = ? RETURNING expires_at", (ns, key)
+        ).fetchone()
+        return row is not None and (row[0] is None or row[0] > now)
+
+    def _append_in(
+        self,
+        conn: sqlite3.Connection,
+        ns: str,
+        key: str,
+        raws: Sequence[str],
+        id: str | None,
+        now: float,
+    ) -> AppendResult:
+        if id is not None:
+            seen = conn.execute(
+                "SELECT version, length FROM append_ids WHERE ns = ? AND key = ? AND id = ?",
+                (ns, key, id),
+            ).fetchone()
+            if seen is not None:
+                return AppendResult(seen[0], seen[1])
+        row = conn.execute(
+            "SELECT raw, is_list, length, bytes, version, expires_at FROM entries "
+            "WHERE ns = ? AND key = ?",
+            (ns, key),
+        ).fetchone()
+        added = sum(encoded_size(r) for r in raws) + len(raws)
+        if row is None or (row[5] is not None and row[5] <= now):
+            if row is not None:
+                conn.execute("DELETE FROM entries WHERE ns = ? AND key = ?", (ns, key))
+            start, version = 0, 1
+            conn.execute(
+                "INSERT INTO entries (ns, key, raw, is_list, length, bytes, version, "
+                "created_at, updated_at, expires_at) VALUES (?, ?, NULL, 1, ?, ?, 1, ?, ?, NULL)",
+                (ns, key, len(raws), added + 1, now, now),
+            )
+        else:
+            raw, is_list, length, _bytes, version, _expires = row
+            start = length
+            if not is_list:
+                items = _split_list(raw)
+                if items is None:
+                    raise NotAListError(
+                        f"the value at {key!r} is not a list; append needs a list "
+                        "(or a missing key, which it creates)"
+                    )
+                conn.executemany(
+                    "INSERT INTO list_items (ns, key, seq, raw) VALUES (?, ?, ?, ?)",
+                    [(ns, key, i, item) for i, item in enumerate(items)],
+                )
+                start = len(items)
+            version += 1
+            conn.execute(
+                "UPDATE entries SET raw = NULL, is_list = 1, length = ?, bytes = bytes + ?, "
+                "version = ?, updated_at = ? WHERE ns = ? AND key = ?",
+                (start + len(raws), added, version, now, ns, key),
+            )
+        conn.executemany(
+            "INSERT INTO list_items (ns, key, seq, raw) VALUES (?, ?, ?, ?)",
+            [(ns, key, start + i, r) for i, r in enumerate(raws)],
+        )
+        result = AppendResult(version, start + len(raws))
+        if id is not None:
+            conn.execute(
+                "INSERT INTO append_ids (ns, key, id, version, length, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (ns, key, id, result.version, result.length, now),
+            )
+        return result
+
+    @staticmethod
+    def _restore_in(conn: sqlite3.Connection, ns: str, op: RestoreOp) -> WriteResult:
+        conn.execute("DELETE FROM entries WHERE ns = ? AND key = ?", (ns, op.key))
+        size = encoded_size(op.raw)
+        conn.execute(
+            "INSERT INTO entries (ns, key, raw, is_list, length, bytes, version, created_at, "
+            "updated_at, expires_at) VALUES (?, ?, ?, 0, 0, ?, ?, ?, ?, ?)",
+            (ns, op.key, op.raw, size, op.version, op.created_at, op.updated_at, op.expires_at),
+        )
+        return WriteResult(op.version, size)
+
+    # -- the Store interface -----------------------------------------------------
+
+    def get(self, namespace: str, key: str) -> Record | None:
+        """Return the record at ``key``, or ``None``."""
+        conn = self._conn()
+
+        def run() -> Record | None:
+            now = time.time()
+            row = self._row(conn, namespace, key, now)
+            if row is None:
+                return None
+            if row[1]:  # a list: read entry and items in one snapshot
+                with self._transaction(conn, write=False):
+                    return self._get_in(conn, namespace, key, time.time())
+            return Record(key, row[0], row[3], row[4], row[5], row[6])
+
+        return self._retry(run)
+
+    def get_list(self, namespace: str, key: str, last: int | None = None) -> Record | None:
+        """Return the list at ``key`` (its last ``last`` items if given)."""
+        conn = self._conn()
+
+        def run() -> Record | None:
+            with self._transaction(conn, write=False):
+                return self._get_in(conn, namespace, key, time.time(), last, want_list=True)
+
+        return self._retry(run)
+
+    def set(
+        self,
+        namespace: str,
+        key: str,
+        raw: str,
+        *,
+        ttl: float | None = None,
+        if_version: int | None = None,
+    ) -> WriteResult:
+        """Store ``raw`` under ``key`` (one statement, committed on return)."""
+        conn = self._conn()
+        result = self._retry(
+            lambda: self._set_in(conn, namespace, key, raw, ttl, if_version, time.time())
+        )
+        self._after_write()
+        return result
+
+    def delete(self, namespace: str, key: str) -> bool:
+        """Delete ``key``; return whether it existed."""
+        conn = self._conn()
+        result = self._retry(lambda: self._delete_in(conn, namespace, key, time.time()))
+        self._after_write()
+        return result
+
+    def append(
+        self, namespace: str, key: str, raws: Sequence[str], *, id: str | None = None
+    ) -> AppendResult:
+        """Append items to the list at ``key`` in one transaction."""
+        return self._write(lambda c, now: self._append_in(c, namespace, key, raws, id, now))
+
+    def list_keys(
+        self,
+        namespace: str,
+        *,
+        prefix: str = "",
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> KeyPage:
+        """Return live keys in order, ``limit`` at a time."""
+        conn = self._conn()
+        lower = prefix
+        strict = False
+        if cursor is not None:
+            after = _decode_cursor(cursor)
+            if after >= lower:
+                lower, strict = after, True
+        sql = f"SELECT key FROM entries WHERE ns = ? AND key {'>' if strict else '>='} ?"
+        params: list[Any] = [namespace, lower]
+        upper = prefix_upper_bound(prefix)
+        if upper is not None:
+            sql += " AND key < ?"
+            params.append(upper)
+        sql += f" AND {_LIVE} ORDER BY key"
+        params.append(time.time())
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit + 1)
+        rows = self._retry(lambda: conn.execute(sql, params).fetchall())
+        keys = [r[0] for r in rows]
+        if limit is not None and len(keys) > limit:
+            keys = keys[:limit]
+            return KeyPage(keys, _encode_cursor(keys[-1]))
+        return KeyPage(keys, None)
+
+    def batch(self, namespace: str, ops: Sequence[Op]) -> list[OpResult]:
+        """Run ``ops`` in one transaction; a failing op rolls all of them back."""
+        writes = any(not isinstance(op, GetOp) for op in ops)
+        conn = self._conn()
+
+        def run() -> list[OpResult]:
+            results: list[OpResult] = []
+            with self._transaction(conn, write=writes):
+                now = time.time()
+                for op in ops:
+                    if isinstance(op, GetOp):
+                        results.append(self._get_in(conn, namespace, op.key, now))
+                    elif isinstance(op, SetOp):
+                        results.append(
+                            self._set_in(
+                                conn, namespace, op.key, op.raw, op.ttl, op.if_version, now
+                            )
+                        )
+                    elif isinstance(op, DeleteOp):
+                        results.append(self._delete_in(conn, namespace, op.key, now))
+                    elif isinstance(op, AppendOp):
+                        results.append(
+                            self._append_in(conn, namespace, op.key, op.raws, op.id, now)
+                        )
+                    elif isinstance(op, RestoreOp):
+                        results.append(self._restore_in(conn, namespace, op))
+                    else:
+                        raise ValidationError(f"unknown batch operation {op!r}")
+            return results
+
+        results = self._retry(run)
+        if writes:
+            self._after_write()
+        return results
+
+    def usage(self, namespace: str) -> Usage:
+        """Return the live key count and stored bytes of ``namespace``."""
+        conn = self._conn()
+        row = self._retry(
+            lambda: conn.execute(
+                f"SELECT count(*), coalesce(sum(bytes), 0) FROM entries WHERE ns = ? AND {_LIVE}",
+                (namespace, time.time()),
+            ).fetchone()
+        )
+        return Usage(int(row[0]), int(row[1]))
+
+    def namespaces(self) -> list[str]:
+        """Return every namespace that holds at least one live key, in order."""
+        conn = self._conn()
+        rows = self._retry(
+            lambda: conn.execute(
+                f"SELECT DISTINCT ns FROM entries WHERE {_LIVE} ORDER BY ns", (time.time(),)
+            ).fetchall()
+        )
+        return [r[0] for r in rows]

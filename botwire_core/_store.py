@@ -1,0 +1,201 @@
+"""The store interface every backend implements (DESIGN.md §3).
+
+A store speaks in namespaces, keys and *encoded* values (JSON text): the client
+validates and encodes once, and a store never re-validates on its hot path.
+Every store passes the conformance suite in ``tests/conformance``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+from botwire._types import AppendResult, KeyPage, Op, OpResult, Record, Usage, WriteResult
+
+__all__ = ["AsyncStore", "Store", "ThreadedAsyncStore"]
+
+T = TypeVar("T")
+
+
+@runtime_checkable
+class Store(Protocol):
+    """A synchronous key-value store with versions, lists, TTLs and batches.
+
+    Semantics, shared by every implementation:
+
+    * ``set`` creates a key at version 1 and adds 1 on every write;
+      ``if_version=n`` writes only if the current version is ``n`` (``0``: only
+      if absent), else raises :class:`~botwire.ConflictError`.
+    * ``append`` adds items to a list value in O(1), creating it if absent;
+      an ``id`` seen before for the same key returns the first result again.
+    * Expired keys are invisible at once.
+    * ``batch`` runs all its operations in one transaction: all or nothing.
+    """
+
+    kind: str
+    """Short name of the backend: ``"sqlite"``, ``"postgres"`` or ``"http"``."""
+
+    def get(self, namespace: str, key: str) -> Record | None:
+        """Return the record at ``key``, or ``None`` if absent or expired."""
+        ...
+
+    def get_list(self, namespace: str, key: str, last: int | None = None) -> Record | None:
+        """Return the list at ``key`` (its last ``last`` items if given).
+
+        Raises:
+            NotAListError: the value is not a list.
+        """
+        ...
+
+    def set(
+        self,
+        namespace: str,
+        key: str,
+        raw: str,
+        *,
+        ttl: float | None = None,
+        if_version: int | None = None,
+    ) -> WriteResult:
+        """Store JSON text ``raw`` under ``key``."""
+        ...
+
+    def delete(self, namespace: str, key: str) -> bool:
+        """Delete ``key``; return whether it existed."""
+        ...
+
+    def append(
+        self, namespace: str, key: str, raws: Sequence[str], *, id: str | None = None
+    ) -> AppendResult:
+        """Append JSON-text items to the list at ``key``."""
+        ...
+
+    def list_keys(
+        self,
+        namespace: str,
+        *,
+        prefix: str = "",
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> KeyPage:
+        """Return live keys in key (code point) order, one page at a time."""
+        ...
+
+    def batch(self, namespace: str, ops: Sequence[Op]) -> list[OpResult]:
+        """Run ``ops`` in one transaction and return their results in order."""
+        ...
+
+    def usage(self, namespace: str) -> Usage:
+        """Return the live key count and stored bytes of ``namespace``."""
+        ...
+
+    def close(self) -> None:
+        """Release connections and files."""
+        ...
+
+
+@runtime_checkable
+class AsyncStore(Protocol):
+    """The asynchronous twin of :class:`Store`: same methods, awaited."""
+
+    kind: str
+
+    async def get(self, namespace: str, key: str) -> Record | None: ...  # noqa: D102
+
+    async def get_list(
+        self, namespace: str, key: str, last: int | None = None
+    ) -> Record | None: ...
+
+    async def set(
+        self,
+        namespace: str,
+        key: str,
+        raw: str,
+        *,
+        ttl: float | None = None,
+        if_version: int | None = None,
+    ) -> WriteResult: ...
+
+    async def delete(self, namespace: str, key: str) -> bool: ...
+
+    async def append(
+        self, namespace: str, key: str, raws: Sequence[str], *, id: str | None = None
+    ) -> AppendResult: ...
+
+    async def list_keys(
+        self,
+        namespace: str,
+        *,
+        prefix: str = "",
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> KeyPage: ...
+
+    async def batch(self, namespace: str, ops: Sequence[Op]) -> list[OpResult]: ...
+
+    async def usage(self, namespace: str) -> Usage: ...
+
+    async def aclose(self) -> None: ...
+
+
+async def _to_thread(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    import asyncio  # lazily: importing botwire must stay fast for sync users
+
+    return await asyncio.to_thread(fn, *args, **kwargs)
+
+
+class ThreadedAsyncStore:
+    """Run a blocking :class:`Store` in worker threads behind the async interface.
+
+    Used for SQLite, whose driver has no async API; the store must be safe to use
+    from several threads (``SQLiteStore`` keeps one connection per thread).
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.sync = store
+        self.kind = store.kind
+
+    async def get(self, namespace: str, key: str) -> Record | None:
+        return await _to_thread(self.sync.get, namespace, key)
+
+    async def get_list(self, namespace: str, key: str, last: int | None = None) -> Record | None:
+        return await _to_thread(self.sync.get_list, namespace, key, last)
+
+    async def set(
+        self,
+        namespace: str,
+        key: str,
+        raw: str,
+        *,
+        ttl: float | None = None,
+        if_version: int | None = None,
+    ) -> WriteResult:
+        return await _to_thread(self.sync.set, namespace, key, raw, ttl=ttl, if_version=if_version)
+
+    async def delete(self, namespace: str, key: str) -> bool:
+        return await _to_thread(self.sync.delete, namespace, key)
+
+    async def append(
+        self, namespace: str, key: str, raws: Sequence[str], *, id: str | None = None
+    ) -> AppendResult:
+        return await _to_thread(self.sync.append, namespace, key, raws, id=id)
+
+    async def list_keys(
+        self,
+        namespace: str,
+        *,
+        prefix: str = "",
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> KeyPage:
+        return await _to_thread(
+            self.sync.list_keys, namespace, prefix=prefix, limit=limit, cursor=cursor
+        )
+
+    async def batch(self, namespace: str, ops: Sequence[Op]) -> list[OpResult]:
+        return await _to_thread(self.sync.batch, namespace, ops)
+
+    async def usage(self, namespace: str) -> Usage:
+        return await _to_thread(self.sync.usage, namespace)
+
+    async def aclose(self) -> None:
+        self.sync.close()

@@ -1,0 +1,1 @@
+"""The BotWire reference server (``pip install "botwire[server]"``)."""

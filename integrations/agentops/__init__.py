@@ -1,0 +1,5 @@
+"""BotWire for agentops (`pip install "botwire[agentops]"`)."""
+
+from botwire._errors import require
+
+require("agentops", "agentops")

@@ -1,0 +1,5 @@
+"""BotWire for crewai (`pip install "botwire[crewai]"`)."""
+
+from botwire._errors import require
+
+require("crewai", "crewai")
