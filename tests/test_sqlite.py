@@ -1,0 +1,167 @@
+"""What only the embedded SQLite store has: its file, schema, locks and forks."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from botwire import Memory, ServerError, SQLiteStore, UnavailableError, ValidationError
+from botwire._sqlite import SCHEMA_VERSION
+from botwire._urls import default_path, resolve_url
+
+
+def test_default_location_follows_botwire_home(_isolated_home: Path) -> None:
+    memory = Memory("prefs")
+    memory.set("k", 1)
+    assert default_path() == _isolated_home / "memory.db"
+    assert (_isolated_home / "memory.db").exists()
+    assert resolve_url(None) == f"sqlite:///{_isolated_home / 'memory.db'}"
+
+
+def test_default_location_without_botwire_home(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BOTWIRE_HOME")
+    monkeypatch.setenv("XDG_DATA_HOME", "/data")
+    assert default_path() == Path("/data/botwire/memory.db")
+
+
+def test_sqlite_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    absolute = tmp_path / "abs.db"
+    Memory("a", f"sqlite:///{absolute}").set("k", 1)  # sqlite:////abs/path.db
+    assert absolute.exists()
+    monkeypatch.chdir(tmp_path)
+    Memory("a", "sqlite:///rel/here.db").set("k", 1)
+    assert (tmp_path / "rel" / "here.db").exists()
+    monkeypatch.setenv("BOTWIRE_URL", f"sqlite:///{absolute}")
+    assert Memory("a").get("k") == 1
+
+
+@pytest.mark.parametrize(
+    ("url", "fragment"),
+    [
+        ("sqlite://", "no file path"),
+        ("sqlite:///:memory:", "needs a SQLite file"),
+        ("redis://localhost", "unsupported store URL"),
+        ("ftp://user:secret@host/x", "unsupported store URL"),
+    ],
+)
+def test_bad_urls_say_what_to_write(url: str, fragment: str) -> None:
+    with pytest.raises(ValidationError, match=fragment) as info:
+        Memory("a", url)
+    assert "secret" not in str(info.value)
+
+
+def test_unopenable_path_is_unavailable(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(UnavailableError, match="cannot"):
+        SQLiteStore(blocker / "sub" / "memory.db")
+
+
+def test_schema_is_versioned(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    SQLiteStore(path).close()
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.commit()
+    conn.close()
+    with pytest.raises(ServerError, match="newer BotWire"):
+        SQLiteStore(path)
+
+
+def test_corrupt_file_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "junk.db"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises((ServerError, UnavailableError), match="junk.db"):
+        SQLiteStore(path)
+
+
+def test_writer_waits_for_a_lock_held_by_another_process(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    memory = Memory("a", f"sqlite:///{path}")
+    memory.set("k", 0)
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    threading.Timer(0.5, lambda: holder.execute("COMMIT")).start()
+    start = time.monotonic()
+    assert memory.set("k", 1) == 2  # waited, then went through: no "database is locked"
+    assert time.monotonic() - start >= 0.4
+    holder.close()
+
+
+def test_lock_held_too_long_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    store = SQLiteStore(path, lock_timeout=0.3)
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("PRAGMA busy_timeout = 0")
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(UnavailableError, match="locked"):
+            store.append("a", "k", ["1"])
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+def test_purge_reclaims_expired_rows(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "m.db")
+    memory = Memory("a", store=store)
+    memory.set("gone", 1, ttl=0.05)
+    memory.append("gone-list", 1, 2)
+    memory.set("gone-list", [1], ttl=0.05)
+    memory.set("kept", 2)
+    time.sleep(0.1)
+    assert store.purge_expired() == 2
+    conn = sqlite3.connect(tmp_path / "m.db")
+    assert conn.execute("SELECT count(*) FROM entries").fetchone()[0] == 1
+    assert conn.execute("SELECT count(*) FROM list_items").fetchone()[0] == 0
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_child_process_after_fork_gets_its_own_connection(tmp_path: Path) -> None:
+    memory = Memory("a", f"sqlite:///{tmp_path / 'm.db'}")
+    memory.set("parent", 1)
+    pid = os.fork()
+    if pid == 0:  # child: must not reuse the parent's connection
+        try:
+            memory.append("child", "hello")
+            os._exit(0 if memory.get("parent") == 1 else 1)
+        except BaseException:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert memory.get("child") == ["hello"]
+
+
+def test_closed_store_refuses_work(tmp_path: Path) -> None:
+    memory = Memory("a", f"sqlite:///{tmp_path / 'm.db'}")
+    memory.close()
+    with pytest.raises(ValidationError, match="closed"):
+        memory.get("k")
+
+
+def test_threads_share_one_store(tmp_path: Path) -> None:
+    memory = Memory("a", f"sqlite:///{tmp_path / 'm.db'}")
+    errors: list[BaseException] = []
+
+    def work(n: int) -> None:
+        try:
+            for i in range(50):
+                memory.set(f"t{n}-{i}", i)
+                assert memory.get(f"t{n}-{i}") == i
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(memory.list_keys()) == 300
