@@ -27,7 +27,7 @@ POSTGRES_SKIP = (
     "when a server answers there)"
 )
 ALL_BACKENDS = "sqlite,postgres,http+sqlite,http+postgres"
-BACKENDS = os.environ.get("BOTWIRE_TEST_BACKENDS", "sqlite").split(",")
+BACKENDS = os.environ.get("BOTWIRE_TEST_BACKENDS", "sqlite,postgres").split(",")
 """Which doors the conformance suite goes through (all of them unless narrowed)."""
 
 

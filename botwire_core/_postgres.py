@@ -1,0 +1,651 @@
+"""The PostgreSQL store: one database shared by many processes and servers.
+
+Usage::
+
+    from botwire import Memory, AsyncMemory
+
+    memory = Memory("user-preferences", url="postgresql://bot:secret@db.internal/botwire")
+    memory.append("chat", {"role": "user", "content": "hi"})
+
+    # or directly, e.g. to share one connection pool between namespaces
+    from botwire._postgres import PostgresStore
+
+    store = PostgresStore("postgresql://bot@db.internal/botwire", max_size=20)
+    notes = Memory("notes", store=store)
+
+Needs the ``postgres`` extra (``pip install "botwire[postgres]"``: psycopg 3 and
+psycopg_pool). The tables (``botwire_*``) are created on first start and migrated
+when a newer BotWire starts; concurrent first starts are serialised by an advisory
+lock. To keep them out of the ``public`` schema, choose one in the URL, e.g.
+``postgresql://host/db?options=-csearch_path%3Dbotwire``.
+
+The semantics are those of the embedded SQLite store, statement for statement:
+
+* values are stored as ``TEXT``, so what you set is byte for byte what you get
+  (JSON text never holds a raw NUL character, which ``TEXT`` cannot store);
+* keys and namespaces are collated ``"C"``: listings are in code point order;
+* a list is one row per item, so an append costs the same at any length; the
+  appender locks the key's row (``SELECT … FOR UPDATE``), so concurrent appenders
+  from any number of processes serialise per key and never lose an item;
+* ``set(if_version=…)`` is a single conditional statement, the compare-and-set
+  that ``update`` loops on;
+* a batch is one transaction (read-only batches see one snapshot).
+
+Sync and async stores share every SQL text and every decision: each operation is
+written once as a *plan* in ``botwire._postgres_plans``, a generator that yields
+queries and receives their rows. :class:`PostgresStore` runs plans on a psycopg
+``ConnectionPool``, :class:`AsyncPostgresStore` on an ``AsyncConnectionPool``;
+that, connection handling and the translation of driver errors are all this
+module holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import psycopg_pool
+from psycopg.conninfo import conninfo_to_dict
+
+from botwire._errors import BotWireError, ServerError, UnavailableError, ValidationError
+from botwire._postgres_plans import (
+    Plan,
+    append_fast_plan,
+    append_plan,
+    batch_plan,
+    delete_plan,
+    get_plan,
+    list_keys_plan,
+    migrate_plan,
+    namespaces_plan,
+    purge_plan,
+    set_plan,
+    usage_plan,
+)
+from botwire._types import AppendResult, GetOp, KeyPage, Op, OpResult, Record, Usage, WriteResult
+
+__all__ = ["AsyncPostgresStore", "PostgresStore"]
+
+T = TypeVar("T")
+
+_PURGE_EVERY = 1000  # writes per store between sweeps of expired keys
+_DEADLOCK_RETRIES = 8  # a batch locking keys in another order than a concurrent one
+
+
+# -- errors and URLs ------------------------------------------------------------------
+
+_PASSWORD_PARAM = re.compile(r"(password\s*=\s*)('[^']*'|[^\s&]*)", re.IGNORECASE)
+
+
+def redact(url: str) -> str:
+    """Return ``url`` with any password replaced by ``***``."""
+    try:
+        parts = urlsplit(url)
+        if parts.password is not None:
+            host = parts.netloc.rpartition("@")[2]
+            url = urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+    except ValueError:
+        url = re.sub(r"//[^@/]*@", "//***@", url)
+    return _PASSWORD_PARAM.sub(r"\1***", url)
+
+
+class _Base:
+    """What both stores share: configuration, error translation, purge schedule."""
+
+    kind = "postgres"
+
+    def __init__(self, url: str | None, timeout: float, has_pool: bool) -> None:
+        if url is None and not has_pool:
+            raise ValidationError("PostgresStore needs a postgresql:// URL or a pool")
+        if url is not None and not isinstance(url, str):
+            raise ValidationError(f"url must be a string, not {type(url).__name__}")
+        if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0:
+            raise ValidationError(f"timeout must be a positive number of seconds, not {timeout!r}")
+        self.url = redact(url) if url is not None else "(the given pool)"
+        self._timeout = float(timeout)
+        self._secrets: list[str] = []
+        self._conninfo = ""
+        self._connect_kwargs: dict[str, Any] = {}
+        if url is not None:
+            self._conninfo, self._connect_kwargs = self._parse(url)
+        self._closed = False
+        self._writes = 0
+
+    def _parse(self, url: str) -> tuple[str, dict[str, Any]]:
+        try:
+            params = conninfo_to_dict(url)
+        except psycopg.Error:
+            raise ValidationError(
+                f"invalid PostgreSQL URL {self.url!r}; write postgresql://user@host:5432/dbname"
+            ) from None
+        password = str(params.get("password") or "")
+        if len(password) >= 3:  # libpq never echoes it; scrub anyway, but not "a" or "x"
+            self._secrets.append(password)
+        kwargs: dict[str, Any] = {"autocommit": True}
+        if "connect_timeout" not in params:  # libpq waits forever by default
+            kwargs["connect_timeout"] = max(1, round(self._timeout))
+        if "application_name" not in params:
+            kwargs["application_name"] = "botwire"
+        return url, kwargs
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.url!r})"
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ValidationError("this store is closed; create a new one")
+
+    def _wrote(self) -> bool:
+        """Count a write; True when it is time to purge expired keys."""
+        self._writes += 1
+        return self._writes % _PURGE_EVERY == 0
+
+    def _scrub(self, text: str) -> str:
+        text = " ".join(text.split())
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def _error(self, exc: psycopg.Error) -> BotWireError:
+        """Translate a driver error into BotWire's tree (the only place that does)."""
+        message = self._scrub(str(exc)) or type(exc).__name__
+        if isinstance(exc, psycopg_pool.PoolTimeout):
+            return UnavailableError(
+                f"no PostgreSQL connection to {self.url} became free within "
+                f"{self._timeout:g} s; the database is unreachable or every connection "
+                f"is busy (raise max_size): {message}"
+            )
+        if isinstance(exc, psycopg_pool.PoolClosed):
+            return ValidationError("this store is closed; create a new one")
+        if isinstance(exc, psycopg.OperationalError):
+            return UnavailableError(f"cannot use PostgreSQL at {self.url}: {message}")
+        if isinstance(exc, psycopg.DataError):
+            return ValidationError(f"PostgreSQL refused the data: {message}")
+        return ServerError(f"PostgreSQL error at {self.url}: {message}")
+
+    @staticmethod
+    def _connection_lost(exc: psycopg.Error) -> bool:
+        """True if ``exc`` says the connection died (not that a query failed)."""
+        return (
+            isinstance(exc, psycopg.OperationalError)
+            and not isinstance(exc, psycopg_pool.PoolTimeout)
+            and (
+                exc.sqlstate is None
+                or exc.sqlstate.startswith("08")
+                or exc.sqlstate.startswith("57P")
+            )
+        )
+
+    @classmethod
+    def _retry_delay(cls, exc: psycopg.Error, attempt: int, idempotent: bool) -> float | None:
+        """Seconds to wait before running a plan again, or None to give up.
+
+        Deadlocks and serialization failures applied nothing: every plan runs again.
+        A dead connection (the server restarted) is retried once for reads only, as
+        a write may have been applied before the connection broke.
+        """
+        if exc.sqlstate is not None and exc.sqlstate.startswith("40"):
+            if attempt <= _DEADLOCK_RETRIES:
+                return random.uniform(0, 0.002 * 2**attempt)
+            return None
+        if idempotent and attempt == 1 and cls._connection_lost(exc):
+            return 0.0
+        return None
+
+
+class PostgresStore(_Base):
+    """A :class:`~botwire.Store` in a PostgreSQL database, on a connection pool.
+
+    Example:
+        >>> store = PostgresStore("postgresql://postgres@127.0.0.1:5432/test")
+        >>> from botwire import Memory
+        >>> memory = Memory("notes", store=store)
+
+    Args:
+        url: a libpq URL, ``postgresql://user:password@host:5432/dbname?…``.
+        min_size: connections the pool keeps open.
+        max_size: most connections the pool opens (concurrent operations).
+        timeout: seconds to wait for a connection (and to connect).
+        pool: an open ``psycopg_pool.ConnectionPool`` to use instead of ``url``
+            (for example one a server shares); it is not closed by :meth:`close`.
+
+    Raises:
+        UnavailableError: the database cannot be reached.
+        ValidationError: the URL or an argument is invalid.
+        ServerError: the database refused to create or migrate the tables.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        min_size: int = 1,
+        max_size: int = 10,
+        timeout: float = 10.0,
+        pool: psycopg_pool.ConnectionPool[Any] | None = None,
+    ) -> None:
+        super().__init__(url, timeout, pool is not None)
+        _check_sizes(min_size, max_size)
+        self._sizes = (min_size, max_size)
+        self._owns_pool = pool is None
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
+        if pool is None:
+            self._migrate_direct()  # fails fast, with libpq's own reason
+            pool = self._new_pool()
+        self._pool: psycopg_pool.ConnectionPool[Any] = pool
+        if not self._owns_pool:
+            self._run(lambda _now: migrate_plan(), transaction=True)
+
+    def _new_pool(self) -> psycopg_pool.ConnectionPool[Any]:
+        pool: psycopg_pool.ConnectionPool[Any] = psycopg_pool.ConnectionPool(
+            self._conninfo,
+            kwargs=self._connect_kwargs,
+            min_size=self._sizes[0],
+            max_size=self._sizes[1],
+            timeout=self._timeout,
+            name="botwire",
+            open=False,
+        )
+        pool.open(wait=False)
+        return pool
+
+    def _migrate_direct(self) -> None:
+        try:
+            with psycopg.connect(self._conninfo, **self._connect_kwargs) as conn:
+                with conn.transaction():
+                    _drive(conn, migrate_plan())
+        except psycopg.Error as exc:
+            raise self._error(exc) from exc
+
+    def _ready(self) -> psycopg_pool.ConnectionPool[Any]:
+        self._check_open()
+        if self._pid != os.getpid() and self._owns_pool:
+            # A forked child must not touch its parent's sockets: open its own pool.
+            # (psycopg never closes an inherited connection in the child.)
+            with self._lock:
+                if self._pid != os.getpid():
+                    self._pool = self._new_pool()
+                    self._pid = os.getpid()
+        return self._pool
+
+    def _run(
+        self,
+        plan: Callable[[float], Plan[T]],
+        *,
+        transaction: bool = False,
+        idempotent: bool = False,
+    ) -> T:
+        pool = self._ready()
+        attempt = 0
+        while True:
+            try:
+                with pool.connection() as conn:
+                    if transaction:
+                        with conn.transaction():
+                            return _drive(conn, plan(time.time()))
+                    return _drive(conn, plan(time.time()))
+            except psycopg.Error as exc:
+                attempt += 1
+                if self._connection_lost(exc):
+                    pool.check()  # replace every dead connection, not just this one
+                delay = self._retry_delay(exc, attempt, idempotent)
+                if delay is None:
+                    raise self._error(exc) from exc
+                time.sleep(delay)
+
+    def _write(self, plan: Callable[[float], Plan[T]], *, transaction: bool = False) -> T:
+        result = self._run(plan, transaction=transaction)
+        self._count_write()
+        return result
+
+    def _count_write(self) -> None:
+        if self._wrote():
+            self.purge_expired()
+
+    def close(self) -> None:
+        """Close the connection pool (unless it was passed in)."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._owns_pool and self._pid == os.getpid():
+            self._pool.close()
+
+    def purge_expired(self) -> int:
+        """Delete expired keys and stale idempotency ids now; return keys deleted.
+
+        Expired keys are already invisible; this only reclaims their space. It runs
+        by itself every thousand writes.
+        """
+        return self._run(purge_plan)
+
+    # -- the Store interface --------------------------------------------------------
+
+    def get(self, namespace: str, key: str) -> Record | None:
+        """Return the record at ``key``, or ``None`` (one statement, one snapshot)."""
+        return self._run(lambda now: get_plan(namespace, key, now), idempotent=True)
+
+    def get_list(self, namespace: str, key: str, last: int | None = None) -> Record | None:
+        """Return the list at ``key`` (its last ``last`` items if given)."""
+        return self._run(
+            lambda now: get_plan(namespace, key, now, last, want_list=True), idempotent=True
+        )
+
+    def set(
+        self,
+        namespace: str,
+        key: str,
+        raw: str,
+        *,
+        ttl: float | None = None,
+        if_version: int | None = None,
+    ) -> WriteResult:
+        """Store ``raw`` under ``key`` (one statement, committed on return)."""
+        return self._write(lambda now: set_plan(namespace, key, raw, ttl, if_version, now))
+
+    def delete(self, namespace: str, key: str) -> bool:
+        """Delete ``key``; return whether it existed."""
+        return self._write(lambda now: delete_plan(namespace, key, now))
+
+    def append(
+        self, namespace: str, key: str, raws: Sequence[str], *, id: str | None = None
+    ) -> AppendResult:
+        """Append items to the list at ``key`` (one statement if it is a stored list)."""
+        result = self._run(lambda now: append_fast_plan(namespace, key, raws, id, now))
+        if result is not None:
+            self._count_write()
+            return result
+        return self._write(lambda now: append_plan(namespace, key, raws, id, now), transaction=True)
+
+    def list_keys(
+        self,
+        namespace: str,
+        *,
+        prefix: str = "",
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> KeyPage:
+        """Return live keys in code point order, ``limit`` at a time."""
+        return self._run(
+            lambda now: list_keys_plan(namespace, prefix, limit, cursor, now), idempotent=True
+        )
+
+    def batch(self, namespace: str, ops: Sequence[Op]) -> list[OpResult]:
+        """Run ``ops`` in one transaction; a failing op rolls all of them back."""
+        plan = lambda now: batch_plan(namespace, ops, now)  # noqa: E731
+        if all(isinstance(op, GetOp) for op in ops):
+            return self._run(plan, transaction=True, idempotent=True)
+        return self._write(plan, transaction=True)
+
+    def usage(self, namespace: str) -> Usage:
+        """Return the live key count and stored bytes of ``namespace``."""
+        return self._run(lambda now: usage_plan(namespace, now), idempotent=True)
+
+    def namespaces(self) -> list[str]:
+        """Return every namespace that holds at least one live key, in order."""
+        return self._run(namespaces_plan, idempotent=True)
+
+
+class AsyncPostgresStore(_Base):
+    """An :class:`~botwire.AsyncStore` in PostgreSQL, on an asyncio connection pool.
+
+    The twin of :class:`PostgresStore`: same SQL, same results. The pool opens
+    (and the tables are created) on first use, inside the running event loop.
+
+    Example:
+        >>> store = AsyncPostgresStore("postgresql://postgres@127.0.0.1:5432/test")
+        >>> from botwire import AsyncMemory
+        >>> memory = AsyncMemory("notes", store=store)
+
+    Args:
+        url: a libpq URL, ``postgresql://user:password@host:5432/dbname?…``.
+        min_size: connections the pool keeps open.
+        max_size: most connections the pool opens (concurrent operations).
+        timeout: seconds to wait for a connection (and to connect).
+        pool: a ``psycopg_pool.AsyncConnectionPool`` to use instead of ``url``
+            (opened here if needed); it is not closed by :meth:`aclose`.
+
+    Raises:
+        ValidationError: the URL or an argument is invalid.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        min_size: int = 1,
+        max_size: int = 10,
+        timeout: float = 10.0,
+        pool: psycopg_pool.AsyncConnectionPool[Any] | None = None,
+    ) -> None:
+        super().__init__(url, timeout, pool is not None)
+        _check_sizes(min_size, max_size)
+        self._owns_pool = pool is None
+        if pool is None:
+            pool = psycopg_pool.AsyncConnectionPool(
+                self._conninfo,
+                kwargs=self._connect_kwargs,
+                min_size=min_size,
+                max_size=max_size,
+                timeout=self._timeout,
+                name="botwire",
+                open=False,
+            )
+        self._pool: psycopg_pool.AsyncConnectionPool[Any] = pool
+        self._started = False
+        self._start_lock = asyncio.Lock()
+
+    async def _ready(self) -> psycopg_pool.AsyncConnectionPool[Any]:
+        self._check_open()
+        if not self._started:
+            async with self._start_lock:
+                if not self._started:
+                    await self._start()
+                    self._started = True
+        return self._pool
+
+    async def _start(self) -> None:
+        if self._owns_pool:
+            try:
+                conn = await psycopg.AsyncConnection.connect(self._conninfo, **self._connect_kwargs)
+                async with conn:
+                    async with conn.transaction():
+                        await _adrive(conn, migrate_plan())
+            except psycopg.Error as exc:
+                raise self._error(exc) from exc
+            await self._pool.open(wait=False)
+        else:
+            if self._pool.closed:
+                await self._pool.open(wait=False)
+            await self._run_on(self._pool, lambda _now: migrate_plan(), True, False)
+
+    async def _run(
+        self,
+        plan: Callable[[float], Plan[T]],
+        *,
+        transaction: bool = False,
+        idempotent: bool = False,
+    ) -> T:
+        return await self._run_on(await self._ready(), plan, transaction, idempotent)
+
+    async def _run_on(
+        self,
+        pool: psycopg_pool.AsyncConnectionPool[Any],
+        plan: Callable[[float], Plan[T]],
+        transaction: bool,
+        idempotent: bool,
+    ) -> T:
+        attempt = 0
+        while True:
+            try:
+                async with pool.connection() as conn:
+                    if transaction:
+                        async with conn.transaction():
+                            return await _adrive(conn, plan(time.time()))
+                    return await _adrive(conn, plan(time.time()))
+            except psycopg.Error as exc:
+                attempt += 1
+                if self._connection_lost(exc):
+                    await pool.check()  # replace every dead connection, not just this one
+                delay = self._retry_delay(exc, attempt, idempotent)
+                if delay is None:
+                    raise self._error(exc) from exc
+                await asyncio.sleep(delay)
+
+    async def _write(self, plan: Callable[[float], Plan[T]], *, transaction: bool = False) -> T:
+        result = await self._run(plan, transaction=transaction)
+        await self._count_write()
+        return result
+
+    async def _count_write(self) -> None:
+        if self._wrote():
+            await self.purge_expired()
+
+    async def aclose(self) -> None:
+        """Close the connection pool (unless it was passed in)."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._owns_pool:
+            await self._pool.close()
+
+    async def purge_expired(self) -> int:
+        """Delete expired keys and stale idempotency ids now; return keys deleted."""
+        return await self._run(purge_plan)
+
+    # -- the AsyncStore interface ----------------------------------------------------
+
+    async def get(self, namespace: str, key: str) -> Record | None:
+        """Return the record at ``key``, or ``None``."""
+        return await self._run(lambda now: get_plan(namespace, key, now), idempotent=True)
+
+    async def get_list(self, namespace: str, key: str, last: int | None = None) -> Record | None:
+        """Return the list at ``key`` (its last ``last`` items if given)."""
+        return await self._run(
+            lambda now: get_plan(namespace, key, now, last, want_list=True), idempotent=True
+        )
+
+    async def set(
+        self,
+        namespace: str,
+        key: str,
+        raw: str,
+        *,
+        ttl: float | None = None,
+        if_version: int | None = None,
+    ) -> WriteResult:
+        """Store ``raw`` under ``key``."""
+        return await self._write(lambda now: set_plan(namespace, key, raw, ttl, if_version, now))
+
+    async def delete(self, namespace: str, key: str) -> bool:
+        """Delete ``key``; return whether it existed."""
+        return await self._write(lambda now: delete_plan(namespace, key, now))
+
+    async def append(
+        self, namespace: str, key: str, raws: Sequence[str], *, id: str | None = None
+    ) -> AppendResult:
+        """Append items to the list at ``key`` (one statement if it is a stored list)."""
+        result = await self._run(lambda now: append_fast_plan(namespace, key, raws, id, now))
+        if result is not None:
+            await self._count_write()
+            return result
+        return await self._write(
+            lambda now: append_plan(namespace, key, raws, id, now), transaction=True
+        )
+
+    async def list_keys(
+        self,
+        namespace: str,
+        *,
+        prefix: str = "",
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> KeyPage:
+        """Return live keys in code point order, ``limit`` at a time."""
+        return await self._run(
+            lambda now: list_keys_plan(namespace, prefix, limit, cursor, now), idempotent=True
+        )
+
+    async def batch(self, namespace: str, ops: Sequence[Op]) -> list[OpResult]:
+        """Run ``ops`` in one transaction; a failing op rolls all of them back."""
+        plan = lambda now: batch_plan(namespace, ops, now)  # noqa: E731
+        if all(isinstance(op, GetOp) for op in ops):
+            return await self._run(plan, transaction=True, idempotent=True)
+        return await self._write(plan, transaction=True)
+
+    async def usage(self, namespace: str) -> Usage:
+        """Return the live key count and stored bytes of ``namespace``."""
+        return await self._run(lambda now: usage_plan(namespace, now), idempotent=True)
+
+    async def namespaces(self) -> list[str]:
+        """Return every namespace that holds at least one live key, in order."""
+        return await self._run(namespaces_plan, idempotent=True)
+
+
+def _check_sizes(min_size: int, max_size: int) -> None:
+    for name, value in (("min_size", min_size), ("max_size", max_size)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ValidationError(f"{name} must be a whole number >= 0, not {value!r}")
+    if max_size < max(min_size, 1):
+        raise ValidationError(
+            f"max_size ({max_size}) must be at least min_size ({min_size}) and at least 1"
+        )
+
+
+# -- runners: the only code that differs between sync and async --------------------
+
+
+def _drive(conn: psycopg.Connection[Any], plan: Plan[T]) -> T:
+    """Execute ``plan``'s queries on ``conn`` in order; return its result."""
+    try:
+        query = next(plan)
+        while True:
+            try:
+                cursor = conn.execute(query.sql, query.params)
+            except psycopg.Error as exc:
+                query = plan.throw(exc)  # the plan may expect it; else it propagates
+                continue
+            if query.fetch == "one":
+                answer: Any = cursor.fetchone()
+            elif query.fetch == "all":
+                answer = cursor.fetchall()
+            elif query.fetch == "rowcount":
+                answer = cursor.rowcount
+            else:
+                answer = None
+            query = plan.send(answer)
+    except StopIteration as stop:
+        result: T = stop.value
+        return result
+
+
+async def _adrive(conn: psycopg.AsyncConnection[Any], plan: Plan[T]) -> T:
+    """The async twin of :func:`_drive`."""
+    try:
+        query = next(plan)
+        while True:
+            try:
+                cursor = await conn.execute(query.sql, query.params)
+            except psycopg.Error as exc:
+                query = plan.throw(exc)  # the plan may expect it; else it propagates
+                continue
+            if query.fetch == "one":
+                answer: Any = await cursor.fetchone()
+            elif query.fetch == "all":
+                answer = await cursor.fetchall()
+            elif query.fetch == "rowcount":
+                answer = cursor.rowcount
+            else:
+                answer = None
+            query = plan.send(answer)
+    except StopIteration as stop:
+        result: T = stop.value
+        return result

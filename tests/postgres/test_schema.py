@@ -1,0 +1,132 @@
+"""Schema creation and migration on start, safe when many processes start at once."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import psycopg
+import pytest
+
+from botwire import Memory, ServerError
+from botwire._postgres import AsyncPostgresStore, PostgresStore
+from botwire._postgres_plans import SCHEMA_VERSION
+from tests.postgres.conftest import raw_of
+
+pytestmark = pytest.mark.postgres
+
+TABLES = {"botwire_entries", "botwire_list_items", "botwire_append_ids", "botwire_schema_version"}
+LOCK = 0x626F7477697265  # the advisory lock id the store takes while migrating
+
+
+def _schema_state(url: str) -> tuple[set[str], list[int]]:
+    with psycopg.connect(url) as conn:
+        tables = {
+            r[0]
+            for r in conn.execute(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = current_schema()"
+            )
+        }
+        versions = [r[0] for r in conn.execute("SELECT version FROM botwire_schema_version")]
+    return tables, versions
+
+
+def test_first_start_creates_the_tables_in_the_chosen_schema(schema_url: str) -> None:
+    store = PostgresStore(schema_url)
+    try:
+        tables, versions = _schema_state(schema_url)
+        assert tables == TABLES
+        assert versions == [SCHEMA_VERSION]
+        with Memory("ns", store=store) as memory:
+            memory.append("chat", "hi")
+            assert memory.get("chat") == ["hi"]
+    finally:
+        store.close()
+
+
+def test_many_stores_starting_at_once_migrate_once(schema_url: str) -> None:
+    count = 6
+    barrier = threading.Barrier(count)
+    stores: list[PostgresStore] = []
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        barrier.wait()
+        try:
+            stores.append(PostgresStore(schema_url))
+        except BaseException as exc:  # reported below, with the thread's error
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    try:
+        assert errors == []
+        assert len(stores) == count
+        assert _schema_state(schema_url) == (TABLES, [SCHEMA_VERSION])
+        for n, store in enumerate(stores):
+            store.append("ns", "l", [str(n)])
+        assert sorted(raw_of(stores[0], "ns", "l").strip("[]").split(",")) == [
+            str(n) for n in range(count)
+        ]
+    finally:
+        for store in stores:
+            store.close()
+
+
+def test_first_start_waits_for_the_migration_lock(schema_url: str, pg_url: str) -> None:
+    done = threading.Event()
+    with psycopg.connect(pg_url, autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (LOCK,))
+
+        def start() -> None:
+            PostgresStore(schema_url).close()
+            done.set()
+
+        thread = threading.Thread(target=start)
+        thread.start()
+        assert not done.wait(0.5), "migrated without taking the advisory lock"
+        holder.execute("SELECT pg_advisory_unlock(%s)", (LOCK,))
+    thread.join(30)
+    assert done.is_set()
+    assert _schema_state(schema_url) == (TABLES, [SCHEMA_VERSION])
+
+
+def test_a_restart_needs_no_lock(schema_url: str, pg_url: str) -> None:
+    PostgresStore(schema_url).close()
+    with psycopg.connect(pg_url, autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (LOCK,))
+        start = time.monotonic()
+        PostgresStore(schema_url).close()  # would block if it took the lock
+        assert time.monotonic() - start < 5
+
+
+def test_a_newer_schema_is_refused(schema_url: str) -> None:
+    PostgresStore(schema_url).close()
+    with psycopg.connect(schema_url, autocommit=True) as conn:
+        conn.execute("UPDATE botwire_schema_version SET version = 99")
+    with pytest.raises(ServerError, match="newer BotWire.*upgrade botwire"):
+        PostgresStore(schema_url)
+
+    async def first_use() -> None:
+        store = AsyncPostgresStore(schema_url)
+        try:
+            await store.get("ns", "k")
+        finally:
+            await store.aclose()
+
+    with pytest.raises(ServerError, match="upgrade botwire"):
+        asyncio.run(first_use())
+
+
+async def test_async_store_creates_the_schema_on_first_use(schema_url: str) -> None:
+    store = AsyncPostgresStore(schema_url)
+    try:
+        assert (await store.set("ns", "k", '"v"')).version == 1
+        assert _schema_state(schema_url) == (TABLES, [SCHEMA_VERSION])
+    finally:
+        await store.aclose()
