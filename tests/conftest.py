@@ -23,8 +23,7 @@ import botwire
 POSTGRES_ENV = "BOTWIRE_TEST_POSTGRES_URL"
 POSTGRES_SKIP = (
     f"PostgreSQL tests need {POSTGRES_ENV}, e.g. "
-    f"{POSTGRES_ENV}=postgresql://postgres@127.0.0.1:5432/test (scripts/test sets it "
-    "when a server answers there)"
+    f"{POSTGRES_ENV}=postgresql://postgres@127.0.0.1:5432/test (.ci/run sets it)"
 )
 ALL_BACKENDS = "sqlite,postgres,http+sqlite,http+postgres"
 BACKENDS = os.environ.get("BOTWIRE_TEST_BACKENDS", "sqlite,postgres").split(",")

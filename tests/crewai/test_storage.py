@@ -64,6 +64,12 @@ def ids(results: list[Any]) -> list[str]:
     return [(r[0] if isinstance(r, tuple) else r).id for r in results]
 
 
+def _crewai_version() -> tuple[int, ...]:
+    from importlib.metadata import version
+
+    return tuple(int(part) for part in version("crewai").split(".")[:3])
+
+
 @pytest.fixture(params=["botwire", "lancedb"])
 def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
     backend = make(request.param, tmp_path)
@@ -117,7 +123,17 @@ class TestStorageProtocol:
         assert ids(filled.search(E0, categories=["facts"])) == ["r3", "r2"]
         assert ids(filled.search(E0, metadata_filter={"user": "u1"})) == ["r1", "r3"]
 
-    def test_list_records_newest_first_with_paging(self, filled: Any) -> None:
+    def test_list_records_newest_first_with_paging(
+        self, filled: Any, request: pytest.FixtureRequest
+    ) -> None:
+        if isinstance(filled, LanceDBStorage) and _crewai_version() < (1, 15, 30):
+            request.applymarker(
+                pytest.mark.xfail(
+                    reason="crewai < 1.15.30's LanceDBStorage.list_records slices "
+                    "limit+offset rows in storage order before sorting them",
+                    strict=True,
+                )
+            )
         assert ids(filled.list_records()) == ["r4", "r3", "r2", "r1"]
         assert ids(filled.list_records(limit=2, offset=1)) == ["r3", "r2"]
         assert ids(filled.list_records(scope_prefix="/crew/a")) == ["r2", "r1"]
