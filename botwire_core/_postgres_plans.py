@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 from botwire._errors import ConflictError, NotAListError, ServerError, ValidationError
+from botwire._listing import decode_cursor, encode_cursor, prefix_upper_bound, split_list
 from botwire._rules import decode, encode, encoded_size
-from botwire._sqlite import _decode_cursor, _encode_cursor, _split_list, prefix_upper_bound
 from botwire._types import (
     AppendOp,
     AppendResult,
@@ -423,7 +423,7 @@ def append_plan(
         if is_list:
             start, items = length, list(raws)
         else:
-            whole = _split_list(raw)
+            whole = split_list(raw)
             if whole is None:
                 raise NotAListError(
                     f"the value at {key!r} is not a list; append needs a list "
@@ -499,7 +499,7 @@ def list_keys_plan(
     """One page of live keys in code point order, after ``cursor``."""
     lower, strict = prefix, False
     if cursor is not None:
-        after = _decode_cursor(cursor)
+        after = decode_cursor(cursor)
         if after >= lower:
             lower, strict = after, True
     params: dict[str, Any] = {"ns": ns, "lower": lower, "now": now}
@@ -519,7 +519,7 @@ def list_keys_plan(
     keys = [r[0] for r in rows]
     if limit is not None and len(keys) > limit:
         keys = keys[:limit]
-        return KeyPage(keys, _encode_cursor(keys[-1]))
+        return KeyPage(keys, encode_cursor(keys[-1]))
     return KeyPage(keys, None)
 
 

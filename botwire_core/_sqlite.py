@@ -11,7 +11,6 @@ JSON text until its first ``append``, which splits it into rows once.
 
 from __future__ import annotations
 
-import base64
 import os
 import sqlite3
 import threading
@@ -28,6 +27,7 @@ from botwire._errors import (
     UnavailableError,
     ValidationError,
 )
+from botwire._listing import decode_cursor, encode_cursor, prefix_upper_bound, split_list
 from botwire._rules import decode, encoded_size
 from botwire._types import (
     AppendOp,
@@ -152,45 +152,8 @@ def _statements(script: str) -> Iterator[str]:
             buffer = ""
 
 
-def _encode_cursor(key: str) -> str:
-    return base64.urlsafe_b64encode(key.encode("utf-8")).decode("ascii")
-
-
-def _decode_cursor(cursor: str) -> str:
-    try:
-        return base64.urlsafe_b64decode(cursor.encode("ascii")).decode("utf-8")
-    except (ValueError, UnicodeError):
-        raise ValidationError(
-            f"cursor {cursor[:40]!r} is not one this store returned; pass next_cursor "
-            "from the previous page unchanged",
-            code="invalid_request",
-        ) from None
-
-
-def prefix_upper_bound(prefix: str) -> str | None:
-    """Smallest string greater than every string that starts with ``prefix``."""
-    while prefix:
-        last = ord(prefix[-1])
-        if last < 0x10FFFF:
-            nxt = last + 1
-            if 0xD800 <= nxt <= 0xDFFF:  # skip the surrogate block
-                nxt = 0xE000
-            return prefix[:-1] + chr(nxt)
-        prefix = prefix[:-1]
-    return None
-
-
 def _list_raw(items: Sequence[str]) -> str:
     return "[" + ",".join(items) + "]"
-
-
-def _split_list(raw: str) -> list[str] | None:
-    """Split the JSON text of a whole list into item texts; None if not a list."""
-    if not raw.startswith("["):
-        return None
-    from botwire._rules import encode
-
-    return [encode(item, max_bytes=None) for item in decode(raw)]
 
 
 class SQLiteStore:
@@ -432,6 +395,27 @@ class SQLiteStore:
                 raw = encode(decode(raw)[-last:] if last else [], max_bytes=None)
         return Record(key, raw, version, created, updated, expires)
 
+    def _get_many_in(
+        self, conn: sqlite3.Connection, ns: str, keys: list[str], now: float
+    ) -> dict[str, Record]:
+        found: dict[str, Record] = {}
+        unique = list(dict.fromkeys(keys))
+        for start in range(0, len(unique), 500):
+            chunk = unique[start : start + 500]
+            rows = conn.execute(
+                "SELECT key, raw, is_list, version, created_at, updated_at, expires_at "
+                f"FROM entries WHERE ns = ? AND key IN ({','.join('?' * len(chunk))}) AND {_LIVE}",
+                (ns, *chunk, now),
+            ).fetchall()
+            for key, raw, is_list, version, created, updated, expires in rows:
+                if is_list:
+                    record = self._get_in(conn, ns, key, now)
+                    if record is not None:
+                        found[key] = record
+                else:
+                    found[key] = Record(key, raw, version, created, updated, expires)
+        return found
+
     def _set_in(
         self,
         conn: sqlite3.Connection,
@@ -505,7 +489,7 @@ class SQLiteStore:
             raw, is_list, length, _bytes, version, _expires = row
             start = length
             if not is_list:
-                items = _split_list(raw)
+                items = split_list(raw)
                 if items is None:
                     raise NotAListError(
                         f"the value at {key!r} is not a list; append needs a list "
@@ -617,7 +601,7 @@ class SQLiteStore:
         lower = prefix
         strict = False
         if cursor is not None:
-            after = _decode_cursor(cursor)
+            after = decode_cursor(cursor)
             if after >= lower:
                 lower, strict = after, True
         sql = f"SELECT key FROM entries WHERE ns = ? AND key {'>' if strict else '>='} ?"
@@ -635,7 +619,7 @@ class SQLiteStore:
         keys = [r[0] for r in rows]
         if limit is not None and len(keys) > limit:
             keys = keys[:limit]
-            return KeyPage(keys, _encode_cursor(keys[-1]))
+            return KeyPage(keys, encode_cursor(keys[-1]))
         return KeyPage(keys, None)
 
     def batch(self, namespace: str, ops: Sequence[Op]) -> list[OpResult]:
@@ -645,6 +629,10 @@ class SQLiteStore:
 
         def run() -> list[OpResult]:
             results: list[OpResult] = []
+            if not writes:  # reads only: one query per 500 keys, not one per key
+                with self._transaction(conn, write=False):
+                    found = self._get_many_in(conn, namespace, [op.key for op in ops], time.time())
+                return [found.get(op.key) for op in ops]
             with self._transaction(conn, write=writes):
                 now = time.time()
                 for op in ops:
