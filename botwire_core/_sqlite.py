@@ -435,7 +435,10 @@ class SQLiteStore:
             sql = _CREATE_ONLY_SQL
         else:
             sql, params = _UPDATE_IF_SQL, params + (if_version,)
-        row = conn.execute(sql, params).fetchone()
+        # fetchall steps the statement to its end, so an autocommit write is committed
+        # before we return (a half-read RETURNING cursor would keep it open).
+        rows = conn.execute(sql, params).fetchall()
+        row = rows[0] if rows else None
         if row is None:
             current = self._row(conn, ns, key, now)
             have = current[3] if current is not None else 0
@@ -449,9 +452,10 @@ class SQLiteStore:
 
     @staticmethod
     def _delete_in(conn: sqlite3.Connection, ns: str, key: str, now: float) -> bool:
-        row = conn.execute(
+        rows = conn.execute(
             "DELETE FROM entries WHERE ns = ? AND key = ? RETURNING expires_at", (ns, key)
-        ).fetchone()
+        ).fetchall()
+        row = rows[0] if rows else None
         return row is not None and (row[0] is None or row[0] > now)
 
     def _append_in(
