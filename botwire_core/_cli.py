@@ -253,6 +253,39 @@ def import_(obj: _Context, namespace: str, input_: IO[str]) -> None:
 
 
 @cli.command()
+@click.argument("destination", type=click.Path(dir_okay=False))
+@click.pass_obj
+def backup(obj: _Context, destination: str) -> None:
+    """Copy the SQLite database to DESTINATION while it stays in use.
+
+    For PostgreSQL use pg_dump (see docs/reliability.md); for a server, run this
+    on the server's machine with its --db URL, or use `botwire export`.
+    """
+    from urllib.parse import urlsplit
+
+    from botwire._sqlite import SQLiteStore
+    from botwire._urls import open_store
+
+    url = resolve_url(obj.url)
+    scheme = urlsplit(url).scheme.lower()
+    if scheme != "sqlite":
+        hint = (
+            "use pg_dump, e.g. pg_dump --format=custom --table='botwire_*' -f botwire.dump DBURL"
+            if scheme.startswith("postgres")
+            else "run it on the server's machine with --url set to the server's --db, "
+            "or use `botwire export NAMESPACE` over HTTP"
+        )
+        raise click.ClickException(f"backup copies SQLite files only; {hint}")
+    store = open_store(url)
+    assert isinstance(store, SQLiteStore)
+    try:
+        target = store.backup(destination)
+    finally:
+        store.close()
+    _emit({"source": str(store.path), "backup": str(target)}, f"backed up {store.path} to {target}")
+
+
+@cli.command()
 @click.pass_obj
 def where(obj: _Context) -> None:
     """Print where the data lives (the store URL in use)."""

@@ -325,6 +325,30 @@ class SQLiteStore:
         if local.writes % _PURGE_EVERY == 0:
             self.purge_expired()
 
+    def backup(self, destination: str | os.PathLike[str]) -> Path:
+        """Copy the whole database to ``destination`` while it stays in use.
+
+        Uses SQLite's online backup in one step: in WAL mode it reads one consistent
+        snapshot and writers carry on meanwhile. The copy is a plain SQLite file that
+        ``SQLiteStore`` (or ``sqlite:///…``) opens as it is.
+
+        Raises:
+            ValidationError: ``destination`` is the database itself or already exists.
+        """
+        target = Path(destination).expanduser().resolve()
+        if target == self.path:
+            raise ValidationError("the backup destination is the database itself")
+        if target.exists():
+            raise ValidationError(f"{target} already exists; choose a new file name")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        copy = sqlite3.connect(target)
+        try:
+            self._retry(lambda: self._conn().backup(copy))
+            copy.execute("PRAGMA journal_mode = wal")
+        finally:
+            copy.close()
+        return target
+
     def purge_expired(self) -> int:
         """Delete expired keys and stale idempotency ids now; return keys deleted.
 

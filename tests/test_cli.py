@@ -112,3 +112,35 @@ def test_installed_script_runs(tmp_path: Path) -> None:
     )
     assert json.loads(out.stdout) == "concise"
     assert (tmp_path / "memory.db").exists()
+
+
+def test_backup_copies_a_live_database(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    memory = Memory("live", run.url)
+    memory.set_many({f"k{i}": i for i in range(200)})
+    stop = threading.Event()
+
+    def writer() -> None:
+        n = 0
+        while not stop.is_set():
+            memory.append("log", n)
+            n += 1
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        out = json.loads(run("backup", str(tmp_path / "copy.db")))
+    finally:
+        stop.set()
+        thread.join()
+    copy = Memory("live", f"sqlite:///{out['backup']}")
+    assert copy.get_many([f"k{i}" for i in range(200)]) == {f"k{i}": i for i in range(200)}
+    log = copy.get_list("log")
+    assert log == list(range(len(log)))  # a consistent snapshot: a prefix of the appends
+    assert "already exists" in run("backup", str(tmp_path / "copy.db"), ok=False)
+
+
+def test_backup_explains_other_stores() -> None:
+    result = CliRunner().invoke(cli, ["--url", "postgresql://u@h/db", "backup", "x.db"])
+    assert result.exit_code != 0 and "pg_dump" in result.output
