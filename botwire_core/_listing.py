@@ -21,7 +21,12 @@ def encode_cursor(key: str) -> str:
 def decode_cursor(cursor: str) -> str:
     """The key a cursor resumes after; ValidationError if it is not one of ours."""
     try:
-        return base64.urlsafe_b64decode(cursor.encode("ascii")).decode("utf-8")
+        if not isinstance(cursor, str) or not cursor:
+            raise ValueError("empty")
+        key = base64.urlsafe_b64decode(cursor.encode("ascii")).decode("utf-8")
+        if encode_cursor(key) != cursor:  # junk that happens to decode: refuse it
+            raise ValueError("not canonical")
+        return key
     except (ValueError, UnicodeError):
         raise ValidationError(
             f"cursor {cursor[:40]!r} is not one this store returned; pass next_cursor "

@@ -502,6 +502,8 @@ def list_keys_plan(
         after = decode_cursor(cursor)
         if after >= lower:
             lower, strict = after, True
+    if limit == 0:  # nothing to read; the caller resumes where it was
+        return KeyPage([], cursor)
     params: dict[str, Any] = {"ns": ns, "lower": lower, "now": now}
     sql = (
         "SELECT e.key FROM botwire_entries e "

@@ -32,17 +32,23 @@ _NAMESPACE_RE = re.compile(r"[A-Za-z0-9_\-.:@]{1,128}")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
-@lru_cache(maxsize=1024)
 def validate_namespace(namespace: str) -> str:
     """Return ``namespace`` if valid, else raise :class:`ValidationError`.
 
     A namespace is 1–128 characters from ``A-Z a-z 0-9 _ - . : @``.
     """
+    if type(namespace) is str:
+        return _validate_namespace(namespace)
     if not isinstance(namespace, str):
         raise ValidationError(
             f"namespace must be a string, not {type(namespace).__name__}",
             code="invalid_namespace",
         )
+    return _validate_namespace(str(namespace))
+
+
+@lru_cache(maxsize=1024)
+def _validate_namespace(namespace: str) -> str:
     if _NAMESPACE_RE.fullmatch(namespace) is None:
         if not namespace:
             reason = "it is empty"
@@ -59,15 +65,21 @@ def validate_namespace(namespace: str) -> str:
     return namespace
 
 
-@lru_cache(maxsize=65536)
 def validate_key(key: str) -> str:
     """Return ``key`` if valid, else raise :class:`ValidationError`.
 
     A key is any non-empty Unicode string of at most 512 UTF-8 bytes without
     control characters.
     """
+    if type(key) is str:
+        return _validate_key(key)
     if not isinstance(key, str):
         raise ValidationError(f"key must be a string, not {type(key).__name__}", code="invalid_key")
+    return _validate_key(str(key))
+
+
+@lru_cache(maxsize=65536)
+def _validate_key(key: str) -> str:
     if not key:
         raise ValidationError("key must not be empty", code="invalid_key")
     try:

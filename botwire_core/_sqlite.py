@@ -630,8 +630,12 @@ class SQLiteStore:
         strict = False
         if cursor is not None:
             after = decode_cursor(cursor)
+            if limit == 0:
+                return KeyPage([], cursor)
             if after >= lower:
                 lower, strict = after, True
+        if limit == 0:
+            return KeyPage([], None)
         sql = f"SELECT key FROM entries WHERE ns = ? AND key {'>' if strict else '>='} ?"
         params: list[Any] = [namespace, lower]
         upper = prefix_upper_bound(prefix)

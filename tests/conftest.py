@@ -26,7 +26,7 @@ POSTGRES_SKIP = (
     f"{POSTGRES_ENV}=postgresql://postgres@127.0.0.1:5432/test (.ci/run sets it)"
 )
 ALL_BACKENDS = "sqlite,postgres,http+sqlite,http+postgres"
-BACKENDS = os.environ.get("BOTWIRE_TEST_BACKENDS", "sqlite,postgres").split(",")
+BACKENDS = os.environ.get("BOTWIRE_TEST_BACKENDS", ALL_BACKENDS).split(",")
 """Which doors the conformance suite goes through (all of them unless narrowed)."""
 
 

@@ -1,1 +1,70 @@
-"""The BotWire reference server (``pip install "botwire[server]"``)."""
+"""The BotWire reference server (``pip install "botwire[server]"``).
+
+Run it with ``botwire serve`` (see ``docs/server.md``), or build the ASGI app
+yourself::
+
+    from botwire.server import Settings, create_app
+
+    app = create_app(settings=Settings(db="sqlite:////srv/botwire.db"))
+
+For several worker processes, point an ASGI server at the factory:
+``uvicorn --factory botwire.server:app_from_env --workers 4`` (settings come from
+``BOTWIRE_*`` variables).
+
+Importing this package does not import FastAPI; :func:`create_app` does, and
+raises :class:`~botwire.MissingDependencyError` naming the ``server`` extra when it
+is missing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from botwire.server._settings import Settings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from botwire._store import AsyncStore, Store
+    from botwire.server._app import Authorize
+
+__all__ = ["Settings", "app_from_env", "create_app"]
+
+
+def _require_server() -> None:
+    from botwire._errors import require
+
+    for module in ("fastapi", "uvicorn", "prometheus_client"):
+        require(module, "server")
+
+
+def create_app(
+    store: Store | AsyncStore | None = None,
+    settings: Settings | None = None,
+    *,
+    authorize: Authorize | None = None,
+) -> FastAPI:
+    """Build the BotWire server as an ASGI app (see :func:`botwire.server._app.create_app`).
+
+    Example:
+        >>> from botwire import SQLiteStore
+        >>> app = create_app(SQLiteStore("/tmp/server.db"))
+
+    Args:
+        store: the store to serve; ``None`` opens ``settings.db`` (default: the
+            embedded SQLite file) on first use and closes it at shutdown.
+        settings: limits and options (default :class:`Settings` ()).
+        authorize: optional access check run before every memory operation.
+
+    Raises:
+        MissingDependencyError: FastAPI, uvicorn or prometheus-client is missing.
+    """
+    _require_server()
+    from botwire.server._app import create_app as build
+
+    return build(store, settings, authorize=authorize)
+
+
+def app_from_env() -> Any:
+    """ASGI app factory for ``uvicorn --factory``: settings from ``BOTWIRE_*`` variables."""
+    return create_app(settings=Settings.from_env())

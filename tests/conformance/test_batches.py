@@ -112,3 +112,19 @@ def test_store_pages_with_opaque_cursor(memory: Any) -> None:
 def test_invalid_limit_is_refused(memory: Any, limit: Any) -> None:
     with pytest.raises(ValidationError, match="limit"):
         memory.list_keys(limit=limit)
+
+
+def test_limit_zero_and_bad_cursors(memory: Any) -> None:
+    memory.set_many({"a": 1, "b": 2})
+    assert memory.list_keys(limit=0) == []
+    page = memory.store.list_keys(memory.namespace, limit=0)
+    assert page.keys == []
+    for junk in ["%%%", "not-a-cursor!", "YQ"]:
+        with pytest.raises(ValidationError, match="cursor"):
+            memory.store.list_keys(memory.namespace, limit=1, cursor=junk)
+
+
+@pytest.mark.parametrize("key", [{}, [], None, b"bytes"])
+def test_unhashable_and_non_string_keys_are_validation_errors(memory: Any, key: Any) -> None:
+    with pytest.raises(ValidationError, match="key must be a string"):
+        memory.get(key)

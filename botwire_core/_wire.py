@@ -1,0 +1,724 @@
+"""The wire protocol (DESIGN.md §5) in one dependency-free module.
+
+Paths, JSON field names, error codes and their HTTP statuses, how a request is
+built and how an answer is read: the reference server and the HTTP store both
+import this module, so the two ends cannot drift apart. Nothing here does I/O.
+
+Values travel as JSON text spliced into the bodies unchanged (a store already
+holds encoded JSON), so neither end re-encodes a value it only passes along.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from botwire._errors import (
+    ERRORS_BY_CODE,
+    BotWireError,
+    ConflictError,
+    QuotaExceededError,
+    ServerError,
+    ValidationError,
+)
+from botwire._rules import MAX_DEPTH, encode
+from botwire._types import (
+    AppendOp,
+    AppendResult,
+    DeleteOp,
+    GetOp,
+    KeyPage,
+    Op,
+    OpResult,
+    Record,
+    SetOp,
+    Usage,
+    WriteResult,
+)
+
+__all__ = [
+    "HEALTH_PATH",
+    "MAX_BATCH_OPS",
+    "MAX_ID_CHARS",
+    "MAX_LIST_LIMIT",
+    "MAX_TTL",
+    "MEMORY_PREFIX",
+    "METRICS_PATH",
+    "NAMESPACES_PREFIX",
+    "STATUS_BY_CODE",
+    "WireRequest",
+    "append_answer",
+    "append_request",
+    "batch_answer",
+    "batch_request",
+    "check_fields",
+    "delete_answer",
+    "delete_request",
+    "encode_items",
+    "encode_value",
+    "error_answer",
+    "error_body",
+    "error_from_answer",
+    "etag",
+    "etag_listed",
+    "get_request",
+    "json_type",
+    "key_path",
+    "keys_answer",
+    "keys_request",
+    "loads",
+    "namespace_path",
+    "object_body",
+    "parse_append_answer",
+    "parse_batch_answer",
+    "parse_etag",
+    "parse_id",
+    "parse_keys_answer",
+    "parse_record_answer",
+    "parse_ttl",
+    "parse_usage_answer",
+    "parse_version",
+    "parse_write_answer",
+    "put_answer",
+    "put_request",
+    "quote_key",
+    "record_answer",
+    "retry_after",
+    "usage_answer",
+    "usage_path",
+    "usage_request",
+]
+
+MEMORY_PREFIX = "/memory/"
+NAMESPACES_PREFIX = "/namespaces/"
+HEALTH_PATH = "/healthz"
+METRICS_PATH = "/metrics"
+
+MAX_TTL = 100 * 365 * 86400
+"""Longest TTL accepted, in seconds (100 years); omit ``ttl`` to keep a key forever."""
+MAX_BATCH_OPS = 10_000
+"""Most operations in one ``POST /memory/{ns}`` batch."""
+MAX_LIST_LIMIT = 10_000
+"""Largest page ``GET /memory/{ns}?limit=`` serves; no ``limit`` lists every key."""
+MAX_ID_CHARS = 128
+"""Longest append idempotency id."""
+
+STATUS_BY_CODE: dict[str, int] = {
+    "invalid_namespace": 400,
+    "invalid_key": 400,
+    "invalid_value": 400,
+    "invalid_request": 400,
+    "value_too_large": 413,
+    "not_found": 404,
+    "version_conflict": 412,
+    "not_a_list": 409,
+    "quota_exceeded": 429,
+    "unauthorized": 401,
+    "forbidden": 403,
+    "server_error": 500,
+    "unavailable": 503,
+}
+"""HTTP status of every error code the server answers with."""
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+
+
+def _str(text: str) -> str:
+    return _dumps(text)
+
+
+def _num(value: float | None) -> str:
+    return "null" if value is None else repr(float(value))
+
+
+# -- paths -----------------------------------------------------------------------
+
+
+def quote_key(key: str) -> str:
+    """Percent-encode a key as one path segment (``/`` included).
+
+    ``.`` and ``..`` are spelled ``%2E`` so no HTTP stack takes them for dot segments.
+    """
+    quoted = quote(key, safe="")
+    if quoted in (".", ".."):
+        quoted = quoted.replace(".", "%2E")
+    return quoted
+
+
+def key_path(namespace: str, key: str) -> str:
+    """Path of one key: ``/memory/{ns}/{percent-encoded key}``."""
+    return MEMORY_PREFIX + namespace + "/" + quote_key(key)
+
+
+def namespace_path(namespace: str) -> str:
+    """Path of a namespace's keys and batches: ``/memory/{ns}``."""
+    return MEMORY_PREFIX + namespace
+
+
+def usage_path(namespace: str) -> str:
+    """Path of a namespace's usage report: ``/namespaces/{ns}``."""
+    return NAMESPACES_PREFIX + namespace
+
+
+def etag(version: int) -> str:
+    """The ``ETag`` of a version: the version number as a strong entity tag."""
+    return f'"{version}"'
+
+
+def parse_etag(header: str, name: str) -> int:
+    """Read a version from an ``If-Match`` / ``If-None-Match`` value (``"3"``, ``3``).
+
+    Raises:
+        ValidationError: the header holds no single version number.
+    """
+    text = header.strip()
+    if text.startswith("W/"):
+        text = text[2:]
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        text = text[1:-1]
+    if not text.isdigit() or not text.isascii() or len(text) > 19:
+        raise ValidationError(
+            f'{name} must be a version as the ETag gives it, e.g. {name}: "3"; got {header[:40]!r}',
+            code="invalid_request",
+        )
+    return int(text)
+
+
+def etag_listed(header: str, version: int) -> bool:
+    """Whether an ``If-None-Match`` value on a read names ``version`` (or is ``*``).
+
+    Entity tags that are not versions simply do not match.
+    """
+    for tag in header.split(","):
+        tag = tag.strip()
+        if tag == "*":
+            return True
+        if tag.startswith("W/"):
+            tag = tag[2:]
+        if tag.strip('"') == str(version):
+            return True
+    return False
+
+
+# -- requests (client side) ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WireRequest:
+    """One HTTP request, ready for any HTTP client to send.
+
+    ``path`` includes the query string; ``content`` is the JSON body, if any.
+    """
+
+    method: str
+    path: str
+    content: bytes | None = None
+    headers: Mapping[str, str] | None = None
+    key: str | None = None
+    """The key the request is about (to fill in errors), if any."""
+
+
+def _body(text: str) -> bytes:
+    return text.encode("utf-8")
+
+
+def get_request(namespace: str, key: str, last: int | None = None) -> WireRequest:
+    """``GET /memory/{ns}/{key}`` (``?last=n`` for a list's tail)."""
+    path = key_path(namespace, key)
+    if last is not None:
+        path += f"?last={last}"
+    return WireRequest("GET", path, key=key)
+
+
+def put_request(
+    namespace: str, key: str, raw: str, ttl: float | None = None, if_version: int | None = None
+) -> WireRequest:
+    """``PUT /memory/{ns}/{key}`` with ``{"value": raw, "ttl"?}`` and a version condition."""
+    text = '{"value":' + raw
+    if ttl is not None:
+        text += ',"ttl":' + _num(ttl)
+    headers: dict[str, str] | None = None
+    if if_version == 0:
+        headers = {"if-none-match": "*"}
+    elif if_version is not None:
+        headers = {"if-match": etag(if_version)}
+    return WireRequest("PUT", key_path(namespace, key), _body(text + "}"), headers, key)
+
+
+def delete_request(namespace: str, key: str) -> WireRequest:
+    """``DELETE /memory/{ns}/{key}``."""
+    return WireRequest("DELETE", key_path(namespace, key), key=key)
+
+
+def append_request(namespace: str, key: str, raws: Sequence[str], id: str) -> WireRequest:
+    """``POST /memory/{ns}/{key}`` with ``{"append": [...], "id": ...}``."""
+    text = '{"append":[' + ",".join(raws) + '],"id":' + _str(id) + "}"
+    return WireRequest("POST", key_path(namespace, key), _body(text), key=key)
+
+
+def keys_request(
+    namespace: str, prefix: str = "", limit: int | None = None, cursor: str | None = None
+) -> WireRequest:
+    """``GET /memory/{ns}?prefix=&limit=&cursor=``."""
+    params: dict[str, str] = {}
+    if prefix:
+        params["prefix"] = prefix
+    if limit is not None:
+        params["limit"] = str(limit)
+    if cursor is not None:
+        params["cursor"] = cursor
+    path = namespace_path(namespace)
+    if params:
+        path += "?" + urlencode(params, quote_via=quote, safe="")
+    return WireRequest("GET", path)
+
+
+def _op_json(op: Op) -> str:
+    if isinstance(op, GetOp):
+        return '{"op":"get","key":' + _str(op.key) + "}"
+    if isinstance(op, SetOp):
+        text = '{"op":"set","key":' + _str(op.key) + ',"value":' + op.raw
+        if op.ttl is not None:
+            text += ',"ttl":' + _num(op.ttl)
+        if op.if_version is not None:
+            text += f',"if_version":{int(op.if_version)}'
+        return text + "}"
+    if isinstance(op, DeleteOp):
+        return '{"op":"delete","key":' + _str(op.key) + "}"
+    if isinstance(op, AppendOp):
+        text = '{"op":"append","key":' + _str(op.key) + ',"items":[' + ",".join(op.raws) + "]"
+        if op.id is not None:
+            text += ',"id":' + _str(op.id)
+        return text + "}"
+    raise ValidationError(f"unknown batch operation {op!r}; use GetOp, SetOp, DeleteOp, AppendOp")
+
+
+def batch_request(namespace: str, ops: Sequence[Op]) -> WireRequest:
+    """``POST /memory/{ns}`` with ``{"ops": [...]}``."""
+    text = '{"ops":[' + ",".join(_op_json(op) for op in ops) + "]}"
+    return WireRequest("POST", namespace_path(namespace), _body(text))
+
+
+def usage_request(namespace: str) -> WireRequest:
+    """``GET /namespaces/{ns}``."""
+    return WireRequest("GET", usage_path(namespace))
+
+
+# -- answers (server side) -------------------------------------------------------
+
+
+def record_answer(namespace: str, record: Record) -> bytes:
+    """Body of ``GET /memory/{ns}/{key}``: the value with its metadata."""
+    return _body(
+        '{"namespace":'
+        + _str(namespace)
+        + ',"key":'
+        + _str(record.key)
+        + ',"value":'
+        + record.raw
+        + f',"version":{record.version},"created_at":'
+        + _num(record.created_at)
+        + ',"updated_at":'
+        + _num(record.updated_at)
+        + ',"expires_at":'
+        + _num(record.expires_at)
+        + "}"
+    )
+
+
+def put_answer(namespace: str, key: str, result: WriteResult) -> bytes:
+    """Body of a successful ``PUT``."""
+    return _body(
+        '{"namespace":'
+        + _str(namespace)
+        + ',"key":'
+        + _str(key)
+        + f',"stored":true,"version":{result.version},"bytes":{result.bytes}}}'
+    )
+
+
+def delete_answer(namespace: str, key: str) -> bytes:
+    """Body of a successful ``DELETE``."""
+    return _body('{"deleted":true,"namespace":' + _str(namespace) + ',"key":' + _str(key) + "}")
+
+
+def append_answer(result: AppendResult) -> bytes:
+    """Body of a successful append."""
+    return _body(f'{{"version":{result.version},"length":{result.length}}}')
+
+
+def keys_answer(namespace: str, page: KeyPage) -> bytes:
+    """Body of ``GET /memory/{ns}``."""
+    cursor = "null" if page.next_cursor is None else _str(page.next_cursor)
+    return _body(
+        '{"namespace":'
+        + _str(namespace)
+        + f',"count":{len(page.keys)},"keys":'
+        + _dumps(page.keys)
+        + ',"next_cursor":'
+        + cursor
+        + "}"
+    )
+
+
+def _result_json(op: Op, result: OpResult) -> str:
+    if isinstance(op, GetOp):
+        if not isinstance(result, Record):
+            return '{"op":"get","key":' + _str(op.key) + ',"found":false}'
+        return (
+            '{"op":"get","key":'
+            + _str(result.key)
+            + ',"found":true,"value":'
+            + result.raw
+            + f',"version":{result.version},"created_at":'
+            + _num(result.created_at)
+            + ',"updated_at":'
+            + _num(result.updated_at)
+            + ',"expires_at":'
+            + _num(result.expires_at)
+            + "}"
+        )
+    if isinstance(result, WriteResult):
+        return (
+            '{"op":"set","key":'
+            + _str(op.key)
+            + f',"version":{result.version},"bytes":{result.bytes}}}'
+        )
+    if isinstance(result, AppendResult):
+        return (
+            '{"op":"append","key":'
+            + _str(op.key)
+            + f',"version":{result.version},"length":{result.length}}}'
+        )
+    return '{"op":"delete","key":' + _str(op.key) + f',"deleted":{"true" if result else "false"}}}'
+
+
+def batch_answer(ops: Sequence[Op], results: Sequence[OpResult]) -> bytes:
+    """Body of a batch: ``{"results": [...]}``, one per operation, in order."""
+    return _body(
+        '{"results":['
+        + ",".join(_result_json(o, r) for o, r in zip(ops, results, strict=True))
+        + "]}"
+    )
+
+
+def usage_answer(
+    namespace: str, usage: Usage, writes_today: int, limits: Mapping[str, Any]
+) -> bytes:
+    """Body of ``GET /namespaces/{ns}``."""
+    return _body(
+        _dumps(
+            {
+                "namespace": namespace,
+                "keys": usage.keys,
+                "bytes": usage.bytes,
+                "writes_today": writes_today,
+                "limits": dict(limits),
+            }
+        )
+    )
+
+
+def error_body(code: str, detail: str, **extra: Any) -> bytes:
+    """Body of every error answer: ``{"detail": sentence, "code": code, ...}``."""
+    return _body(_dumps({"detail": detail, "code": code, **extra}))
+
+
+def error_answer(exc: BotWireError) -> tuple[int, bytes, dict[str, str]]:
+    """Status, body and headers that report ``exc`` to a client."""
+    code = exc.code
+    extra: dict[str, Any] = {}
+    headers: dict[str, str] = {}
+    if isinstance(exc, ConflictError):
+        extra = {"key": exc.key, "current_version": exc.current_version}
+        if exc.current_version:
+            headers["etag"] = etag(exc.current_version)
+    elif isinstance(exc, QuotaExceededError) and exc.retry_after is not None:
+        seconds = max(1, math.ceil(exc.retry_after))
+        extra = {"retry_after": seconds}
+        headers["retry-after"] = str(seconds)
+    status = STATUS_BY_CODE.get(code)
+    if status is None:
+        code, status = "server_error", 500
+    return status, error_body(code, str(exc), **extra), headers
+
+
+# -- reading bodies (server side) ------------------------------------------------
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValidationError(
+        f"{name} is not valid JSON (JSON has no NaN or Infinity)", code="invalid_value"
+    )
+
+
+_decoder = json.JSONDecoder(parse_constant=_reject_constant)
+
+
+def loads(body: bytes, what: str = "request body") -> Any:
+    """Parse a JSON body, with a sentence for each way it can be wrong.
+
+    Raises:
+        ValidationError: the body is empty, not UTF-8, not JSON or nested too deep.
+    """
+    if not body.strip():
+        raise ValidationError(f"the {what} is empty; send a JSON object", code="invalid_request")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValidationError(
+            f"the {what} is not valid UTF-8 (byte {exc.start}); send UTF-8 JSON",
+            code="invalid_request",
+        ) from None
+    try:
+        return _decoder.decode(text)
+    except RecursionError:
+        raise ValidationError(
+            f"the {what} is nested too deeply; values may nest at most {MAX_DEPTH} levels",
+            code="invalid_value",
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise ValidationError(
+            f"the {what} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+            code="invalid_request",
+        ) from None
+    except ValueError as exc:  # e.g. an integer with more digits than Python allows
+        raise ValidationError(f"the {what} has an invalid number: {exc}") from None
+
+
+def object_body(body: bytes, fields: str) -> dict[str, Any]:
+    """Parse a body that must be a JSON object; ``fields`` names what it should hold."""
+    data = loads(body)
+    if not isinstance(data, dict):
+        raise ValidationError(
+            f"the request body must be a JSON object like {fields}, not a JSON {json_type(data)}",
+            code="invalid_request",
+        )
+    return data
+
+
+def json_type(value: Any) -> str:
+    """The JSON name of a parsed value's type, for error sentences."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def check_fields(data: Mapping[str, Any], allowed: frozenset[str], where: str) -> None:
+    """Refuse unknown fields, so a typo (``"tll"``) is not silently ignored."""
+    unknown = [k for k in data if k not in allowed]
+    if unknown:
+        raise ValidationError(
+            f"unknown field {unknown[0]!r} in {where}; allowed: {', '.join(sorted(allowed))}",
+            code="invalid_request",
+        )
+
+
+def parse_ttl(value: Any) -> float | None:
+    """Validate a ``ttl`` field: ``null``/absent, or seconds > 0 (at most 100 years)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ValidationError(
+            f"ttl must be a positive number of seconds, not {value!r}", code="invalid_value"
+        )
+    if value > MAX_TTL:
+        raise ValidationError(
+            f"ttl {value!r} is over 100 years; omit ttl to keep the key forever",
+            code="invalid_value",
+        )
+    return float(value)
+
+
+def parse_version(value: Any, name: str) -> int | None:
+    """Validate an ``if_version`` field: ``null``/absent or an integer >= 0."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
+        raise ValidationError(
+            f"{name} must be an integer >= 0 (0: only if absent), not {value!r}",
+            code="invalid_value",
+        )
+    return value
+
+
+def parse_id(value: Any) -> str | None:
+    """Validate an append idempotency ``id``: ``null``/absent or 1-128 characters."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_ID_CHARS:
+        raise ValidationError(
+            f"id must be a string of 1-{MAX_ID_CHARS} characters, not {str(value)[:40]!r}",
+            code="invalid_value",
+        )
+    return value
+
+
+def encode_value(value: Any, max_bytes: int | None) -> str:
+    """Re-encode a parsed value canonically, enforcing depth and size rules."""
+    return encode(value, max_bytes=max_bytes)
+
+
+def encode_items(items: Any, max_bytes: int | None, field: str) -> tuple[str, ...]:
+    """Validate and encode the items of an append."""
+    if not isinstance(items, list) or not items:
+        raise ValidationError(
+            f'"{field}" must be a non-empty JSON array of items to append',
+            code="invalid_value",
+        )
+    return tuple(encode(item, max_bytes=max_bytes) for item in items)
+
+
+# -- answers (client side) -------------------------------------------------------
+
+
+def _answer(body: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(body)
+    except ValueError as exc:
+        raise ServerError(
+            f"the server sent an answer that is not JSON ({exc}); is the URL a BotWire server?"
+        ) from None
+    if not isinstance(data, dict):
+        raise ServerError("the server sent an unexpected answer; is the URL a BotWire server?")
+    return data
+
+
+def _record(data: Mapping[str, Any], key: str | None = None) -> Record:
+    expires = data.get("expires_at")
+    return Record(
+        data.get("key", key) or "",
+        encode(data["value"], max_bytes=None),
+        int(data["version"]),
+        float(data["created_at"]),
+        float(data["updated_at"]),
+        None if expires is None else float(expires),
+    )
+
+
+def _shape(fn: Any, body: bytes, what: str) -> Any:
+    try:
+        return fn(_answer(body))
+    except (KeyError, TypeError, ValueError) as exc:
+        if isinstance(exc, BotWireError):
+            raise
+        raise ServerError(
+            f"the server's answer to {what} lacks an expected field ({exc}); is the URL "
+            "a BotWire server of a compatible version?"
+        ) from None
+
+
+def parse_record_answer(body: bytes) -> Record:
+    """Read the answer of ``GET /memory/{ns}/{key}``."""
+    return _shape(_record, body, "a read")  # type: ignore[no-any-return]
+
+
+def parse_write_answer(body: bytes) -> WriteResult:
+    """Read the answer of a ``PUT``."""
+    return _shape(  # type: ignore[no-any-return]
+        lambda d: WriteResult(int(d["version"]), int(d["bytes"])), body, "a write"
+    )
+
+
+def parse_append_answer(body: bytes) -> AppendResult:
+    """Read the answer of an append."""
+    return _shape(  # type: ignore[no-any-return]
+        lambda d: AppendResult(int(d["version"]), int(d["length"])), body, "an append"
+    )
+
+
+def parse_keys_answer(body: bytes) -> KeyPage:
+    """Read the answer of ``GET /memory/{ns}``."""
+    return _shape(  # type: ignore[no-any-return]
+        lambda d: KeyPage([str(k) for k in d["keys"]], d.get("next_cursor")), body, "a listing"
+    )
+
+
+def parse_usage_answer(body: bytes) -> Usage:
+    """Read the answer of ``GET /namespaces/{ns}``."""
+    return _shape(  # type: ignore[no-any-return]
+        lambda d: Usage(int(d["keys"]), int(d["bytes"])), body, "a usage report"
+    )
+
+
+def parse_batch_answer(ops: Sequence[Op], body: bytes) -> list[OpResult]:
+    """Read the answer of a batch into the results ``Store.batch`` returns."""
+
+    def read(data: Mapping[str, Any]) -> list[OpResult]:
+        answers = data["results"]
+        if len(answers) != len(ops):
+            raise ValueError(f"{len(answers)} results for {len(ops)} operations")
+        results: list[OpResult] = []
+        for op, answer in zip(ops, answers, strict=True):
+            if isinstance(op, GetOp):
+                results.append(_record(answer, op.key) if answer.get("found") else None)
+            elif isinstance(op, SetOp):
+                results.append(WriteResult(int(answer["version"]), int(answer["bytes"])))
+            elif isinstance(op, DeleteOp):
+                results.append(bool(answer["deleted"]))
+            else:
+                results.append(AppendResult(int(answer["version"]), int(answer["length"])))
+        return results
+
+    return _shape(read, body, "a batch")  # type: ignore[no-any-return]
+
+
+def error_from_answer(
+    status: int, headers: Mapping[str, str], body: bytes, *, key: str | None = None
+) -> BotWireError:
+    """Turn an error answer into the exception an embedded store would have raised."""
+    detail = f"the server answered HTTP {status}"
+    code = ""
+    data: dict[str, Any] = {}
+    try:
+        parsed = json.loads(body) if body else None
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict):
+        data = parsed
+        if isinstance(parsed.get("detail"), str):
+            detail = parsed["detail"]
+        if isinstance(parsed.get("code"), str):
+            code = parsed["code"]
+    elif body:
+        detail += ": " + body[:200].decode("utf-8", "replace")
+    cls = ERRORS_BY_CODE.get(code)
+    if cls is None:
+        code = "server_error" if status >= 500 else "invalid_request"
+        cls = ERRORS_BY_CODE[code]
+    if cls is ConflictError:
+        current = data.get("current_version")
+        return ConflictError(
+            detail,
+            key=data.get("key", key),
+            current_version=current if isinstance(current, int) else None,
+        )
+    if cls is QuotaExceededError:
+        return QuotaExceededError(detail, retry_after=retry_after(headers))
+    if issubclass(cls, ValidationError):
+        return cls(detail, code=code)
+    return cls(detail)
+
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds in a ``Retry-After`` header (the seconds form), or ``None``."""
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None

@@ -1,0 +1,159 @@
+"""Prometheus metrics and structured access logs, as one plain ASGI middleware.
+
+A plain ASGI middleware (not Starlette's ``BaseHTTPMiddleware``) costs a few
+microseconds per request; metric children are cached per label set.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = ["ACCESS_LOGGER", "Metrics", "ObserveMiddleware"]
+
+T = TypeVar("T")
+
+ACCESS_LOGGER = "botwire.access"
+
+_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
+
+
+class Metrics:
+    """The server's Prometheus metrics, in a registry of their own (one per app)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "botwire_http_requests",
+            "HTTP requests answered, by method, route and status.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "botwire_http_request_duration_seconds",
+            "Time from receiving a request to sending the end of its answer.",
+            ["method", "route"],
+            buckets=_BUCKETS,
+            registry=self.registry,
+        )
+        self.store_latency = Histogram(
+            "botwire_store_operation_duration_seconds",
+            "Time a store operation took, by operation.",
+            ["op"],
+            buckets=_BUCKETS,
+            registry=self.registry,
+        )
+        self.refusals = Counter(
+            "botwire_quota_refusals",
+            "Writes refused by a quota.",
+            registry=self.registry,
+        )
+        self._requests: dict[tuple[str, str, int], Any] = {}
+        self._latency: dict[tuple[str, str], Any] = {}
+        self._store: dict[str, Any] = {}
+
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count one answered request."""
+        key = (method, route, status)
+        counter = self._requests.get(key)
+        if counter is None:
+            counter = self._requests[key] = self.requests.labels(method, route, str(status))
+        counter.inc()
+        pair = (method, route)
+        histogram = self._latency.get(pair)
+        if histogram is None:
+            histogram = self._latency[pair] = self.latency.labels(method, route)
+        histogram.observe(seconds)
+
+    def observe_store(self, op: str, seconds: float) -> None:
+        """Record how long one store operation took."""
+        histogram = self._store.get(op)
+        if histogram is None:
+            histogram = self._store[op] = self.store_latency.labels(op)
+        histogram.observe(seconds)
+
+    async def timed(self, op: str, call: Callable[[], Awaitable[T]]) -> T:
+        """Await ``call()`` and record its duration under ``op``."""
+        started = time.perf_counter()
+        try:
+            return await call()
+        finally:
+            self.observe_store(op, time.perf_counter() - started)
+
+
+_FIXED_ROUTES = frozenset({"/docs", "/openapi.json", "/docs/oauth2-redirect", "/redoc"})
+
+
+def _route_label(scope: Scope, status: int) -> str:
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    if isinstance(path, str):
+        return path
+    raw = scope.get("path", "")
+    return raw if raw in _FIXED_ROUTES and status != 404 else "unmatched"
+
+
+class ObserveMiddleware:
+    """Time every HTTP request, count it by route and status, and log it."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics, access_log: bool) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.logger = logging.getLogger(ACCESS_LOGGER)
+        self.access_log = access_log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+        sent = 0
+
+        async def send_and_watch(message: Message) -> None:
+            nonlocal status, sent
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body":
+                sent += len(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_watch)
+        finally:
+            seconds = time.perf_counter() - started
+            method = scope["method"]
+            route = _route_label(scope, status)
+            self.metrics.observe_request(method, route, status, seconds)
+            if self.access_log and self.logger.isEnabledFor(logging.INFO):
+                self._log(scope, method, route, status, seconds, sent)
+
+    def _log(
+        self, scope: Scope, method: str, route: str, status: int, seconds: float, sent: int
+    ) -> None:
+        # Built by hand: this runs for every request, and json.dumps with options
+        # builds a new encoder per call. Strings from the client go through _text.
+        client = scope.get("client")
+        raw = scope.get("raw_path") or scope.get("path", "").encode("utf-8", "replace")
+        query = scope.get("query_string", b"")
+        path = raw.decode("ascii", "replace")[:300]
+        if query:
+            path += "?" + query.decode("ascii", "replace")[:200]
+        namespace = scope.get("botwire.namespace")
+        self.logger.info(
+            f'{{"ts":{time.time():.3f},"method":{_text(method)},"path":{_text(path)},'
+            f'"route":{_text(route)},"status":{status},"ms":{seconds * 1000:.3f},'
+            f'"bytes":{sent},"client":'
+            + (_text(f"{client[0]}:{client[1]}") if client else "null")
+            + ("" if namespace is None else f',"namespace":{_text(namespace)}')
+            + "}"
+        )
+
+
+_text = json.JSONEncoder(ensure_ascii=True).encode

@@ -1,0 +1,230 @@
+"""Reading requests: path, query, headers and bodies, each refused with a sentence.
+
+Namespaces and keys come from the *raw* path, percent-decoded once and strictly
+as UTF-8 (the decoded path a server hands over would turn bad bytes into U+FFFD).
+Bodies are read with a size cap checked before and while reading.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import parse_qsl, unquote_to_bytes
+
+from starlette.types import Receive, Scope
+
+from botwire import _wire
+from botwire._errors import ValidationError, ValueTooLargeError
+from botwire._rules import encoded_size, validate_key, validate_namespace
+from botwire._types import AppendOp, DeleteOp, GetOp, Op, SetOp
+
+__all__ = [
+    "APPEND_FIELDS",
+    "BATCH_FIELDS",
+    "PUT_FIELDS",
+    "condition",
+    "etag_headers",
+    "header",
+    "int_param",
+    "item_bytes",
+    "parse_ops",
+    "path_of",
+    "query_of",
+    "read_body",
+]
+
+
+def unquote(raw: bytes, what: str, code: str) -> str:
+    try:
+        return unquote_to_bytes(raw).decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValidationError(
+            f"the {what} in the path is not valid UTF-8 once percent-decoded; "
+            "percent-encode the UTF-8 bytes of the text",
+            code=code,
+        ) from None
+
+
+def path_of(scope: Scope, prefix: bytes) -> tuple[str, str | None]:
+    """Namespace and key from the raw path (the decoded one hides bad UTF-8)."""
+    raw: bytes | None = scope.get("raw_path")
+    if raw is None:
+        raw = scope["path"].encode("utf-8", "surrogateescape")
+    else:
+        raw = raw.split(b"?", 1)[0]
+        root = scope.get("root_path", "").encode("utf-8")
+        if root and raw.startswith(root):
+            raw = raw[len(root) :]
+    rest = raw[raw.find(prefix) + len(prefix) :]
+    ns_raw, slash, key_raw = rest.partition(b"/")
+    namespace = validate_namespace(unquote(ns_raw, "namespace", "invalid_namespace"))
+    scope["botwire.namespace"] = namespace
+    if not slash:
+        return namespace, None
+    return namespace, validate_key(unquote(key_raw, "key", "invalid_key"))
+
+
+def query_of(scope: Scope) -> dict[str, str]:
+    raw: bytes = scope.get("query_string", b"")
+    if not raw:
+        return {}
+    try:
+        return dict(
+            parse_qsl(
+                raw.decode("utf-8"), keep_blank_values=True, errors="strict", max_num_fields=32
+            )
+        )
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ValidationError(
+            f"the query string is invalid ({exc}); percent-encode UTF-8 text",
+            code="invalid_request",
+        ) from None
+
+
+def int_param(query: dict[str, str], name: str, low: int, high: int) -> int | None:
+    text = query.get(name)
+    if text is None:
+        return None
+    if not (text.isascii() and text.isdigit() and len(text) < 12) or not low <= int(text) <= high:
+        raise ValidationError(
+            f"?{name}= must be an integer from {low} to {high}, not {text[:20]!r}",
+            code="invalid_request",
+        )
+    return int(text)
+
+
+def header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+async def read_body(scope: Scope, receive: Receive, limit: int, max_value: int) -> bytes:
+    """Read the body, refusing one over ``limit`` before reading it all."""
+    too_large = (
+        f"the request body is over {limit} bytes, the most this server reads "
+        f"(values may be up to {max_value} bytes encoded)"
+    )
+    length = header(scope, b"content-length")
+    if length is not None:
+        if not (length.isascii() and length.isdigit()):
+            raise ValidationError("Content-Length is not a number", code="invalid_request")
+        if int(length) > limit:
+            raise ValueTooLargeError(too_large)
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ValidationError("the client went away mid-request", code="invalid_request")
+        chunk = message.get("body", b"")
+        if chunk:
+            total += len(chunk)
+            if total > limit:
+                raise ValueTooLargeError(too_large)
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def etag_headers(version: int) -> list[tuple[bytes, bytes]]:
+    return [(b"etag", _wire.etag(version).encode("ascii"))]
+
+
+def condition(scope: Scope) -> int | None:
+    """``if_version`` from ``If-Match: "<v>"`` or ``If-None-Match: *``."""
+    if_match = header(scope, b"if-match")
+    if_none = header(scope, b"if-none-match")
+    if if_match is not None and if_none is not None:
+        raise ValidationError(
+            "send either If-Match or If-None-Match, not both", code="invalid_request"
+        )
+    if if_none is not None:
+        if if_none.strip() != "*":
+            raise ValidationError(
+                'on a write, If-None-Match only takes "*" (write only if the key is absent)',
+                code="invalid_request",
+            )
+        return 0
+    if if_match is not None:
+        if if_match.strip() == "*":
+            raise ValidationError(
+                'If-Match needs the version to expect, e.g. If-Match: "3" (the ETag of a read)',
+                code="invalid_request",
+            )
+        return _wire.parse_etag(if_match, "If-Match")
+    return None
+
+
+def item_bytes(raws: Sequence[str]) -> int:
+    return sum(encoded_size(r) for r in raws) + len(raws)
+
+
+PUT_FIELDS = frozenset({"value", "ttl"})
+APPEND_FIELDS = frozenset({"append", "id"})
+BATCH_FIELDS = frozenset({"ops"})
+OP_FIELDS = {
+    "get": frozenset({"op", "key"}),
+    "set": frozenset({"op", "key", "value", "ttl", "if_version"}),
+    "delete": frozenset({"op", "key"}),
+    "append": frozenset({"op", "key", "items", "id"}),
+}
+
+
+def parse_ops(raw_ops: Any, max_value: int) -> list[Op]:
+    if not isinstance(raw_ops, list):
+        raise ValidationError(
+            'the body needs "ops": a JSON array of operations', code="invalid_request"
+        )
+    if len(raw_ops) > _wire.MAX_BATCH_OPS:
+        raise ValidationError(
+            f"a batch holds at most {_wire.MAX_BATCH_OPS} operations, not {len(raw_ops)}",
+            code="invalid_request",
+        )
+    ops: list[Op] = []
+    for index, item in enumerate(raw_ops):
+        try:
+            ops.append(parse_op(item, max_value))
+        except ValidationError as exc:
+            raise type(exc)(f"ops[{index}]: {exc}", code=exc.code) from None
+    return ops
+
+
+def parse_op(item: Any, max_value: int) -> Op:
+    if not isinstance(item, dict):
+        raise ValidationError(
+            'each operation is an object like {"op": "get", "key": "..."}', code="invalid_request"
+        )
+    kind = item.get("op")
+    if not isinstance(kind, str) or kind not in OP_FIELDS:
+        raise ValidationError(
+            f'"op" must be one of get, set, delete, append, not {str(kind)[:20]!r}',
+            code="invalid_request",
+        )
+    _wire.check_fields(item, OP_FIELDS[kind], f"a {kind} operation")
+    key = item.get("key")
+    if not isinstance(key, str):  # validate_key caches by value: hash only strings
+        raise ValidationError(
+            f'"key" must be a string, not {_wire.json_type(key)}', code="invalid_key"
+        )
+    validate_key(key)
+    if kind == "get":
+        return GetOp(key)
+    if kind == "delete":
+        return DeleteOp(key)
+    if kind == "set":
+        if "value" not in item:
+            raise ValidationError('a set operation needs a "value"', code="invalid_value")
+        return SetOp(
+            key,
+            _wire.encode_value(item["value"], max_value),
+            _wire.parse_ttl(item.get("ttl")),
+            _wire.parse_version(item.get("if_version"), "if_version"),
+        )
+    return AppendOp(
+        key,
+        _wire.encode_items(item.get("items"), max_value, "items"),
+        _wire.parse_id(item.get("id")),
+    )
