@@ -301,6 +301,8 @@ def _register_server_commands() -> None:
     except ImportError:  # the server's own imports of FastAPI are lazy; this is a safeguard
         return
     cli.add_command(module.serve)
+    tokens = importlib.import_module("botwire.server.token_cli")
+    cli.add_command(tokens.token)
 
 
 _register_server_commands()

@@ -30,6 +30,7 @@ def test_cli_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         if lang == "bash"
         for line in code.splitlines()
         if line.startswith("botwire ")
+        and line.split()[1] not in ("serve", "token")  # long-running / need a server
     ]
     assert len(lines) >= 6
     for line in lines:
@@ -37,3 +38,27 @@ def test_cli_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         result = subprocess.run([str(script), *words[1:]], capture_output=True, text=True)
         assert result.returncode == 0, (line, result.stderr)
     assert "user-42:chat" in (tmp_path / "prefs.jsonl").read_text()
+
+
+def test_server_examples_parse() -> None:
+    """``botwire serve`` / ``token`` lines use options the commands have."""
+
+    from botwire._cli import cli
+
+    lines = [
+        line.split("  #")[0].strip()
+        for lang, code in BLOCKS
+        if lang == "bash"
+        for line in code.splitlines()
+        if line.startswith(("botwire serve", "botwire token"))
+    ]
+    assert len(lines) >= 3
+    for line in lines:
+        words = shlex.split(line)[1:]
+        command = cli.get_command(None, words[0])  # type: ignore[arg-type]
+        assert command is not None, line
+        if words[0] == "token":
+            command = command.get_command(None, words[1])  # type: ignore[attr-defined]
+            words = words[1:]
+        ctx = command.make_context(words[0], words[1:])
+        assert not ctx.args, (line, ctx.args)

@@ -66,5 +66,15 @@ def create_app(
 
 
 def app_from_env() -> Any:
-    """ASGI app factory for ``uvicorn --factory``: settings from ``BOTWIRE_*`` variables."""
-    return create_app(settings=Settings.from_env())
+    """ASGI app factory for ``uvicorn --factory``: settings from ``BOTWIRE_*`` variables.
+
+    Tokens are required when ``BOTWIRE_ADMIN_TOKEN`` is set (uvicorn picks the
+    host here, so the loopback rule of ``botwire serve`` is the operator's to keep).
+    """
+    import os
+
+    from botwire.server.auth import TokenAuth
+
+    settings = Settings.from_env()
+    admin_token = os.environ.get("BOTWIRE_ADMIN_TOKEN") or None
+    return TokenAuth(create_app(settings=settings), settings.db, admin_token)

@@ -8,6 +8,7 @@ runs, so ``botwire --help`` works without the ``server`` extra.
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import sys
 import threading
@@ -101,6 +102,13 @@ LIMIT = _Limit()
     help="Log one JSON line per request to stderr.",
 )
 @click.option(
+    "--insecure-open",
+    is_flag=True,
+    envvar="BOTWIRE_INSECURE_OPEN",
+    show_envvar=True,
+    help="Serve a non-loopback address without tokens (only on a network you trust).",
+)
+@click.option(
     "--log-level",
     type=click.Choice(["debug", "info", "warning", "error"]),
     default="info",
@@ -116,11 +124,14 @@ def serve(
     max_value_bytes: int,
     max_namespace_bytes: int | None,
     access_log: bool,
+    insecure_open: bool,
     log_level: str,
 ) -> None:
     """Run the BotWire server (HTTP API, /docs, /healthz, /metrics).
 
-    Point clients at it with BOTWIRE_URL=http://HOST:PORT.
+    Point clients at it with BOTWIRE_URL=http://HOST:PORT. Set BOTWIRE_ADMIN_TOKEN
+    to require scoped tokens (`botwire token create ...`); a non-loopback --host
+    needs tokens or --insecure-open.
     """
     try:
         import uvicorn
@@ -141,10 +152,15 @@ def serve(
             access_log=access_log,
         )
         from botwire.server import create_app
+        from botwire.server.auth import TokenAuth, check_exposure
 
-        app = create_app(settings=settings)
+        admin_token = os.environ.get("BOTWIRE_ADMIN_TOKEN") or None
+        warning = check_exposure(host, admin_token is not None, insecure_open)
+        app: Any = TokenAuth(create_app(settings=settings), settings.db, admin_token)
     except BotWireError as exc:
         raise click.ClickException(str(exc)) from None
+    if warning:
+        click.echo(warning, err=True)
 
     _setup_logging(log_level, access_log)
     try:
