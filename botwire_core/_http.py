@@ -6,8 +6,15 @@ only the sending, so they cannot drift apart.
 
 Transient failures are retried with capped exponential backoff and full jitter:
 connection failures, 502/503/504, and 429 answers whose ``Retry-After`` is short.
-Every append carries an idempotency id (one is generated when none is given), so
-a retried append is never applied twice.
+Every set and append carries an idempotency id (one is generated when none is
+given; a set's travels as the ``Idempotency-Key`` header), so a retried write is
+never applied twice. That also makes it safe to resend a request whose answer was
+lost after it was sent (a reset, a cut answer, a read timeout): such errors are
+retried for every request this store sends.
+
+A ``DELETE`` resent after a lost answer may find the key already gone (its first
+attempt deleted it): ``delete`` then returns ``True``, since the key was there
+when the first attempt ran as far as anyone can tell, and it is gone now either way.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from botwire._types import (
     Op,
     OpResult,
     Record,
+    SetOp,
     Usage,
     WriteResult,
 )
@@ -45,7 +53,17 @@ __all__ = ["AsyncHTTPStore", "HTTPStore", "RetryPolicy"]
 _PAGE = 1000  # keys per request when listing a whole namespace
 
 _RETRY_STATUSES = frozenset({502, 503, 504})
-_RETRY_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError)
+# Failures before the request reached the server: always safe to resend.
+_RETRY_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# Failures after the request may have been applied (the answer was lost): resent
+# only when the request is idempotent (a read, a delete, a write with ids).
+_AMBIGUOUS_ERRORS = (
+    httpx.ReadError,
+    httpx.WriteError,
+    httpx.RemoteProtocolError,
+    httpx.ReadTimeout,
+    httpx.WriteTimeout,
+)
 
 
 @dataclass(frozen=True)
@@ -146,20 +164,27 @@ class _Base:
     def _gave_up(
         self,
         request: WireRequest,
-        attempts: int,
-        started: float,
+        tries: _Attempts,
         error: BaseException | None,
         response: httpx.Response | None,
     ) -> Exception:
+        attempts = tries.attempt + 1
         tried = (
             f"{request.method} {self.url}{request.path[:200]} tried {attempts} "
-            f"time{'s' if attempts > 1 else ''} over {time.monotonic() - started:.1f} s"
+            f"time{'s' if attempts > 1 else ''} over {time.monotonic() - tries.started:.1f} s"
         )
+        if tries.ambiguous and request.method not in ("GET", "HEAD"):
+            tried += " (an answer was lost after sending: it may have been applied)"
         if response is not None:
             exc = _wire.error_from_answer(
                 response.status_code, response.headers, response.content, key=request.key
             )
-            if isinstance(exc, ServerError) or response.status_code in _RETRY_STATUSES:
+            if isinstance(exc, UnavailableError) or response.status_code in _RETRY_STATUSES:
+                return UnavailableError(
+                    f"{tried}; the server stayed unavailable, last answer "
+                    f"HTTP {response.status_code}: {exc}"
+                )
+            if isinstance(exc, ServerError):
                 return ServerError(f"{tried}; last answer HTTP {response.status_code}: {exc}")
             return exc
         if isinstance(error, httpx.TimeoutException):
@@ -167,6 +192,8 @@ class _Base:
                 f"{tried}; no answer within {self.timeout:g} s (raise timeout= if the "
                 f"server is slow): {error!r}"
             )
+        if isinstance(error, _AMBIGUOUS_ERRORS):
+            return UnavailableError(f"{tried}; the connection failed mid-request: {error!r}")
         return UnavailableError(f"{tried}; could not reach the server: {error!r}")
 
     def _check(self, request: WireRequest, response: httpx.Response) -> bytes:
@@ -178,12 +205,30 @@ class _Base:
 
     @staticmethod
     def _with_ids(ops: Sequence[Op]) -> list[Op]:
-        return [
-            AppendOp(op.key, op.raws, uuid.uuid4().hex)
-            if isinstance(op, AppendOp) and op.id is None
-            else op
-            for op in ops
-        ]
+        """Give every set and append an idempotency id, so the batch can be resent."""
+        out: list[Op] = []
+        for op in ops:
+            if isinstance(op, AppendOp) and op.id is None:
+                op = AppendOp(op.key, op.raws, _new_id())
+            elif isinstance(op, SetOp) and op.id is None:
+                op = SetOp(op.key, op.raw, op.ttl, op.if_version, _new_id())
+            out.append(op)
+        return out
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class _Attempts:
+    """Counts the attempts of one request and whether any may have been applied."""
+
+    __slots__ = ("ambiguous", "attempt", "started")
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.attempt = 0
+        self.ambiguous = False
 
 
 def _is_missing(response: httpx.Response) -> bool:
@@ -233,30 +278,36 @@ class HTTPStore(_Base):
         self._owns_client = client is None
         self._client = client if client is not None else httpx.Client(**self._client_options())
 
-    def _send(self, request: WireRequest) -> httpx.Response:
-        started = time.monotonic()
+    def _send(self, request: WireRequest, tries: _Attempts | None = None) -> httpx.Response:
+        tries = tries or _Attempts()
         url = self.url + request.path
         headers = self._headers_for(request)
-        attempt = 0
         while True:
             try:
                 response = self._client.request(
                     request.method, url, content=request.content, headers=headers
                 )
             except _RETRY_ERRORS as exc:
-                wait = self.retry.after_error(attempt)
+                wait = self.retry.after_error(tries.attempt)
                 if wait is None:
-                    raise self._gave_up(request, attempt + 1, started, exc, None) from exc
+                    raise self._gave_up(request, tries, exc, None) from exc
+            except _AMBIGUOUS_ERRORS as exc:
+                tries.ambiguous = True
+                wait = self.retry.after_error(tries.attempt) if request.idempotent else None
+                if wait is None:
+                    raise self._gave_up(request, tries, exc, None) from exc
             except httpx.HTTPError as exc:
-                raise self._gave_up(request, attempt + 1, started, exc, None) from exc
+                raise self._gave_up(request, tries, exc, None) from exc
             else:
-                wait = self.retry.after_answer(attempt, response.status_code, response.headers)
+                wait = self.retry.after_answer(
+                    tries.attempt, response.status_code, response.headers
+                )
                 if wait is None:
-                    if attempt and response.status_code >= 500:
-                        raise self._gave_up(request, attempt + 1, started, None, response)
+                    if tries.attempt and response.status_code >= 500:
+                        raise self._gave_up(request, tries, None, response)
                     return response
             time.sleep(wait)
-            attempt += 1
+            tries.attempt += 1
 
     def _call(self, request: WireRequest) -> bytes:
         return self._check(request, self._send(request))
@@ -287,18 +338,19 @@ class HTTPStore(_Base):
         *,
         ttl: float | None = None,
         if_version: int | None = None,
+        id: str | None = None,
     ) -> WriteResult:
-        """Store ``raw`` under ``key``."""
-        return _wire.parse_write_answer(
-            self._call(_wire.put_request(namespace, key, raw, ttl, if_version))
-        )
+        """Store ``raw`` under ``key`` (retried safely: it carries an idempotency id)."""
+        request = _wire.put_request(namespace, key, raw, ttl, if_version, id or _new_id())
+        return _wire.parse_write_answer(self._call(request))
 
     def delete(self, namespace: str, key: str) -> bool:
         """Delete ``key``; return whether it existed."""
         request = _wire.delete_request(namespace, key)
-        response = self._send(request)
+        tries = _Attempts()
+        response = self._send(request, tries)
         if _is_missing(response):
-            return False
+            return tries.ambiguous  # resent after a lost answer: the first one deleted it
         self._check(request, response)
         return True
 
@@ -306,7 +358,7 @@ class HTTPStore(_Base):
         self, namespace: str, key: str, raws: Sequence[str], *, id: str | None = None
     ) -> AppendResult:
         """Append items to the list at ``key`` (retried safely: it carries an id)."""
-        request = _wire.append_request(namespace, key, raws, id or uuid.uuid4().hex)
+        request = _wire.append_request(namespace, key, raws, id or _new_id())
         return _wire.parse_append_answer(self._call(request))
 
     def list_keys(
@@ -375,30 +427,36 @@ class AsyncHTTPStore(_Base):
         self._owns_client = client is None
         self._client = client if client is not None else httpx.AsyncClient(**self._client_options())
 
-    async def _send(self, request: WireRequest) -> httpx.Response:
-        started = time.monotonic()
+    async def _send(self, request: WireRequest, tries: _Attempts | None = None) -> httpx.Response:
+        tries = tries or _Attempts()
         url = self.url + request.path
         headers = self._headers_for(request)
-        attempt = 0
         while True:
             try:
                 response = await self._client.request(
                     request.method, url, content=request.content, headers=headers
                 )
             except _RETRY_ERRORS as exc:
-                wait = self.retry.after_error(attempt)
+                wait = self.retry.after_error(tries.attempt)
                 if wait is None:
-                    raise self._gave_up(request, attempt + 1, started, exc, None) from exc
+                    raise self._gave_up(request, tries, exc, None) from exc
+            except _AMBIGUOUS_ERRORS as exc:
+                tries.ambiguous = True
+                wait = self.retry.after_error(tries.attempt) if request.idempotent else None
+                if wait is None:
+                    raise self._gave_up(request, tries, exc, None) from exc
             except httpx.HTTPError as exc:
-                raise self._gave_up(request, attempt + 1, started, exc, None) from exc
+                raise self._gave_up(request, tries, exc, None) from exc
             else:
-                wait = self.retry.after_answer(attempt, response.status_code, response.headers)
+                wait = self.retry.after_answer(
+                    tries.attempt, response.status_code, response.headers
+                )
                 if wait is None:
-                    if attempt and response.status_code >= 500:
-                        raise self._gave_up(request, attempt + 1, started, None, response)
+                    if tries.attempt and response.status_code >= 500:
+                        raise self._gave_up(request, tries, None, response)
                     return response
             await asyncio.sleep(wait)
-            attempt += 1
+            tries.attempt += 1
 
     async def _call(self, request: WireRequest) -> bytes:
         return self._check(request, await self._send(request))
@@ -429,18 +487,19 @@ class AsyncHTTPStore(_Base):
         *,
         ttl: float | None = None,
         if_version: int | None = None,
+        id: str | None = None,
     ) -> WriteResult:
-        """Store ``raw`` under ``key``."""
-        return _wire.parse_write_answer(
-            await self._call(_wire.put_request(namespace, key, raw, ttl, if_version))
-        )
+        """Store ``raw`` under ``key`` (retried safely: it carries an idempotency id)."""
+        request = _wire.put_request(namespace, key, raw, ttl, if_version, id or _new_id())
+        return _wire.parse_write_answer(await self._call(request))
 
     async def delete(self, namespace: str, key: str) -> bool:
         """Delete ``key``; return whether it existed."""
         request = _wire.delete_request(namespace, key)
-        response = await self._send(request)
+        tries = _Attempts()
+        response = await self._send(request, tries)
         if _is_missing(response):
-            return False
+            return tries.ambiguous  # resent after a lost answer: the first one deleted it
         self._check(request, response)
         return True
 
@@ -448,7 +507,7 @@ class AsyncHTTPStore(_Base):
         self, namespace: str, key: str, raws: Sequence[str], *, id: str | None = None
     ) -> AppendResult:
         """Append items to the list at ``key`` (retried safely: it carries an id)."""
-        request = _wire.append_request(namespace, key, raws, id or uuid.uuid4().hex)
+        request = _wire.append_request(namespace, key, raws, id or _new_id())
         return _wire.parse_append_answer(await self._call(request))
 
     async def list_keys(

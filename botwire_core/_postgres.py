@@ -347,9 +347,17 @@ class PostgresStore(_Base):
         *,
         ttl: float | None = None,
         if_version: int | None = None,
+        id: str | None = None,
     ) -> WriteResult:
-        """Store ``raw`` under ``key`` (one statement, committed on return)."""
-        return self._write(lambda now: set_plan(namespace, key, raw, ttl, if_version, now))
+        """Store ``raw`` under ``key`` (one statement, committed on return).
+
+        With an ``id``, the write and its id commit together (one transaction) and
+        an id seen before returns the first result again.
+        """
+        return self._write(
+            lambda now: set_plan(namespace, key, raw, ttl, if_version, now, id),
+            transaction=id is not None,
+        )
 
     def delete(self, namespace: str, key: str) -> bool:
         """Delete ``key``; return whether it existed."""
@@ -541,9 +549,13 @@ class AsyncPostgresStore(_Base):
         *,
         ttl: float | None = None,
         if_version: int | None = None,
+        id: str | None = None,
     ) -> WriteResult:
-        """Store ``raw`` under ``key``."""
-        return await self._write(lambda now: set_plan(namespace, key, raw, ttl, if_version, now))
+        """Store ``raw`` under ``key`` (once per ``id``, if given)."""
+        return await self._write(
+            lambda now: set_plan(namespace, key, raw, ttl, if_version, now, id),
+            transaction=id is not None,
+        )
 
     async def delete(self, namespace: str, key: str) -> bool:
         """Delete ``key``; return whether it existed."""

@@ -84,6 +84,8 @@ _MIGRATIONS: dict[int, str] = {
         raw TEXT NOT NULL,
         PRIMARY KEY (ns, key, seq)
     );
+    -- Request idempotency ids (appends and sets): version and length (items after
+    -- an append) or bytes (the stored size after a set) of the first result.
     CREATE TABLE botwire_append_ids (
         ns TEXT COLLATE "C" NOT NULL,
         key TEXT COLLATE "C" NOT NULL,
@@ -185,6 +187,20 @@ ORDER BY key FOR UPDATE
 # id that a concurrent retry of the same append committed while this one waited.
 _SEEN_ID_SQL = """
 SELECT version, length FROM botwire_append_ids
+WHERE ns = %(ns)s AND key = %(key)s AND id = %(id)s
+"""
+
+# A set with an id reserves it first: a concurrent retry of the same set waits here
+# for the first attempt's transaction, then inserts nothing and reads its result.
+_CLAIM_ID_SQL = """
+INSERT INTO botwire_append_ids (ns, key, id, version, length, created_at)
+VALUES (%(ns)s, %(key)s, %(id)s, 0, 0, %(now)s)
+ON CONFLICT (ns, key, id) DO NOTHING
+RETURNING 1
+"""
+
+_RECORD_ID_SQL = """
+UPDATE botwire_append_ids SET version = %(version)s, length = %(length)s
 WHERE ns = %(ns)s AND key = %(key)s AND id = %(id)s
 """
 
@@ -339,8 +355,20 @@ def set_plan(
     ttl: float | None,
     if_version: int | None,
     now: float,
+    id: str | None = None,
 ) -> Plan[WriteResult]:
-    """Write one key (plain, create-only or compare-and-set), one statement."""
+    """Write one key (plain, create-only or compare-and-set), one statement.
+
+    With an ``id`` (run it inside a transaction) the id is claimed first: an id
+    seen before returns the first result again instead of writing twice.
+    """
+    if id is not None:
+        ids = {"ns": ns, "key": key, "id": id, "now": now}
+        claimed = yield Query(_CLAIM_ID_SQL, ids, "one")
+        if claimed is None:
+            seen = yield Query(_SEEN_ID_SQL, ids, "one")
+            if seen is not None:
+                return WriteResult(seen[0], seen[1])
     size = encoded_size(raw)
     params: dict[str, Any] = {
         "ns": ns,
@@ -366,6 +394,10 @@ def set_plan(
             f"found {have if have else 'no value'}; read it again and retry",
             key=key,
             current_version=have,
+        )
+    if id is not None:
+        yield Query(
+            _RECORD_ID_SQL, {"ns": ns, "key": key, "id": id, "version": row[0], "length": size}
         )
     return WriteResult(row[0], size)
 
@@ -480,7 +512,7 @@ def batch_plan(ns: str, ops: Sequence[Op], now: float) -> Plan[list[OpResult]]:
         if isinstance(op, GetOp):
             result = yield from get_plan(ns, op.key, now)
         elif isinstance(op, SetOp):
-            result = yield from set_plan(ns, op.key, op.raw, op.ttl, op.if_version, now)
+            result = yield from set_plan(ns, op.key, op.raw, op.ttl, op.if_version, now, op.id)
         elif isinstance(op, DeleteOp):
             result = yield from delete_plan(ns, op.key, now)
         elif isinstance(op, AppendOp):

@@ -84,6 +84,8 @@ _MIGRATIONS: dict[int, str] = {
         raw TEXT NOT NULL,
         PRIMARY KEY (ns, key, seq)
     ) WITHOUT ROWID;
+    -- Request idempotency ids (appends and sets): version and length (items after an
+    -- append) or bytes (the stored size after a set) of the first result.
     CREATE TABLE append_ids (
         ns TEXT NOT NULL,
         key TEXT NOT NULL,
@@ -449,7 +451,12 @@ class SQLiteStore:
         ttl: float | None,
         if_version: int | None,
         now: float,
+        id: str | None = None,
     ) -> WriteResult:
+        if id is not None:
+            seen = self._seen_id(conn, ns, key, id)
+            if seen is not None:
+                return WriteResult(seen[0], seen[1])
         size = encoded_size(raw)
         expires = now + ttl if ttl is not None else None
         params: tuple[Any, ...] = (ns, key, raw, size, now, expires)
@@ -472,7 +479,28 @@ class SQLiteStore:
                 key=key,
                 current_version=have,
             )
+        if id is not None:
+            self._remember_id(conn, ns, key, id, row[0], size, now)
         return WriteResult(row[0], size)
+
+    @staticmethod
+    def _seen_id(conn: sqlite3.Connection, ns: str, key: str, id: str) -> tuple[int, int] | None:
+        """The (version, length or bytes) a request with this id already produced."""
+        row: tuple[int, int] | None = conn.execute(
+            "SELECT version, length FROM append_ids WHERE ns = ? AND key = ? AND id = ?",
+            (ns, key, id),
+        ).fetchone()
+        return row
+
+    @staticmethod
+    def _remember_id(
+        conn: sqlite3.Connection, ns: str, key: str, id: str, version: int, size: int, now: float
+    ) -> None:
+        conn.execute(
+            "INSERT INTO append_ids (ns, key, id, version, length, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (ns, key, id, version, size, now),
+        )
 
     @staticmethod
     def _delete_in(conn: sqlite3.Connection, ns: str, key: str, now: float) -> bool:
@@ -492,10 +520,7 @@ class SQLiteStore:
         now: float,
     ) -> AppendResult:
         if id is not None:
-            seen = conn.execute(
-                "SELECT version, length FROM append_ids WHERE ns = ? AND key = ? AND id = ?",
-                (ns, key, id),
-            ).fetchone()
+            seen = self._seen_id(conn, ns, key, id)
             if seen is not None:
                 return AppendResult(seen[0], seen[1])
         row = conn.execute(
@@ -540,11 +565,7 @@ class SQLiteStore:
         )
         result = AppendResult(version, start + len(raws))
         if id is not None:
-            conn.execute(
-                "INSERT INTO append_ids (ns, key, id, version, length, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (ns, key, id, result.version, result.length, now),
-            )
+            self._remember_id(conn, ns, key, id, result.version, result.length, now)
         return result
 
     @staticmethod
@@ -594,8 +615,17 @@ class SQLiteStore:
         *,
         ttl: float | None = None,
         if_version: int | None = None,
+        id: str | None = None,
     ) -> WriteResult:
-        """Store ``raw`` under ``key`` (one statement, committed on return)."""
+        """Store ``raw`` under ``key`` (one statement, committed on return).
+
+        With an ``id``, the write and its id are committed together in one
+        transaction, and an id seen before returns the first result again.
+        """
+        if id is not None:
+            return self._write(
+                lambda c, now: self._set_in(c, namespace, key, raw, ttl, if_version, now, id)
+            )
         conn = self._conn()
         result = self._retry(
             lambda: self._set_in(conn, namespace, key, raw, ttl, if_version, time.time())
@@ -673,7 +703,7 @@ class SQLiteStore:
                     elif isinstance(op, SetOp):
                         results.append(
                             self._set_in(
-                                conn, namespace, op.key, op.raw, op.ttl, op.if_version, now
+                                conn, namespace, op.key, op.raw, op.ttl, op.if_version, now, op.id
                             )
                         )
                     elif isinstance(op, DeleteOp):

@@ -25,7 +25,9 @@ class Store(Protocol):
 
     * ``set`` creates a key at version 1 and adds 1 on every write;
       ``if_version=n`` writes only if the current version is ``n`` (``0``: only
-      if absent), else raises :class:`~botwire.ConflictError`.
+      if absent), else raises :class:`~botwire.ConflictError`. An ``id`` (request
+      idempotency id) seen before for the same key returns the first result again
+      instead of writing twice (no ``ConflictError`` for a retried ``if_version``).
     * ``append`` adds items to a list value in O(1), creating it if absent;
       an ``id`` seen before for the same key returns the first result again.
     * Expired keys are invisible at once.
@@ -55,8 +57,9 @@ class Store(Protocol):
         *,
         ttl: float | None = None,
         if_version: int | None = None,
+        id: str | None = None,
     ) -> WriteResult:
-        """Store JSON text ``raw`` under ``key``."""
+        """Store JSON text ``raw`` under ``key`` (once per ``id``, if given)."""
         ...
 
     def delete(self, namespace: str, key: str) -> bool:
@@ -113,6 +116,7 @@ class AsyncStore(Protocol):
         *,
         ttl: float | None = None,
         if_version: int | None = None,
+        id: str | None = None,
     ) -> WriteResult: ...
 
     async def delete(self, namespace: str, key: str) -> bool: ...
@@ -168,8 +172,15 @@ class ThreadedAsyncStore:
         *,
         ttl: float | None = None,
         if_version: int | None = None,
+        id: str | None = None,
     ) -> WriteResult:
-        return await _to_thread(self.sync.set, namespace, key, raw, ttl=ttl, if_version=if_version)
+        if id is None:
+            return await _to_thread(
+                self.sync.set, namespace, key, raw, ttl=ttl, if_version=if_version
+            )
+        return await _to_thread(
+            self.sync.set, namespace, key, raw, ttl=ttl, if_version=if_version, id=id
+        )
 
     async def delete(self, namespace: str, key: str) -> bool:
         return await _to_thread(self.sync.delete, namespace, key)

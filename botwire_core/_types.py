@@ -105,12 +105,17 @@ class GetOp:
 
 @dataclass(frozen=True, slots=True)
 class SetOp:
-    """Batch operation: write ``raw`` JSON text under ``key`` (result: WriteResult)."""
+    """Batch operation: write ``raw`` JSON text under ``key`` (result: WriteResult).
+
+    An ``id`` (idempotency id) seen before for the same key returns the first
+    result again instead of writing twice, as for :class:`AppendOp`.
+    """
 
     key: str
     raw: str
     ttl: float | None = None
     if_version: int | None = None
+    id: str | None = None
     op: Literal["set"] = field(default="set", init=False)
 
 

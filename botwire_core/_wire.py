@@ -42,6 +42,7 @@ from botwire._types import (
 
 __all__ = [
     "HEALTH_PATH",
+    "IDEMPOTENCY_HEADER",
     "MAX_BATCH_OPS",
     "MAX_ID_CHARS",
     "MAX_LIST_LIMIT",
@@ -50,6 +51,7 @@ __all__ = [
     "METRICS_PATH",
     "NAMESPACES_PREFIX",
     "STATUS_BY_CODE",
+    "UNAVAILABLE_RETRY_AFTER",
     "WireRequest",
     "append_answer",
     "append_request",
@@ -105,7 +107,14 @@ MAX_BATCH_OPS = 10_000
 MAX_LIST_LIMIT = 10_000
 """Largest page ``GET /memory/{ns}?limit=`` serves; no ``limit`` lists every key."""
 MAX_ID_CHARS = 128
-"""Longest append idempotency id."""
+"""Longest request idempotency id (an append's ``id``, a set's ``Idempotency-Key``)."""
+IDEMPOTENCY_HEADER = "idempotency-key"
+"""Header carrying a ``PUT``'s idempotency id: a repeat with the same id (a retry)
+returns the first result instead of writing again."""
+
+UNAVAILABLE_RETRY_AFTER = 1
+"""``Retry-After`` seconds the server sends with a ``503 unavailable`` (the store is
+down or locked): clients come back soon, and the server heals once the store is back."""
 
 STATUS_BY_CODE: dict[str, int] = {
     "invalid_namespace": 400,
@@ -220,6 +229,9 @@ class WireRequest:
     headers: Mapping[str, str] | None = None
     key: str | None = None
     """The key the request is about (to fill in errors), if any."""
+    idempotent: bool = False
+    """Safe to send again when its answer was lost: a read, a delete, or a write
+    whose idempotency ids make a repeat return the first result."""
 
 
 def _body(text: str) -> bytes:
@@ -231,33 +243,46 @@ def get_request(namespace: str, key: str, last: int | None = None) -> WireReques
     path = key_path(namespace, key)
     if last is not None:
         path += f"?last={last}"
-    return WireRequest("GET", path, key=key)
+    return WireRequest("GET", path, key=key, idempotent=True)
 
 
 def put_request(
-    namespace: str, key: str, raw: str, ttl: float | None = None, if_version: int | None = None
+    namespace: str,
+    key: str,
+    raw: str,
+    ttl: float | None = None,
+    if_version: int | None = None,
+    id: str | None = None,
 ) -> WireRequest:
-    """``PUT /memory/{ns}/{key}`` with ``{"value": raw, "ttl"?}`` and a version condition."""
+    """``PUT /memory/{ns}/{key}`` with ``{"value": raw, "ttl"?}`` and a version condition.
+
+    ``id`` travels as the ``Idempotency-Key`` header (a server that predates it
+    ignores it).
+    """
     text = '{"value":' + raw
     if ttl is not None:
         text += ',"ttl":' + _num(ttl)
-    headers: dict[str, str] | None = None
+    headers: dict[str, str] = {}
     if if_version == 0:
-        headers = {"if-none-match": "*"}
+        headers["if-none-match"] = "*"
     elif if_version is not None:
-        headers = {"if-match": etag(if_version)}
-    return WireRequest("PUT", key_path(namespace, key), _body(text + "}"), headers, key)
+        headers["if-match"] = etag(if_version)
+    if id is not None:
+        headers[IDEMPOTENCY_HEADER] = id
+    return WireRequest(
+        "PUT", key_path(namespace, key), _body(text + "}"), headers or None, key, id is not None
+    )
 
 
 def delete_request(namespace: str, key: str) -> WireRequest:
     """``DELETE /memory/{ns}/{key}``."""
-    return WireRequest("DELETE", key_path(namespace, key), key=key)
+    return WireRequest("DELETE", key_path(namespace, key), key=key, idempotent=True)
 
 
 def append_request(namespace: str, key: str, raws: Sequence[str], id: str) -> WireRequest:
     """``POST /memory/{ns}/{key}`` with ``{"append": [...], "id": ...}``."""
     text = '{"append":[' + ",".join(raws) + '],"id":' + _str(id) + "}"
-    return WireRequest("POST", key_path(namespace, key), _body(text), key=key)
+    return WireRequest("POST", key_path(namespace, key), _body(text), key=key, idempotent=True)
 
 
 def keys_request(
@@ -274,7 +299,7 @@ def keys_request(
     path = namespace_path(namespace)
     if params:
         path += "?" + urlencode(params, quote_via=quote, safe="")
-    return WireRequest("GET", path)
+    return WireRequest("GET", path, idempotent=True)
 
 
 def _op_json(op: Op) -> str:
@@ -286,6 +311,8 @@ def _op_json(op: Op) -> str:
             text += ',"ttl":' + _num(op.ttl)
         if op.if_version is not None:
             text += f',"if_version":{int(op.if_version)}'
+        if op.id is not None:
+            text += ',"id":' + _str(op.id)
         return text + "}"
     if isinstance(op, DeleteOp):
         return '{"op":"delete","key":' + _str(op.key) + "}"
@@ -298,14 +325,18 @@ def _op_json(op: Op) -> str:
 
 
 def batch_request(namespace: str, ops: Sequence[Op]) -> WireRequest:
-    """``POST /memory/{ns}`` with ``{"ops": [...]}``."""
+    """``POST /memory/{ns}`` with ``{"ops": [...]}``.
+
+    Safe to resend (``idempotent``) when every set and append carries an ``id``.
+    """
     text = '{"ops":[' + ",".join(_op_json(op) for op in ops) + "]}"
-    return WireRequest("POST", namespace_path(namespace), _body(text))
+    safe = all(op.id is not None for op in ops if isinstance(op, (SetOp, AppendOp)))
+    return WireRequest("POST", namespace_path(namespace), _body(text), idempotent=safe)
 
 
 def usage_request(namespace: str) -> WireRequest:
     """``GET /namespaces/{ns}``."""
-    return WireRequest("GET", usage_path(namespace))
+    return WireRequest("GET", usage_path(namespace), idempotent=True)
 
 
 # -- answers (server side) -------------------------------------------------------
@@ -555,7 +586,7 @@ def parse_version(value: Any, name: str) -> int | None:
 
 
 def parse_id(value: Any) -> str | None:
-    """Validate an append idempotency ``id``: ``null``/absent or 1-128 characters."""
+    """Validate a request idempotency ``id``: ``null``/absent or 1-128 characters."""
     if value is None:
         return None
     if not isinstance(value, str) or not 0 < len(value) <= MAX_ID_CHARS:

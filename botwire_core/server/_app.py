@@ -63,6 +63,7 @@ Answer: TypeAlias = tuple[int, bytes, list[tuple[bytes, bytes]]]
 Handler: TypeAlias = Callable[[Scope, Receive], Awaitable[Answer]]
 
 _JSON = (b"content-type", b"application/json")
+_RETRY_SOON = (b"retry-after", str(_wire.UNAVAILABLE_RETRY_AFTER).encode("ascii"))
 _NO_HEADERS: list[tuple[bytes, bytes]] = []
 
 
@@ -87,6 +88,8 @@ def _asgi(handler: Handler) -> Callable[[Scope, Receive, Send], Awaitable[None]]
         except BotWireError as exc:
             status, body, extra = _wire.error_answer(exc)
             headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()]
+            if status == 503:
+                headers.append(_RETRY_SOON)
         except Exception:
             _log.exception("unexpected error answering %s %s", scope["method"], scope["path"])
             status, headers = 500, []
@@ -250,6 +253,7 @@ def create_app(
         assert key is not None
         await guard(scope, receive, namespace, "write")
         if_version = _requests.condition(scope)
+        request_id = _requests.idempotency_key(scope)
         data = _wire.object_body(
             await _requests.read_body(scope, receive, body_limit, max_value),
             '{"value": ..., "ttl": seconds}',
@@ -262,7 +266,7 @@ def create_app(
         raw = _wire.encode_value(data["value"], max_value)
         ttl = _wire.parse_ttl(data.get("ttl"))
         await admit(namespace, 1, encoded_size(raw), key)
-        result = await runner().write(namespace, SetOp(key, raw, ttl, if_version))
+        result = await runner().write(namespace, SetOp(key, raw, ttl, if_version, request_id))
         return 200, _wire.put_answer(namespace, key, result), _requests.etag_headers(result.version)
 
     async def delete_value(scope: Scope, receive: Receive) -> Answer:
@@ -492,6 +496,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def botwire_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, BotWireError)
         status, body, headers = _wire.error_answer(exc)
+        if status == 503:
+            headers["retry-after"] = str(_wire.UNAVAILABLE_RETRY_AFTER)
         return Response(body, status_code=status, media_type="application/json", headers=headers)
 
     async def crashed(request: Request, exc: Exception) -> Response:

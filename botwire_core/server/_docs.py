@@ -115,6 +115,12 @@ class SetOpBody(_Strict):
     if_version: int | None = Field(
         default=None, ge=0, description="Write only if the version is this (0: only if absent)."
     )
+    id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        description="Idempotency id: a repeat of this set returns the first result.",
+    )
 
 
 class DeleteOpBody(_Strict):
@@ -331,6 +337,15 @@ async def put_doc(
     ] = None,
     if_none_match: Annotated[
         str | None, Header(pattern=r"^\*$", description="*: write only if the key is absent.")
+    ] = None,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=128,
+            description="Idempotency id: a repeat of this PUT returns the first result.",
+        ),
     ] = None,
 ) -> None:
     """Store any JSON value under a key; the answer carries the new version."""

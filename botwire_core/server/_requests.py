@@ -25,6 +25,7 @@ __all__ = [
     "condition",
     "etag_headers",
     "header",
+    "idempotency_key",
     "int_param",
     "item_bytes",
     "parse_ops",
@@ -158,6 +159,20 @@ def condition(scope: Scope) -> int | None:
     return None
 
 
+def idempotency_key(scope: Scope) -> str | None:
+    """A ``PUT``'s idempotency id from its ``Idempotency-Key`` header, if any."""
+    value = header(scope, _wire.IDEMPOTENCY_HEADER.encode("ascii"))
+    if value is None:
+        return None
+    try:
+        return _wire.parse_id(value)
+    except ValidationError:
+        raise ValidationError(
+            f"Idempotency-Key must be 1-{_wire.MAX_ID_CHARS} characters, e.g. a UUID",
+            code="invalid_request",
+        ) from None
+
+
 def item_bytes(raws: Sequence[str]) -> int:
     return sum(encoded_size(r) for r in raws) + len(raws)
 
@@ -167,7 +182,7 @@ APPEND_FIELDS = frozenset({"append", "id"})
 BATCH_FIELDS = frozenset({"ops"})
 OP_FIELDS = {
     "get": frozenset({"op", "key"}),
-    "set": frozenset({"op", "key", "value", "ttl", "if_version"}),
+    "set": frozenset({"op", "key", "value", "ttl", "if_version", "id"}),
     "delete": frozenset({"op", "key"}),
     "append": frozenset({"op", "key", "items", "id"}),
 }
@@ -222,6 +237,7 @@ def parse_op(item: Any, max_value: int) -> Op:
             _wire.encode_value(item["value"], max_value),
             _wire.parse_ttl(item.get("ttl")),
             _wire.parse_version(item.get("if_version"), "if_version"),
+            _wire.parse_id(item.get("id")),
         )
     return AppendOp(
         key,

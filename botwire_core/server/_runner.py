@@ -15,7 +15,10 @@ from botwire._types import AppendOp, SetOp
 from botwire.server._observe import Metrics
 from botwire.server._settings import Settings
 
-__all__ = ["Runner", "open_store"]
+__all__ = ["POSTGRES_SERVE_TIMEOUT", "Runner", "open_store"]
+
+POSTGRES_SERVE_TIMEOUT = 2.0
+"""Seconds a served request waits for a PostgreSQL connection (and to connect)."""
 
 
 class Runner:
@@ -64,8 +67,9 @@ class Runner:
         """
         if self.is_async or self._pool is not None:
             if isinstance(op, SetOp):
+                ids = {} if op.id is None else {"id": op.id}  # stores that predate set ids
                 return await self(
-                    "set", namespace, op.key, op.raw, ttl=op.ttl, if_version=op.if_version
+                    "set", namespace, op.key, op.raw, ttl=op.ttl, if_version=op.if_version, **ids
                 )
             return await self("append", namespace, op.key, op.raws, id=op.id)
         loop = asyncio.get_running_loop()
@@ -79,7 +83,11 @@ class Runner:
     def _single(self, namespace: str, op: SetOp | AppendOp) -> Any:
         store: Any = self.store
         if isinstance(op, SetOp):
-            return store.set(namespace, op.key, op.raw, ttl=op.ttl, if_version=op.if_version)
+            if op.id is None:
+                return store.set(namespace, op.key, op.raw, ttl=op.ttl, if_version=op.if_version)
+            return store.set(
+                namespace, op.key, op.raw, ttl=op.ttl, if_version=op.if_version, id=op.id
+            )
         return store.append(namespace, op.key, op.raws, id=op.id)
 
     def _flush(self) -> None:
@@ -128,12 +136,20 @@ class Runner:
 def open_store(settings: Settings) -> Store | AsyncStore:
     from urllib.parse import urlsplit
 
-    from botwire._urls import default_path, open_async_store, open_store
+    from botwire._urls import default_path, open_store
 
     url = settings.db or "sqlite:///" + str(default_path())
     scheme = urlsplit(url).scheme.lower()
     if scheme in ("postgresql", "postgres"):
-        return open_async_store(url)
+        from botwire._urls import _require_postgres
+
+        _require_postgres()  # a clear MissingDependencyError without the extra
+        from botwire._postgres import AsyncPostgresStore
+
+        # Fail fast while PostgreSQL is down: a request waits at most this long for
+        # a connection, then answers 503 with Retry-After; the pool reconnects by
+        # itself once the database is back.
+        return AsyncPostgresStore(url, timeout=POSTGRES_SERVE_TIMEOUT)
     if scheme == "sqlite":
         return open_store(url)
     raise ValidationError(

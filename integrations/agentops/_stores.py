@@ -233,15 +233,17 @@ class TracingStore(_Tracing):
         *,
         ttl: float | None = None,
         if_version: int | None = None,
+        id: str | None = None,
     ) -> WriteResult:
         """``Store.set``, traced."""
+        extra = {} if id is None else {"id": id}  # stores from before set ids: no kwarg
         if ACTIVE.get() is None and not enabled():  # tracing off: pass through
-            return self.inner.set(namespace, key, raw, ttl=ttl, if_version=if_version)
+            return self.inner.set(namespace, key, raw, ttl=ttl, if_version=if_version, **extra)
         rv = self.record_values
         return self._run(
             "set",
             namespace,
-            lambda: self.inner.set(namespace, key, raw, ttl=ttl, if_version=if_version),
+            lambda: self.inner.set(namespace, key, raw, ttl=ttl, if_version=if_version, **extra),
             lambda a, r: _note_set(a, key, raw, ttl, if_version, r, rv),
         )
 
@@ -391,15 +393,19 @@ class AsyncTracingStore(_Tracing):
         *,
         ttl: float | None = None,
         if_version: int | None = None,
+        id: str | None = None,
     ) -> WriteResult:
         """``AsyncStore.set``, traced."""
+        extra = {} if id is None else {"id": id}  # stores from before set ids: no kwarg
         if ACTIVE.get() is None and not enabled():  # tracing off: pass through
-            return await self.inner.set(namespace, key, raw, ttl=ttl, if_version=if_version)
+            return await self.inner.set(
+                namespace, key, raw, ttl=ttl, if_version=if_version, **extra
+            )
         rv = self.record_values
         return await self._run(
             "set",
             namespace,
-            lambda: self.inner.set(namespace, key, raw, ttl=ttl, if_version=if_version),
+            lambda: self.inner.set(namespace, key, raw, ttl=ttl, if_version=if_version, **extra),
             lambda a, r: _note_set(a, key, raw, ttl, if_version, r, rv),
         )
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from botwire import Memory, ServerError, UnavailableError
+from botwire import Memory, UnavailableError
 from botwire._http import HTTPStore, RetryPolicy
 from tests.security import faultrun
 from tests.security.faultproxy import FaultProxy
@@ -62,21 +62,11 @@ def test_a_reset_after_the_write_never_loses_or_duplicates_an_acknowledged_write
     assert set(figures.errors) <= {"UnavailableError"}  # an ambiguous write is reported, clearly
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a set has no idempotency id: when its answer is cut after it was applied, "
-    "the client's retry applies it again (same value, version + 1); see docs/reliability.md",
-)
 def test_a_set_whose_answer_was_cut_is_applied_once(server: Proc) -> None:
     figures = faultrun.run(server.url, {"pass": 0.75, "cut": 0.25}, namespace="cut2", seed=14)
     assert figures.reapplied_sets == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the HTTP store does not retry a connection reset (httpx.ReadError), even for "
-    "an append that carries an idempotency id and would be safe to resend",
-)
 def test_an_append_reset_after_landing_is_retried_safely(server: Proc) -> None:
     figures = faultrun.run(server.url, {"pass": 0.8, "reset": 0.2}, namespace="reset2", seed=15)
     assert not figures.errors
@@ -99,12 +89,6 @@ def test_a_server_that_stays_unreachable_raises_unavailable_within_the_budget(
     store.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ServerError,
-    reason="after the retry budget, a server answering 503 throughout surfaces as ServerError; "
-    "the issue asks for UnavailableError (the answer's code is 'unavailable')",
-)
 def test_a_server_that_answers_503_throughout_raises_unavailable(server: Proc) -> None:
     host, port = server.url.removeprefix("http://").rsplit(":", 1)
     with FaultProxy(host, int(port), {"pass": 1}) as proxy:

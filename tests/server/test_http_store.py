@@ -126,7 +126,8 @@ def test_a_5xx_is_retried_then_succeeds(sqlite: SQLiteStore) -> None:
 def test_retries_give_up_with_what_was_tried(sqlite: SQLiteStore) -> None:
     flaky = Flaky(create_app(sqlite), [503] * 10)
     memory = sync_memory(flaky)
-    with pytest.raises(ServerError, match=r"PUT .*/memory/ns/k tried 4 times .* HTTP 503"):
+    # 503 means "unavailable" (its code says so): the error a caller can wait out
+    with pytest.raises(UnavailableError, match=r"PUT .*/memory/ns/k tried 4 times .* HTTP 503"):
         memory.set("k", "v")
     assert len(flaky.seen) == 4
 
@@ -264,3 +265,129 @@ def test_a_wrong_base_url_is_an_error_not_a_missing_key(sqlite: SQLiteStore) -> 
     store = HTTPStore("http://testserver/not-botwire", client=client, retry=FAST)
     with pytest.raises(ValidationError, match="no route"):
         store.get("ns", "k")
+
+
+class ResetAfterSending(httpx.BaseTransport):
+    """Deliver the first ``resets`` requests, then fail as a reset connection would."""
+
+    def __init__(self, inner: httpx.BaseTransport, resets: int, error: type = httpx.ReadError):
+        self.inner = inner
+        self.resets = resets
+        self.error = error
+        self.sent: list[str] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.sent.append(request.method)
+        response = self.inner.handle_request(request)
+        response.read()
+        if self.resets:
+            self.resets -= 1
+            raise self.error("connection reset by peer", request=request)
+        return httpx.Response(
+            response.status_code, headers=response.headers, content=response.content
+        )
+
+
+class AsyncResetAfterSending(httpx.AsyncBaseTransport):
+    """The asyncio twin of :class:`ResetAfterSending`."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, resets: int) -> None:
+        self.inner = inner
+        self.resets = resets
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        await response.aread()
+        if self.resets:
+            self.resets -= 1
+            raise httpx.ReadError("connection reset by peer", request=request)
+        return httpx.Response(
+            response.status_code, headers=response.headers, content=response.content
+        )
+
+
+def reset_memory(app: Any, resets: int, error: type = httpx.ReadError) -> Memory:
+    transport = ResetAfterSending(TestClient(app)._transport, resets, error)
+    client = httpx.Client(transport=transport, base_url="http://testserver")
+    return Memory("ns", store=HTTPStore("http://testserver", client=client, retry=FAST))
+
+
+def test_a_set_whose_answer_was_lost_is_applied_once(sqlite: SQLiteStore) -> None:
+    flaky = Flaky(create_app(sqlite), [("lost", 502), ("lost", 504)])
+    memory = sync_memory(flaky)
+    assert memory.set("k", "v") == 1
+    assert flaky.seen == ["PUT"] * 3
+    assert memory.get_item("k").version == 1  # type: ignore[union-attr]
+    # a compare-and-set that landed: its retry gets the first answer, not a conflict
+    flaky.script = [("lost", 503)]
+    assert memory.set("k", "w", if_version=1) == 2
+    flaky.script = [("lost", 502)]
+    memory.set_many({"a": 1, "b": 2})
+    assert [memory.get_item(k).version for k in ("k", "a", "b")] == [2, 1, 1]  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("error", [httpx.ReadError, httpx.RemoteProtocolError, httpx.ReadTimeout])
+def test_an_answer_lost_after_sending_is_retried_and_applied_once(
+    sqlite: SQLiteStore, error: type
+) -> None:
+    memory = reset_memory(create_app(sqlite), 2, error)
+    assert memory.set("k", "v") == 1
+    memory = reset_memory(create_app(sqlite), 1, error)
+    assert memory.append("log", "x") == 1
+    memory = reset_memory(create_app(sqlite), 1, error)
+    memory.batch([botwire.SetOp("b", '"v"'), botwire.AppendOp("log", ('"y"',))])
+    memory = reset_memory(create_app(sqlite), 1, error)
+    assert memory.get("k") == "v"
+    assert [memory.get_item(k).version for k in ("k", "b")] == [1, 1]  # type: ignore[union-attr]
+    assert memory.get_list("log") == ["x", "y"]
+
+
+def test_a_delete_resent_after_a_lost_answer_reports_the_key_gone(sqlite: SQLiteStore) -> None:
+    memory = reset_memory(create_app(sqlite), 0)
+    memory.set("k", "v")
+    memory = reset_memory(create_app(sqlite), 1)
+    assert memory.delete("k") is True  # the first attempt deleted it; the resend finds none
+    assert memory.get("k") is None
+    assert reset_memory(create_app(sqlite), 0).delete("k") is False
+
+
+def test_a_reset_outlasting_the_budget_says_the_write_may_have_landed(
+    sqlite: SQLiteStore,
+) -> None:
+    memory = reset_memory(create_app(sqlite), 4)
+    with pytest.raises(UnavailableError, match="tried 4 times.*may have been applied"):
+        memory.set("k", "v")
+    assert memory.get_item("k").version == 1  # type: ignore[union-attr]
+
+
+async def test_the_async_store_retries_a_reset_and_applies_once(sqlite: SQLiteStore) -> None:
+    transport = AsyncResetAfterSending(httpx.ASGITransport(app=create_app(sqlite)), 2)
+    client = httpx.AsyncClient(transport=transport)
+    store = AsyncHTTPStore("http://testserver", client=client, retry=FAST)
+    memory = AsyncMemory("ns", store=store)
+    assert await memory.set("k", "v") == 1
+    transport.resets = 1
+    assert await memory.append("log", 1) == 1
+    transport.resets = 1
+    assert await memory.delete("k") is True
+    assert await memory.get_list("log") == [1]
+    await client.aclose()
+
+
+def test_the_server_reads_idempotency_key_on_put(sqlite: SQLiteStore) -> None:
+    with TestClient(create_app(sqlite)) as client:
+        headers = {"idempotency-key": "req-1"}
+        first = client.put("/memory/ns/k", json={"value": 1}, headers=headers)
+        again = client.put("/memory/ns/k", json={"value": 1}, headers=headers)
+        assert first.status_code == again.status_code == 200
+        assert again.json() == first.json()
+        assert again.json()["version"] == 1
+        assert client.put("/memory/ns/k", json={"value": 1}).json()["version"] == 2
+        bad = client.put("/memory/ns/k", json={"value": 1}, headers={"idempotency-key": "x" * 129})
+        assert bad.status_code == 400
+        assert "Idempotency-Key" in bad.json()["detail"]
+        ops = {"ops": [{"op": "set", "key": "s", "value": 1, "id": "op-1"}]}
+        assert (
+            client.post("/memory/ns", json=ops).json() == client.post("/memory/ns", json=ops).json()
+        )
+        assert client.get("/memory/ns/s").json()["version"] == 1
