@@ -341,7 +341,6 @@ async def put_doc(
     idempotency_key: Annotated[
         str | None,
         Header(
-            alias="Idempotency-Key",
             min_length=1,
             max_length=128,
             description="Idempotency id: a repeat of this PUT returns the first result.",

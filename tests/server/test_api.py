@@ -321,6 +321,7 @@ def test_openapi_documents_every_route(client: TestClient) -> None:
         "key",
         "if-match",
         "if-none-match",
+        "idempotency-key",
     }
     assert put["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("PutBody")
     assert {"200", "400", "412", "413", "429"} <= set(put["responses"])
