@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from botwire._errors import (
+    BotWireError,
     ConflictError,
     NotAListError,
     ServerError,
@@ -141,6 +142,7 @@ WHERE ns = ?1 AND key = ?2 AND version = ?7 AND {_LIVE.replace("?", "?5")}
 RETURNING version
 """
 
+CHECKPOINT_INTERVAL = 0.5  # seconds between background WAL checkpoints
 _PURGE_EVERY = 1000  # writes per connection between sweeps of expired keys
 
 
@@ -171,6 +173,10 @@ class SQLiteStore:
         synchronous: ``"NORMAL"`` (default; durable through process crashes) or
             ``"FULL"`` (also through power loss, slower writes).
         lock_timeout: seconds to keep retrying while another process holds the lock.
+        background_checkpoint: move WAL checkpoints off the write path: writes never
+            copy the WAL back into the database themselves; a daemon thread does it
+            every ``CHECKPOINT_INTERVAL`` seconds. The server uses it, so one
+            request's checkpoint does not stall every request in flight.
     """
 
     kind = "sqlite"
@@ -181,13 +187,16 @@ class SQLiteStore:
         *,
         synchronous: str = "NORMAL",
         lock_timeout: float = 60.0,
+        background_checkpoint: bool = False,
     ) -> None:
         if synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
             raise ValidationError(
                 f"synchronous must be NORMAL or FULL (or OFF, EXTRA), not {synchronous!r}"
             )
         self.path = Path(path).expanduser().resolve()
-        self._pragmas = dict(_PRAGMAS, synchronous=synchronous.upper())
+        self._pragmas: dict[str, object] = dict(_PRAGMAS, synchronous=synchronous.upper())
+        if background_checkpoint:
+            self._pragmas["wal_autocheckpoint"] = 0
         self._lock_timeout = lock_timeout
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
@@ -200,6 +209,10 @@ class SQLiteStore:
                 f"cannot create the folder for the SQLite file {self.path}: {exc}"
             ) from exc
         self._conn()  # open now, so a bad path fails here and not at first use
+        if background_checkpoint:
+            threading.Thread(
+                target=self._checkpoint_forever, name="botwire-checkpoint", daemon=True
+            ).start()
 
     def __repr__(self) -> str:
         return f"SQLiteStore({str(self.path)!r})"
@@ -255,6 +268,16 @@ class SQLiteStore:
                     conn.execute(f"PRAGMA user_version = {version}")
 
         self._retry(run)
+
+    def _checkpoint_forever(self) -> None:
+        """Copy the WAL into the database now and then, beside the writers."""
+        while not self._closed:
+            time.sleep(CHECKPOINT_INTERVAL)
+            try:
+                if not self._closed:
+                    self._conn().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            except (sqlite3.Error, BotWireError):
+                pass  # a busy or closing database: the next round tries again
 
     def close(self) -> None:
         """Close every connection this store opened, in every thread."""

@@ -165,3 +165,18 @@ def test_threads_share_one_store(tmp_path: Path) -> None:
         t.join()
     assert errors == []
     assert len(memory.list_keys()) == 300
+
+
+def test_background_checkpoint_copies_the_wal_back(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "m.db", background_checkpoint=True)
+    memory = Memory("a", store=store)
+    assert store._conn().execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+    memory.set_many({f"k{i}": "x" * 1000 for i in range(500)})  # ~0.5 MB, all in the WAL
+    main_file = tmp_path / "m.db"
+    deadline = time.monotonic() + 10
+    # No writer checkpoints any more; only the daemon thread moves pages to the file.
+    while main_file.stat().st_size < 400_000 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert main_file.stat().st_size >= 400_000
+    assert memory.get("k1") == "x" * 1000
+    store.close()

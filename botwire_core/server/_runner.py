@@ -136,7 +136,7 @@ class Runner:
 def open_store(settings: Settings) -> Store | AsyncStore:
     from urllib.parse import urlsplit
 
-    from botwire._urls import default_path, open_store
+    from botwire._urls import default_path
 
     url = settings.db or "sqlite:///" + str(default_path())
     scheme = urlsplit(url).scheme.lower()
@@ -151,7 +151,13 @@ def open_store(settings: Settings) -> Store | AsyncStore:
         # itself once the database is back.
         return AsyncPostgresStore(url, timeout=POSTGRES_SERVE_TIMEOUT)
     if scheme == "sqlite":
-        return open_store(url)
+        from botwire._sqlite import SQLiteStore
+        from botwire._urls import _options, _sqlite_path
+
+        path, params = _sqlite_path(url)
+        # Serving: checkpoints in a background thread, so no request pays for one
+        # while every other request in flight waits behind it.
+        return SQLiteStore(path, background_checkpoint=True, **_options(params))
     raise ValidationError(
         f"the server stores data in sqlite:///path.db or postgresql://…, not {scheme}://"
     )
