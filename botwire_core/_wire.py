@@ -35,6 +35,7 @@ from botwire._types import (
     Op,
     OpResult,
     Record,
+    RestoreOp,
     SetOp,
     Usage,
     WriteResult,
@@ -321,7 +322,23 @@ def _op_json(op: Op) -> str:
         if op.id is not None:
             text += ',"id":' + _str(op.id)
         return text + "}"
-    raise ValidationError(f"unknown batch operation {op!r}; use GetOp, SetOp, DeleteOp, AppendOp")
+    if isinstance(op, RestoreOp):
+        return (
+            '{"op":"restore","key":'
+            + _str(op.key)
+            + ',"value":'
+            + op.raw
+            + f',"version":{int(op.version)},"created_at":'
+            + _num(op.created_at)
+            + ',"updated_at":'
+            + _num(op.updated_at)
+            + ',"expires_at":'
+            + _num(op.expires_at)
+            + "}"
+        )
+    raise ValidationError(
+        f"unknown batch operation {op!r}; use GetOp, SetOp, DeleteOp, AppendOp, RestoreOp"
+    )
 
 
 def batch_request(namespace: str, ops: Sequence[Op]) -> WireRequest:
@@ -415,7 +432,9 @@ def _result_json(op: Op, result: OpResult) -> str:
         )
     if isinstance(result, WriteResult):
         return (
-            '{"op":"set","key":'
+            '{"op":"'
+            + ("restore" if isinstance(op, RestoreOp) else "set")
+            + '","key":'
             + _str(op.key)
             + f',"version":{result.version},"bytes":{result.bytes}}}'
         )
@@ -695,7 +714,7 @@ def parse_batch_answer(ops: Sequence[Op], body: bytes) -> list[OpResult]:
         for op, answer in zip(ops, answers, strict=True):
             if isinstance(op, GetOp):
                 results.append(_record(answer, op.key) if answer.get("found") else None)
-            elif isinstance(op, SetOp):
+            elif isinstance(op, (SetOp, RestoreOp)):
                 results.append(WriteResult(int(answer["version"]), int(answer["bytes"])))
             elif isinstance(op, DeleteOp):
                 results.append(bool(answer["deleted"]))

@@ -45,7 +45,7 @@ from botwire._errors import (
 )
 from botwire._rules import encoded_size
 from botwire._store import AsyncStore, Store
-from botwire._types import AppendOp, DeleteOp, KeyPage, SetOp
+from botwire._types import AppendOp, DeleteOp, KeyPage, RestoreOp, SetOp
 from botwire.server import _docs, _requests, _runner
 from botwire.server._limits import Quotas
 from botwire.server._observe import Metrics, ObserveMiddleware
@@ -313,12 +313,14 @@ def create_app(
         )
         _wire.check_fields(data, _requests.BATCH_FIELDS, "a batch body")
         ops = _requests.parse_ops(data.get("ops"), max_value)
-        writes = [op for op in ops if isinstance(op, (SetOp, AppendOp))]
+        writes = [op for op in ops if isinstance(op, (SetOp, AppendOp, RestoreOp))]
         changes = writes or any(isinstance(op, DeleteOp) for op in ops)
         await guard(scope, receive, namespace, "write" if changes else "read")
         if writes:
             incoming = sum(
-                encoded_size(op.raw) if isinstance(op, SetOp) else _requests.item_bytes(op.raws)
+                encoded_size(op.raw)
+                if isinstance(op, (SetOp, RestoreOp))
+                else _requests.item_bytes(op.raws)
                 for op in writes
             )
             await admit(namespace, len(writes), incoming)

@@ -139,7 +139,22 @@ class AppendOpBody(_Strict):
     id: AppendId = None
 
 
-OpBody = Annotated[GetOpBody | SetOpBody | DeleteOpBody | AppendOpBody, Field(discriminator="op")]
+class RestoreOpBody(_Strict):
+    """Batch operation: write a record verbatim, as `botwire import` does."""
+
+    op: Literal["restore"]
+    key: str = Field(min_length=1)
+    value: Any
+    version: int = Field(ge=1)
+    created_at: float = Field(ge=0, description="Unix seconds.")
+    updated_at: float = Field(ge=0, description="Unix seconds.")
+    expires_at: float | None = Field(default=None, ge=0, description="Unix seconds.")
+
+
+OpBody = Annotated[
+    GetOpBody | SetOpBody | DeleteOpBody | AppendOpBody | RestoreOpBody,
+    Field(discriminator="op"),
+]
 
 
 class BatchBody(_Strict):
@@ -170,6 +185,15 @@ class SetResult(BaseModel):
     bytes: int
 
 
+class RestoreResult(BaseModel):
+    """Result of a batch ``restore``."""
+
+    op: Literal["restore"]
+    key: str
+    version: int
+    bytes: int
+
+
 class DeleteResult(BaseModel):
     """Result of a batch ``delete``."""
 
@@ -190,7 +214,7 @@ class AppendResultBody(BaseModel):
 class BatchAnswer(BaseModel):
     """Results in the order of the operations."""
 
-    results: list[GetResult | SetResult | DeleteResult | AppendResultBody]
+    results: list[GetResult | SetResult | DeleteResult | AppendResultBody | RestoreResult]
 
 
 class Limits(BaseModel):

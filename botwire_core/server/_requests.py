@@ -16,7 +16,7 @@ from starlette.types import Receive, Scope
 from botwire import _wire
 from botwire._errors import ValidationError, ValueTooLargeError
 from botwire._rules import encoded_size, validate_key, validate_namespace
-from botwire._types import AppendOp, DeleteOp, GetOp, Op, SetOp
+from botwire._types import AppendOp, DeleteOp, GetOp, Op, RestoreOp, SetOp
 
 __all__ = [
     "APPEND_FIELDS",
@@ -185,6 +185,9 @@ OP_FIELDS = {
     "set": frozenset({"op", "key", "value", "ttl", "if_version", "id"}),
     "delete": frozenset({"op", "key"}),
     "append": frozenset({"op", "key", "items", "id"}),
+    "restore": frozenset(
+        {"op", "key", "value", "version", "created_at", "updated_at", "expires_at"}
+    ),
 }
 
 
@@ -215,7 +218,7 @@ def parse_op(item: Any, max_value: int) -> Op:
     kind = item.get("op")
     if not isinstance(kind, str) or kind not in OP_FIELDS:
         raise ValidationError(
-            f'"op" must be one of get, set, delete, append, not {str(kind)[:20]!r}',
+            f'"op" must be one of get, set, delete, append, restore, not {str(kind)[:20]!r}',
             code="invalid_request",
         )
     _wire.check_fields(item, OP_FIELDS[kind], f"a {kind} operation")
@@ -239,8 +242,35 @@ def parse_op(item: Any, max_value: int) -> Op:
             _wire.parse_version(item.get("if_version"), "if_version"),
             _wire.parse_id(item.get("id")),
         )
+    if kind == "restore":
+        return _restore_op(key, item, max_value)
     return AppendOp(
         key,
         _wire.encode_items(item.get("items"), max_value, "items"),
         _wire.parse_id(item.get("id")),
+    )
+
+
+def _restore_op(key: str, item: dict[str, Any], max_value: int) -> RestoreOp:
+    """A record written verbatim by ``botwire import`` (versions, timestamps, expiry)."""
+    if "value" not in item:
+        raise ValidationError('a restore operation needs a "value"', code="invalid_value")
+    version = _wire.parse_version(item.get("version"), "version")
+    if version is None or version < 1:
+        raise ValidationError('"version" must be an integer >= 1', code="invalid_request")
+    stamps: list[float | None] = []
+    for name in ("created_at", "updated_at", "expires_at"):
+        value = item.get(name)
+        if value is None and name == "expires_at":
+            stamps.append(None)
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+            raise ValidationError(
+                f'"{name}" must be Unix seconds (a number >= 0)', code="invalid_request"
+            )
+        stamps.append(float(value))
+    created, updated, expires = stamps
+    assert created is not None and updated is not None
+    return RestoreOp(
+        key, _wire.encode_value(item["value"], max_value), version, created, updated, expires
     )
