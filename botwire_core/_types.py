@@ -1,9 +1,12 @@
-"""Plain data passed between the clients and the stores."""
+"""Plain data passed between the clients and the stores.
+
+Named tuples rather than dataclasses: immutable, cheap to create on every call,
+and importing them does not pull in ``dataclasses``/``inspect`` (import time).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, NamedTuple, TypeAlias
 
 from botwire._rules import decode
 
@@ -24,8 +27,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
+class Record(NamedTuple):
     """A stored value as a store returns it: JSON text plus its metadata.
 
     Timestamps are Unix seconds (UTC).
@@ -39,8 +41,7 @@ class Record:
     expires_at: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Item:
+class Item(NamedTuple):
     """A value with its version and timestamps, as ``Memory.get_item`` returns it."""
 
     key: str
@@ -63,48 +64,46 @@ class Item:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class WriteResult:
+class WriteResult(NamedTuple):
     """What a ``set`` returns: the new version and the stored size in bytes."""
 
     version: int
     bytes: int
 
 
-@dataclass(frozen=True, slots=True)
-class AppendResult:
+class AppendResult(NamedTuple):
     """What an ``append`` returns: the new version and the list's new length."""
 
     version: int
     length: int
 
 
-@dataclass(frozen=True, slots=True)
-class KeyPage:
+class KeyPage(NamedTuple):
     """One page of ``list_keys``; ``next_cursor`` is ``None`` on the last page."""
 
     keys: list[str]
     next_cursor: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Usage:
+class Usage(NamedTuple):
     """How much of a namespace is used."""
 
     keys: int
     bytes: int
 
 
-@dataclass(frozen=True, slots=True)
-class GetOp:
+class GetOp(NamedTuple):
     """Batch operation: read ``key`` (result: :class:`Record` or ``None``)."""
 
     key: str
-    op: Literal["get"] = field(default="get", init=False)
+
+    @property
+    def op(self) -> Literal["get"]:
+        """The operation's name on the wire."""
+        return "get"
 
 
-@dataclass(frozen=True, slots=True)
-class SetOp:
+class SetOp(NamedTuple):
     """Batch operation: write ``raw`` JSON text under ``key`` (result: WriteResult).
 
     An ``id`` (idempotency id) seen before for the same key returns the first
@@ -116,29 +115,38 @@ class SetOp:
     ttl: float | None = None
     if_version: int | None = None
     id: str | None = None
-    op: Literal["set"] = field(default="set", init=False)
+
+    @property
+    def op(self) -> Literal["set"]:
+        """The operation's name on the wire."""
+        return "set"
 
 
-@dataclass(frozen=True, slots=True)
-class DeleteOp:
+class DeleteOp(NamedTuple):
     """Batch operation: delete ``key`` (result: ``True`` if it existed)."""
 
     key: str
-    op: Literal["delete"] = field(default="delete", init=False)
+
+    @property
+    def op(self) -> Literal["delete"]:
+        """The operation's name on the wire."""
+        return "delete"
 
 
-@dataclass(frozen=True, slots=True)
-class AppendOp:
+class AppendOp(NamedTuple):
     """Batch operation: append JSON-text items to the list at ``key`` (AppendResult)."""
 
     key: str
     raws: tuple[str, ...]
     id: str | None = None
-    op: Literal["append"] = field(default="append", init=False)
+
+    @property
+    def op(self) -> Literal["append"]:
+        """The operation's name on the wire."""
+        return "append"
 
 
-@dataclass(frozen=True, slots=True)
-class RestoreOp:
+class RestoreOp(NamedTuple):
     """Batch operation: write a record verbatim, version and timestamps included.
 
     Used by ``botwire import`` so an export/import round trip is lossless
@@ -151,7 +159,11 @@ class RestoreOp:
     created_at: float
     updated_at: float
     expires_at: float | None = None
-    op: Literal["restore"] = field(default="restore", init=False)
+
+    @property
+    def op(self) -> Literal["restore"]:
+        """The operation's name on the wire."""
+        return "restore"
 
 
 Op: TypeAlias = GetOp | SetOp | DeleteOp | AppendOp | RestoreOp

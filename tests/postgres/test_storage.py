@@ -223,7 +223,7 @@ def test_same_answers_as_the_sqlite_store(
     try:
         ours = _script(store, namespace)
         assert ours == _script(sqlite, namespace)
-        errors = [x for x in ours if isinstance(x, tuple) and x[0].endswith("Error")]
+        errors = [x for x in ours if type(x) is tuple and x[0].endswith("Error")]
         assert errors == [
             ("NotAListError", None),
             ("NotAListError", None),

@@ -15,14 +15,16 @@ from tests.servers import start_server
 
 def test_export_import_round_trip_on_a_live_server(tmp_path: Path) -> None:
     server = start_server(f"sqlite:///{tmp_path / 'live.db'}", access_log=False)
+    memory = copy = None
     try:
         memory = Memory("live", server.url)
         memory.set_many({f"user-{i}:style": {"n": i, "s": "é/?#"} for i in range(300)})
         memory.set("ttl-key", "soon", ttl=3600)
+        memory.append("chat", 0)
         stop = threading.Event()
 
         def writer() -> None:
-            n = 0
+            n = 1
             while not stop.is_set():
                 memory.append("chat", n)
                 n += 1
@@ -55,7 +57,8 @@ def test_export_import_round_trip_on_a_live_server(tmp_path: Path) -> None:
         chat = copy.get_list("chat")
         assert chat == list(range(len(chat)))  # a consistent prefix of the live appends
         assert copy.append("chat", "next") == len(chat) + 1
-        memory.close()
-        copy.close()
     finally:
+        for opened in (memory, copy):
+            if opened is not None:
+                opened.close()
         server.stop()
