@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
 import time
 from collections.abc import Callable
 
@@ -23,16 +22,6 @@ def interleaved_ops_per_second(
                 fn(i)
             best[name] = min(best[name], time.perf_counter() - start)
     return {name: n / seconds for name, seconds in best.items()}
-
-
-def median_seconds(fn: Callable[[], object], n: int) -> float:
-    """Median wall time of ``n`` calls of ``fn``."""
-    samples = []
-    for _ in range(n):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
 
 
 def verdict(ok: bool) -> str:
