@@ -7,6 +7,8 @@ Bodies are read with a size cap checked before and while reading.
 
 from __future__ import annotations
 
+import asyncio
+import os
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qsl, unquote_to_bytes
@@ -17,6 +19,9 @@ from botwire import _wire
 from botwire._errors import ValidationError, ValueTooLargeError
 from botwire._rules import encoded_size, validate_key, validate_namespace
 from botwire._types import AppendOp, DeleteOp, GetOp, Op, RestoreOp, SetOp
+
+BODY_TIMEOUT = float(os.environ.get("BOTWIRE_BODY_TIMEOUT", "30"))
+"""Seconds a request body may stall between chunks before the answer is 400."""
 
 __all__ = [
     "APPEND_FIELDS",
@@ -116,7 +121,13 @@ async def read_body(scope: Scope, receive: Receive, limit: int, max_value: int) 
     chunks: list[bytes] = []
     total = 0
     while True:
-        message = await receive()
+        try:
+            message = await asyncio.wait_for(receive(), BODY_TIMEOUT)
+        except asyncio.TimeoutError:
+            raise ValidationError(
+                f"the request body stalled for {BODY_TIMEOUT:g} s; send it whole, promptly",
+                code="invalid_request",
+            ) from None
         if message["type"] == "http.disconnect":
             raise ValidationError("the client went away mid-request", code="invalid_request")
         chunk = message.get("body", b"")
