@@ -10,15 +10,16 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote_to_bytes
-
-from starlette.types import Receive, Scope
 
 from botwire import _wire
 from botwire._errors import ValidationError, ValueTooLargeError
 from botwire._rules import encoded_size, validate_key, validate_namespace
 from botwire._types import AppendOp, DeleteOp, GetOp, Op, RestoreOp, SetOp
+
+if TYPE_CHECKING:  # annotations only: the token CLI imports this without starlette
+    from starlette.types import Receive, Scope
 
 BODY_TIMEOUT = float(os.environ.get("BOTWIRE_BODY_TIMEOUT", "30"))
 """Seconds a request body may stall between chunks before the answer is 400."""
@@ -106,12 +107,17 @@ def header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-async def read_body(scope: Scope, receive: Receive, limit: int, max_value: int) -> bytes:
-    """Read the body, refusing one over ``limit`` before reading it all."""
-    too_large = (
-        f"the request body is over {limit} bytes, the most this server reads "
-        f"(values may be up to {max_value} bytes encoded)"
-    )
+async def read_body(
+    scope: Scope, receive: Receive, limit: int, max_value: int | None = None
+) -> bytes:
+    """Read the body, refusing one over ``limit`` before reading it all.
+
+    Used by the memory routes and by the token middleware alike; a body that stalls
+    for ``BODY_TIMEOUT`` seconds is refused.
+    """
+    too_large = f"the request body is over {limit} bytes, the most this server reads"
+    if max_value is not None:
+        too_large += f" (values may be up to {max_value} bytes encoded)"
     length = header(scope, b"content-length")
     if length is not None:
         if not (length.isascii() and length.isdigit()):

@@ -53,7 +53,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_to_bytes, urlsplit
 
 from botwire import _wire
-from botwire._errors import BotWireError, ValidationError, ValueTooLargeError
+from botwire._errors import BotWireError, ValidationError
 from botwire._rules import validate_namespace
 from botwire._store import AsyncStore, Store
 from botwire._tokens import (
@@ -68,6 +68,7 @@ from botwire._tokens import (
     scope_from_request,
 )
 from botwire._types import GetOp
+from botwire.server._requests import header, read_body
 
 if TYPE_CHECKING:  # the ASGI types only: `botwire token` must import without the server extra
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -428,7 +429,7 @@ class TokenAuth:
                 await self._refuse(scope, send, guarded, started, None)
             return
 
-        credential = bearer_token(_header(scope, b"authorization"))
+        credential = bearer_token(header(scope, b"authorization"))
         if credential is None:
             await self._refuse(scope, send, _unauthorized(_NO_TOKEN), started, None)
             return
@@ -503,7 +504,7 @@ class TokenAuth:
         if not (can_read or can_write):
             return _forbidden(_scope_detail(record, "read", namespace)), receive
         try:
-            body = await _read_body(scope, receive, self._body_limit)
+            body = await read_body(scope, receive, self._body_limit)
         except ValidationError as exc:
             status, data, _ = _wire.error_answer(exc)
             return (status, data, []), receive
@@ -533,7 +534,7 @@ class TokenAuth:
                 "not_found",
                 "token management is off on this server: start it with BOTWIRE_ADMIN_TOKEN set",
             ), None
-        credential = bearer_token(_header(scope, b"authorization"))
+        credential = bearer_token(header(scope, b"authorization"))
         if credential is None:
             return _unauthorized(
                 "the admin API needs the admin token: Authorization: Bearer $BOTWIRE_ADMIN_TOKEN"
@@ -577,7 +578,7 @@ class TokenAuth:
 
     async def _create(self, scope: Scope, receive: Receive) -> Answer:
         data = _wire.object_body(
-            await _read_body(scope, receive, _ADMIN_BODY_LIMIT),
+            await read_body(scope, receive, _ADMIN_BODY_LIMIT),
             '{"namespaces": ["team-a-*"], "read": true, "write": true, "expires": "30d"}',
         )
         made = new_token(**scope_from_request(data))
@@ -650,34 +651,6 @@ class TokenAuth:
 
 
 # -- small helpers -----------------------------------------------------------------
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None
-
-
-async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
-    length = _header(scope, b"content-length")
-    too_large = f"the request body is over {limit} bytes, the most this server reads"
-    if length is not None and length.isascii() and length.isdigit() and int(length) > limit:
-        raise ValueTooLargeError(too_large)
-    chunks: list[bytes] = []
-    total = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ValidationError("the client went away mid-request", code="invalid_request")
-        chunk = message.get("body", b"")
-        if chunk:
-            total += len(chunk)
-            if total > limit:
-                raise ValueTooLargeError(too_large)
-            chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
