@@ -12,6 +12,31 @@ import httpx
 from tests.servers import start_server
 
 
+def _read_response(sock: socket.socket) -> str:
+    """One whole HTTP response: headers and body may arrive in separate segments."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        if not chunk:
+            return data.decode("latin-1")
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        (
+            int(line.split(b":", 1)[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length:")
+        ),
+        0,
+    )
+    while len(body) < length:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        body += chunk
+    return (head + b"\r\n\r\n" + body).decode("latin-1")
+
+
 def test_a_stalled_body_is_answered_400_and_others_are_served(tmp_path: Path) -> None:
     server = start_server(
         f"sqlite:///{tmp_path / 's.db'}", env={"BOTWIRE_BODY_TIMEOUT": "1"}, access_log=False
@@ -26,7 +51,7 @@ def test_a_stalled_body_is_answered_400_and_others_are_served(tmp_path: Path) ->
         started = time.monotonic()
         # Meanwhile the server answers everyone else.
         assert httpx.put(f"{server.url}/memory/ns/other", json={"value": 1}).status_code == 200
-        answer = slow.recv(4096).decode("latin-1")
+        answer = _read_response(slow)
         waited = time.monotonic() - started
         slow.close()
         assert answer.startswith("HTTP/1.1 400"), answer[:200]
