@@ -193,7 +193,10 @@ class Memory(_BaseMemory):
             ValidationError: invalid key or value, or the value is too large.
         """
         if ttl is None and if_version is None:  # the hot path: no option objects
-            return self.store.set(self.namespace, validate_key(key), self._encode(value)).version
+            key = validate_key(key)
+            return self.store.set(
+                self.namespace, key, encode(value, max_bytes=self.max_value_bytes)
+            ).version
         op = self._set_op(key, value, ttl, if_version)
         return self.store.set(
             self.namespace, op.key, op.raw, ttl=op.ttl, if_version=op.if_version

@@ -11,6 +11,7 @@ JSON text until its first ``append``, which splits it into rows once.
 
 from __future__ import annotations
 
+import itertools
 import os
 import sqlite3
 import threading
@@ -112,18 +113,22 @@ _MIGRATIONS: dict[int, str] = {
 
 _LIVE = "(expires_at IS NULL OR expires_at > ?)"
 
+# The new version of a plain set goes back through botwire_new_version() (a Python
+# function registered on every connection, see _Connection) instead of RETURNING:
+# in the sqlite3 module a RETURNING clause costs as much as the upsert itself.
 _SET_SQL = f"""
 INSERT INTO entries (ns, key, raw, is_list, length, bytes, version, created_at, updated_at,
                      expires_at)
 VALUES (?1, ?2, ?3, 0, 0, ?4, 1, ?5, ?5, ?6)
 ON CONFLICT (ns, key) DO UPDATE SET
     raw = excluded.raw, is_list = 0, length = 0, bytes = excluded.bytes,
-    version = CASE WHEN {_LIVE.replace("?", "?5")} THEN version + 1 ELSE 1 END,
+    version = botwire_new_version(CASE WHEN {_LIVE.replace("?", "?5")} THEN version + 1 ELSE 1 END),
     created_at = CASE WHEN {_LIVE.replace("?", "?5")} THEN created_at ELSE ?5 END,
     updated_at = ?5, expires_at = ?6
-RETURNING version
 """
 
+# Conditional writes know their new version in advance (1, or the expected one + 1);
+# the number of rows changed says whether the condition held.
 _CREATE_ONLY_SQL = f"""
 INSERT INTO entries (ns, key, raw, is_list, length, bytes, version, created_at, updated_at,
                      expires_at)
@@ -132,18 +137,44 @@ ON CONFLICT (ns, key) DO UPDATE SET
     raw = excluded.raw, is_list = 0, length = 0, bytes = excluded.bytes, version = 1,
     created_at = ?5, updated_at = ?5, expires_at = ?6
 WHERE NOT {_LIVE.replace("?", "?5")}
-RETURNING version
 """
 
 _UPDATE_IF_SQL = f"""
 UPDATE entries SET raw = ?3, is_list = 0, length = 0, bytes = ?4, version = version + 1,
     updated_at = ?5, expires_at = ?6
 WHERE ns = ?1 AND key = ?2 AND version = ?7 AND {_LIVE.replace("?", "?5")}
-RETURNING version
 """
 
+
+class _Connection(sqlite3.Connection):
+    """A connection that hands back the version a plain set wrote (see ``_SET_SQL``)."""
+
+    new_version = 1
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.create_function("botwire_new_version", 1, self._saw_version)
+        self.set_cursor = self.cursor()  # reused: a new cursor per set costs ~1 us
+
+    def _saw_version(self, version: int) -> int:
+        self.new_version = version
+        return version
+
+    def set_version(self, params: tuple[Any, ...]) -> int:
+        """Run ``_SET_SQL`` with ``params``; return the version it wrote."""
+        self.new_version = 1  # an insert does not call botwire_new_version()
+        self.set_cursor.execute(_SET_SQL, params)
+        return self.new_version
+
+
+_process = [os.getpid()]
+"""This process's id, kept current after a fork: connections are never shared across one."""
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+    os.register_at_fork(after_in_child=lambda: _process.__setitem__(0, os.getpid()))
+
 CHECKPOINT_INTERVAL = 0.5  # seconds between background WAL checkpoints
-_PURGE_EVERY = 1000  # writes per connection between sweeps of expired keys
+_PURGE_EVERY = 1000  # writes between sweeps of expired keys
+_write_result = tuple.__new__  # WriteResult((version, size)) minus a Python-level call
 
 
 def _statements(script: str) -> Iterator[str]:
@@ -199,7 +230,8 @@ class SQLiteStore:
             self._pragmas["wal_autocheckpoint"] = 0
         self._lock_timeout = lock_timeout
         self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
+        self._writes = itertools.count(1)  # writes so far, to purge every _PURGE_EVERY
+        self._all: list[_Connection] = []
         self._all_lock = threading.Lock()
         self._closed = False
         try:
@@ -219,21 +251,25 @@ class SQLiteStore:
 
     # -- connections -------------------------------------------------------------
 
-    def _conn(self) -> sqlite3.Connection:
+    def _conn(self) -> _Connection:
         local = self._local
-        conn: sqlite3.Connection | None = getattr(local, "conn", None)
-        if conn is not None and local.pid == os.getpid():
+        conn: _Connection | None = getattr(local, "conn", None)
+        if conn is not None and local.pid == _process[0]:
             return conn
         if self._closed:
             raise ValidationError("this store is closed; create a new one")
         conn = self._open()
-        local.conn, local.pid, local.writes = conn, os.getpid(), 0
+        local.conn, local.pid = conn, _process[0]
         return conn
 
-    def _open(self) -> sqlite3.Connection:
+    def _open(self) -> _Connection:
         try:
             conn = sqlite3.connect(
-                self.path, isolation_level=None, check_same_thread=False, timeout=5.0
+                self.path,
+                isolation_level=None,
+                check_same_thread=False,
+                timeout=5.0,
+                factory=_Connection,
             )
         except sqlite3.Error as exc:
             raise UnavailableError(f"cannot open the SQLite file {self.path}: {exc}") from exc
@@ -333,7 +369,7 @@ class SQLiteStore:
             raise
         conn.execute("COMMIT")
 
-    def _write(self, fn: Callable[[sqlite3.Connection, float], T]) -> T:
+    def _write(self, fn: Callable[[_Connection, float], T]) -> T:
         conn = self._conn()
 
         def run() -> T:
@@ -345,9 +381,7 @@ class SQLiteStore:
         return result
 
     def _after_write(self) -> None:
-        local = self._local
-        local.writes += 1
-        if local.writes % _PURGE_EVERY == 0:
+        if next(self._writes) % _PURGE_EVERY == 0:
             self.purge_expired()
 
     def backup(self, destination: str | os.PathLike[str]) -> Path:
@@ -467,7 +501,7 @@ class SQLiteStore:
 
     def _set_in(
         self,
-        conn: sqlite3.Connection,
+        conn: _Connection,
         ns: str,
         key: str,
         raw: str,
@@ -484,27 +518,26 @@ class SQLiteStore:
         expires = now + ttl if ttl is not None else None
         params: tuple[Any, ...] = (ns, key, raw, size, now, expires)
         if if_version is None:
-            sql = _SET_SQL
-        elif if_version == 0:
-            sql = _CREATE_ONLY_SQL
+            version = conn.set_version(params)
         else:
-            sql, params = _UPDATE_IF_SQL, params + (if_version,)
-        # fetchall steps the statement to its end, so an autocommit write is committed
-        # before we return (a half-read RETURNING cursor would keep it open).
-        rows = conn.execute(sql, params).fetchall()
-        row = rows[0] if rows else None
-        if row is None:
-            current = self._row(conn, ns, key, now)
-            have = current[3] if current is not None else 0
-            raise ConflictError(
-                f"version conflict on {key!r}: expected version {if_version}, "
-                f"found {have if have else 'no value'}; read it again and retry",
-                key=key,
-                current_version=have,
-            )
+            if if_version == 0:
+                changed = conn.execute(_CREATE_ONLY_SQL, params).rowcount
+                version = 1
+            else:
+                changed = conn.execute(_UPDATE_IF_SQL, params + (if_version,)).rowcount
+                version = if_version + 1
+            if changed != 1:
+                current = self._row(conn, ns, key, now)
+                have = current[3] if current is not None else 0
+                raise ConflictError(
+                    f"version conflict on {key!r}: expected version {if_version}, "
+                    f"found {have if have else 'no value'}; read it again and retry",
+                    key=key,
+                    current_version=have,
+                )
         if id is not None:
-            self._remember_id(conn, ns, key, id, row[0], size, now)
-        return WriteResult(row[0], size)
+            self._remember_id(conn, ns, key, id, version, size, now)
+        return WriteResult(version, size)
 
     @staticmethod
     def _seen_id(conn: sqlite3.Connection, ns: str, key: str, id: str) -> tuple[int, int] | None:
@@ -645,6 +678,23 @@ class SQLiteStore:
         With an ``id``, the write and its id are committed together in one
         transaction, and an id seen before returns the first result again.
         """
+        if ttl is None and if_version is None and id is None:
+            # The hot path, kept lean: one statement, no closures, no option handling.
+            local = self._local
+            conn = getattr(local, "conn", None)
+            if conn is None or local.pid != _process[0]:
+                conn = self._conn()
+            size = len(raw) if raw.isascii() else len(raw.encode("utf-8"))
+            try:
+                conn.new_version = 1  # set_version(), inlined: this is the hot path
+                conn.set_cursor.execute(_SET_SQL, (namespace, key, raw, size, time.time(), None))
+                version = conn.new_version
+            except sqlite3.Error as exc:
+                self._raise_unless_locked(exc)  # locked: the general path below retries
+            else:
+                if next(self._writes) % _PURGE_EVERY == 0:
+                    self.purge_expired()
+                return _write_result(WriteResult, (version, size))
         if id is not None:
             return self._write(
                 lambda c, now: self._set_in(c, namespace, key, raw, ttl, if_version, now, id)
