@@ -42,6 +42,15 @@ def test_set_replaces_an_appended_list(memory: Any) -> None:
     assert memory.get("l") == [9, 10]
 
 
+def test_set_over_a_list_continues_its_version(memory: Any) -> None:
+    memory.append("l", 1)
+    memory.append("l", 2)
+    assert memory.set("l", {"now": "a value"}) == 3
+    assert memory.get_item("l").version == 3
+    assert memory.get("l") == {"now": "a value"}
+    assert memory.set("l", "again") == 4
+
+
 def test_versions_count_appends(memory: Any) -> None:
     memory.append("l", 1)
     memory.append("l", 2, 3)
