@@ -174,7 +174,13 @@ def encode(value: Any, *, max_bytes: int | None = DEFAULT_MAX_VALUE_BYTES) -> st
     if type(value) not in _SCALARS and isinstance(value, (dict, list, tuple)):
         _check_tree(value, 1)
     try:
-        text = _dumps(value)
+        # _dumps(), inlined: this runs on every write.
+        if type(value) is str:
+            text: str = _ENCODE_STR(value)
+        elif _C_ENCODE is not None:
+            text = "".join(_C_ENCODE(value, 0))
+        else:
+            text = _ENCODER.encode(value)
     except (TypeError, ValueError) as exc:
         if "Out of range" in str(exc):
             raise ValidationError(
