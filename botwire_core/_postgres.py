@@ -61,6 +61,7 @@ from botwire._postgres_plans import (
     append_fast_plan,
     append_plan,
     batch_plan,
+    count_writes_plan,
     delete_plan,
     get_plan,
     list_keys_plan,
@@ -69,7 +70,9 @@ from botwire._postgres_plans import (
     purge_plan,
     set_plan,
     usage_plan,
+    writes_on_plan,
 )
+from botwire._store import check_count
 from botwire._types import AppendResult, GetOp, KeyPage, Op, OpResult, Record, Usage, WriteResult
 
 __all__ = ["AsyncPostgresStore", "PostgresStore"]
@@ -401,6 +404,25 @@ class PostgresStore(_Base):
         """Return every namespace that holds at least one live key, in order."""
         return self._run(namespaces_plan, idempotent=True)
 
+    # -- the WriteCounter capability (botwire._store.WriteCounter) --------------------
+
+    def count_writes(
+        self, namespace: str, writes: int, *, limit: int | None, day: int
+    ) -> int | None:
+        """Add ``writes`` to ``namespace``'s count of UTC day ``day``, unless past ``limit``.
+
+        One statement, committed on return; atomic across every process on the database.
+
+        Returns:
+            The new count, or ``None`` if it would pass ``limit`` (nothing counted).
+        """
+        check_count(writes, limit, day)
+        return self._run(lambda _now: count_writes_plan(namespace, writes, limit, day))
+
+    def writes_on(self, namespace: str, day: int) -> int:
+        """Return the writes counted for ``namespace`` on UTC day ``day`` (0 if none)."""
+        return self._run(lambda _now: writes_on_plan(namespace, day), idempotent=True)
+
 
 class AsyncPostgresStore(_Base):
     """An :class:`~botwire.AsyncStore` in PostgreSQL, on an asyncio connection pool.
@@ -600,6 +622,23 @@ class AsyncPostgresStore(_Base):
     async def namespaces(self) -> list[str]:
         """Return every namespace that holds at least one live key, in order."""
         return await self._run(namespaces_plan, idempotent=True)
+
+    # -- the AsyncWriteCounter capability (botwire._store.AsyncWriteCounter) -----------
+
+    async def count_writes(
+        self, namespace: str, writes: int, *, limit: int | None, day: int
+    ) -> int | None:
+        """Add ``writes`` to ``namespace``'s count of UTC day ``day``, unless past ``limit``.
+
+        Returns:
+            The new count, or ``None`` if it would pass ``limit`` (nothing counted).
+        """
+        check_count(writes, limit, day)
+        return await self._run(lambda _now: count_writes_plan(namespace, writes, limit, day))
+
+    async def writes_on(self, namespace: str, day: int) -> int:
+        """Return the writes counted for ``namespace`` on UTC day ``day`` (0 if none)."""
+        return await self._run(lambda _now: writes_on_plan(namespace, day), idempotent=True)
 
 
 def _check_sizes(min_size: int, max_size: int) -> None:

@@ -43,6 +43,7 @@ __all__ = [
     "append_fast_plan",
     "append_plan",
     "batch_plan",
+    "count_writes_plan",
     "delete_plan",
     "get_plan",
     "list_keys_plan",
@@ -51,11 +52,12 @@ __all__ = [
     "purge_plan",
     "set_plan",
     "usage_plan",
+    "writes_on_plan",
 ]
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _ADVISORY_LOCK = 0x626F7477697265  # "botwire": serialises schema migrations
 _ID_TTL = 86400.0  # seconds an append idempotency id is remembered
@@ -117,6 +119,16 @@ _MIGRATIONS: dict[int, str] = {
         EXECUTE FUNCTION botwire_list_dropped();
     CREATE TRIGGER botwire_entries_deleted AFTER DELETE ON botwire_entries
         FOR EACH ROW EXECUTE FUNCTION botwire_entry_deleted();
+    """,
+    2: """
+    -- Writes per namespace on one UTC day (day = unix time // 86400), shared by every
+    -- process on the database: the server's --writes-per-day quota. Deleting keys
+    -- leaves it alone (a daily quota counts writes made, not data held).
+    CREATE TABLE botwire_write_counts (
+        ns TEXT COLLATE "C" PRIMARY KEY,
+        day BIGINT NOT NULL,
+        count BIGINT NOT NULL
+    );
     """,
 }
 
@@ -272,6 +284,24 @@ WITH u AS (
 )
 SELECT version, length FROM u
 """
+
+# Count writes unless the day's total would pass the limit (NULL: none), in one
+# autocommit statement. The upsert locks the namespace's row; a concurrent counter
+# waits for it and then, under read committed, re-checks the limit against the
+# committed count, so no two processes can both take the last write. A row of an
+# earlier day starts again from 0; a count for an earlier day than the row's (a
+# lagging clock at midnight) is added to the row's later day. Refused: no row.
+_COUNTED = "CASE WHEN c.day >= %(day)s THEN c.count + %(writes)s ELSE %(writes)s END"
+_COUNT_WRITES_SQL = f"""
+INSERT INTO botwire_write_counts AS c (ns, day, count)
+SELECT %(ns)s, %(day)s, %(writes)s
+WHERE %(limit)s::bigint IS NULL OR %(writes)s::bigint <= %(limit)s::bigint
+ON CONFLICT (ns) DO UPDATE SET count = {_COUNTED}, day = GREATEST(c.day, %(day)s)
+WHERE %(limit)s::bigint IS NULL OR {_COUNTED} <= %(limit)s::bigint
+RETURNING c.count
+"""
+
+_WRITES_ON_SQL = "SELECT count FROM botwire_write_counts WHERE ns = %(ns)s AND day = %(day)s"
 
 _UNIQUE_VIOLATION = "23505"
 
@@ -567,6 +597,22 @@ def namespaces_plan(now: float) -> Plan[list[str]]:
     """Every namespace with a live key, in order."""
     rows = yield Query(_NAMESPACES_SQL, {"now": now}, "all")
     return [r[0] for r in rows]
+
+
+def count_writes_plan(ns: str, writes: int, limit: int | None, day: int) -> Plan[int | None]:
+    """Add ``writes`` to the namespace's count of ``day`` unless it passes ``limit``.
+
+    One statement: run it in autocommit. Returns the new count, or ``None``.
+    """
+    params = {"ns": ns, "writes": writes, "limit": limit, "day": day}
+    row = yield Query(_COUNT_WRITES_SQL, params, "one")
+    return int(row[0]) if row is not None else None
+
+
+def writes_on_plan(ns: str, day: int) -> Plan[int]:
+    """The writes counted for the namespace on ``day`` (0 if none)."""
+    row = yield Query(_WRITES_ON_SQL, {"ns": ns, "day": day}, "one")
+    return int(row[0]) if row is not None else 0
 
 
 def purge_plan(now: float) -> Plan[int]:

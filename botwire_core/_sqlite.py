@@ -31,6 +31,7 @@ from botwire._errors import (
 )
 from botwire._listing import decode_cursor, encode_cursor, prefix_upper_bound, split_list
 from botwire._rules import decode, encoded_size
+from botwire._store import check_count
 from botwire._types import (
     AppendOp,
     AppendResult,
@@ -50,7 +51,7 @@ __all__ = ["SQLiteStore"]
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Connection settings. WAL lets readers run beside one writer and makes a commit
 # one sequential write; synchronous=NORMAL keeps every committed write through a
@@ -109,6 +110,16 @@ _MIGRATIONS: dict[int, str] = {
         DELETE FROM append_ids WHERE ns = old.ns AND key = old.key;
     END;
     """,
+    2: """
+    -- Writes per namespace on one UTC day (day = unix time // 86400), shared by every
+    -- process on the file: the server's --writes-per-day quota. Deleting keys leaves
+    -- it alone (a daily quota counts writes made, not data held).
+    CREATE TABLE write_counts (
+        ns TEXT PRIMARY KEY,
+        day INTEGER NOT NULL,
+        count INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    """,
 }
 
 _LIVE = "(expires_at IS NULL OR expires_at > ?)"
@@ -159,6 +170,21 @@ UPDATE entries SET raw = ?3, is_list = 0, length = 0, bytes = ?4, version = vers
     updated_at = ?5, expires_at = ?6
 WHERE ns = ?1 AND key = ?2 AND version = ?7 AND {_LIVE.replace("?", "?5")}
 """
+
+# Count writes unless the day's total would pass the limit (?4, NULL: none), in one
+# autocommit statement: SQLite runs writers one at a time, so the check and the
+# addition cannot interleave with another process's. A row of an earlier day starts
+# again from 0; a count for an earlier day than the row's (a lagging clock at
+# midnight) is added to the row's later day. Nothing matches: nothing is returned.
+_COUNT_WRITES_SQL = """
+INSERT INTO write_counts (ns, day, count) SELECT ?1, ?2, ?3 WHERE ?4 IS NULL OR ?3 <= ?4
+ON CONFLICT (ns) DO UPDATE SET
+    count = CASE WHEN day >= ?2 THEN count + ?3 ELSE ?3 END, day = max(day, ?2)
+WHERE ?4 IS NULL OR CASE WHEN day >= ?2 THEN count + ?3 ELSE ?3 END <= ?4
+RETURNING count
+"""
+
+_WRITES_ON_SQL = "SELECT count FROM write_counts WHERE ns = ? AND day = ?"
 
 
 class _Connection(sqlite3.Connection):
@@ -832,3 +858,28 @@ class SQLiteStore:
             ).fetchall()
         )
         return [r[0] for r in rows]
+
+    # -- the WriteCounter capability (botwire._store.WriteCounter) ------------------
+
+    def count_writes(
+        self, namespace: str, writes: int, *, limit: int | None, day: int
+    ) -> int | None:
+        """Add ``writes`` to ``namespace``'s count of UTC day ``day``, unless past ``limit``.
+
+        One statement, committed on return; atomic across threads and processes.
+
+        Returns:
+            The new count, or ``None`` if it would pass ``limit`` (nothing counted).
+        """
+        check_count(writes, limit, day)
+        conn = self._conn()
+        params = (namespace, day, writes, limit)
+        # fetchall steps the statement to its end: committed before we return.
+        rows = self._retry(lambda: conn.execute(_COUNT_WRITES_SQL, params).fetchall())
+        return int(rows[0][0]) if rows else None
+
+    def writes_on(self, namespace: str, day: int) -> int:
+        """Return the writes counted for ``namespace`` on UTC day ``day`` (0 if none)."""
+        conn = self._conn()
+        row = self._retry(lambda: conn.execute(_WRITES_ON_SQL, (namespace, day)).fetchone())
+        return int(row[0]) if row is not None else 0

@@ -12,7 +12,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from botwire._types import AppendResult, KeyPage, Op, OpResult, Record, Usage, WriteResult
 
-__all__ = ["AsyncStore", "Store", "ThreadedAsyncStore"]
+__all__ = ["AsyncStore", "AsyncWriteCounter", "Store", "ThreadedAsyncStore", "WriteCounter"]
 
 T = TypeVar("T")
 
@@ -141,6 +141,70 @@ class AsyncStore(Protocol):
     async def aclose(self) -> None: ...
 
 
+@runtime_checkable
+class WriteCounter(Protocol):
+    """An optional store capability: daily write counts shared by every process.
+
+    Not part of :class:`Store` (third-party stores need not have it); check with
+    ``isinstance(store, WriteCounter)``. ``SQLiteStore`` and ``PostgresStore`` have
+    it: the count lives in the database, so every process (and server) using the
+    same file or database shares it, exactly. The server's ``--writes-per-day``
+    quota uses it when its store has it (``botwire.server._limits.Quotas``).
+
+    Days are UTC day numbers, ``int(unix_time // 86400)``, chosen by the caller
+    (so that a test can pass its own clock). A namespace keeps one count, of one
+    day: counting on a later day restarts it from 0. A count for an earlier day
+    than the stored one (a caller whose clock lags another's around midnight)
+    is added to the stored, later day rather than resetting it.
+    """
+
+    def count_writes(
+        self, namespace: str, writes: int, *, limit: int | None, day: int
+    ) -> int | None:
+        """Add ``writes`` to ``namespace``'s count of ``day`` unless it would pass ``limit``.
+
+        Atomic: of any number of concurrent callers, in any process, exactly as
+        many are admitted as fit under ``limit``.
+
+        Args:
+            namespace: the namespace whose writes are counted.
+            writes: how many writes to add (``>= 0``).
+            limit: the most writes the day may count, or ``None``: no limit.
+            day: the UTC day number, ``int(unix_time // 86400)``.
+
+        Returns:
+            The new count, or ``None`` if it would pass ``limit`` (nothing is counted).
+        """
+        ...
+
+    def writes_on(self, namespace: str, day: int) -> int:
+        """Return the writes counted for ``namespace`` on ``day`` (0 if none)."""
+        ...
+
+
+@runtime_checkable
+class AsyncWriteCounter(Protocol):
+    """The asynchronous twin of :class:`WriteCounter`: same methods, awaited."""
+
+    async def count_writes(
+        self, namespace: str, writes: int, *, limit: int | None, day: int
+    ) -> int | None: ...
+
+    async def writes_on(self, namespace: str, day: int) -> int: ...
+
+
+def check_count(writes: int, limit: int | None, day: int) -> None:
+    """Validate the arguments of :meth:`WriteCounter.count_writes` (for stores)."""
+    checked = {"writes": writes, "day": day}
+    if limit is not None:
+        checked["limit"] = limit
+    for name, value in checked.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            from botwire._errors import ValidationError
+
+            raise ValidationError(f"{name} must be a whole number >= 0, not {value!r}")
+
+
 async def _to_thread(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
     import asyncio  # lazily: importing botwire must stay fast for sync users
 
@@ -152,7 +216,16 @@ class ThreadedAsyncStore:
 
     Used for SQLite, whose driver has no async API; the store must be safe to use
     from several threads (``SQLiteStore`` keeps one connection per thread).
+
+    If the store is a :class:`WriteCounter`, so is the wrapper (an
+    :class:`AsyncWriteCounter`): ``ThreadedAsyncStore(store)`` then returns an
+    instance of a subclass that forwards ``count_writes`` and ``writes_on``.
     """
+
+    def __new__(cls, store: Store) -> ThreadedAsyncStore:  # noqa: D102
+        if cls is ThreadedAsyncStore and isinstance(store, WriteCounter):
+            cls = _ThreadedAsyncCounter
+        return object.__new__(cls)
 
     def __init__(self, store: Store) -> None:
         self.sync = store
@@ -210,3 +283,21 @@ class ThreadedAsyncStore:
 
     async def aclose(self) -> None:
         self.sync.close()
+
+
+class _ThreadedAsyncCounter(ThreadedAsyncStore):
+    """A :class:`ThreadedAsyncStore` around a store that counts writes: forwards them."""
+
+    sync: Any
+
+    async def count_writes(
+        self, namespace: str, writes: int, *, limit: int | None, day: int
+    ) -> int | None:
+        result: int | None = await _to_thread(
+            self.sync.count_writes, namespace, writes, limit=limit, day=day
+        )
+        return result
+
+    async def writes_on(self, namespace: str, day: int) -> int:
+        result: int = await _to_thread(self.sync.writes_on, namespace, day)
+        return result

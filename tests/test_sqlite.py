@@ -7,6 +7,7 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -179,4 +180,68 @@ def test_background_checkpoint_copies_the_wal_back(tmp_path: Path) -> None:
         time.sleep(0.1)
     assert main_file.stat().st_size >= 400_000
     assert memory.get("k1") == "x" * 1000
+    store.close()
+
+
+def test_a_schema_1_file_migrates_forward_and_keeps_its_data(tmp_path: Path) -> None:
+    from botwire._sqlite import _MIGRATIONS
+
+    # A file as BotWire wrote it before the write counts (schema 1), with data in it.
+    path = tmp_path / "v1.db"
+    old = sqlite3.connect(path)
+    old.executescript(_MIGRATIONS[1])
+    old.execute(
+        "INSERT INTO entries (ns, key, raw, bytes, version, created_at, updated_at) "
+        "VALUES ('a', 'k', '\"kept\"', 6, 3, 1.0, 2.0)"
+    )
+    old.execute("PRAGMA user_version = 1")
+    old.commit()
+    old.close()
+
+    store = SQLiteStore(path)
+    try:
+        record = store.get("a", "k")
+        assert record is not None and (record.raw, record.version) == ('"kept"', 3)
+        assert store.writes_on("a", 20_000) == 0
+        assert store.count_writes("a", 2, limit=2, day=20_000) == 2
+        assert store.count_writes("a", 1, limit=2, day=20_000) is None
+        conn = sqlite3.connect(path)
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert conn.execute("SELECT ns, day, count FROM write_counts").fetchall() == [
+            ("a", 20_000, 2)
+        ]
+        conn.close()
+    finally:
+        store.close()
+    reopened = SQLiteStore(path)  # already migrated: opens as it is
+    assert reopened.writes_on("a", 20_000) == 2
+    reopened.close()
+
+
+def _count_in_a_process(path: str, tries: int, limit: int, out: Any) -> None:
+    store = SQLiteStore(path)
+    out.put([store.count_writes("shared", 1, limit=limit, day=20_000) for _ in range(tries)])
+    store.close()
+
+
+def test_processes_counting_at_once_admit_exactly_the_limit(tmp_path: Path) -> None:
+    import multiprocessing
+
+    path = str(tmp_path / "m.db")
+    SQLiteStore(path).close()  # created (and migrated) before the race
+    context = multiprocessing.get_context("spawn")
+    out = context.Queue()
+    workers = [
+        context.Process(target=_count_in_a_process, args=(path, 50, 100, out)) for _ in range(8)
+    ]
+    for w in workers:
+        w.start()
+    results = [out.get(timeout=120) for _ in workers]
+    for w in workers:
+        w.join(60)
+    assert [w.exitcode for w in workers] == [0] * 8
+    admitted = sorted(n for mine in results for n in mine if n is not None)
+    assert admitted == list(range(1, 101))  # nothing lost, nothing counted twice
+    store = SQLiteStore(path)
+    assert store.writes_on("shared", 20_000) == 100
     store.close()

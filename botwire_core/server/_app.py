@@ -210,7 +210,15 @@ def create_app(
     async def usage_of(namespace: str) -> Any:
         return await run("usage", namespace)
 
-    quotas = Quotas(settings.writes_per_day, settings.max_namespace_bytes, usage_of)
+    shared_counts = _runner.StoreCounter(run)
+
+    def write_counter() -> _runner.StoreCounter | None:
+        # The store's shared daily write counts, if it keeps them (SQLite, PostgreSQL).
+        return shared_counts if runner().counts_writes else None
+
+    quotas = Quotas(
+        settings.writes_per_day, settings.max_namespace_bytes, usage_of, counter=write_counter
+    )
     max_value = settings.max_value_bytes
     body_limit = settings.max_body_bytes
 
@@ -333,9 +341,8 @@ def create_app(
         namespace, _ = _requests.path_of(scope, _NAMESPACES)
         await guard(scope, receive, namespace, "read")
         used = await run("usage", namespace)
-        body = _wire.usage_answer(
-            namespace, used, quotas.writes_today(namespace), settings.limits()
-        )
+        writes = await quotas.writes_today(namespace)
+        body = _wire.usage_answer(namespace, used, writes, settings.limits())
         return 200, body, _NO_HEADERS
 
     async def health(scope: Scope, receive: Receive) -> Answer:

@@ -231,7 +231,11 @@ class UsageAnswer(BaseModel):
     namespace: str
     keys: int
     bytes: int
-    writes_today: int = Field(description="Writes since midnight UTC, counted by this process.")
+    writes_today: int = Field(
+        description="Writes since midnight UTC. With a daily write limit on SQLite or "
+        "PostgreSQL: counted in the database, by every server process sharing it; "
+        "otherwise counted by this process."
+    )
     limits: Limits
 
 

@@ -1,8 +1,13 @@
 """Quotas (DESIGN.md §6): writes per namespace per UTC day, namespace size.
 
-Counts are kept in the server process. Several processes behind a load balancer
-each count their own share of a namespace's writes (documented in docs/server.md);
-namespace sizes are always read from the store, so they hold across processes.
+With a daily limit (``--writes-per-day``) and a store that keeps shared write
+counts (:class:`~botwire._store.WriteCounter`: ``SQLiteStore``, ``PostgresStore``,
+``AsyncPostgresStore``), each write is counted in the store in one atomic
+statement, so every server process on one database shares one exact count.
+Otherwise (no daily limit, or a store without the capability, such as an HTTP
+store or a third-party one) writes are counted in this process, and several
+processes each count their own share (documented in docs/server.md). Namespace
+sizes are always read from the store, so they hold across processes.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from botwire._errors import QuotaExceededError
+from botwire._store import AsyncWriteCounter
 from botwire._types import Usage
 
 __all__ = ["Quotas"]
@@ -38,7 +44,12 @@ class Quotas:
         writes_per_day: writes per namespace per UTC day, or ``None``.
         max_namespace_bytes: bytes a namespace may hold, or ``None``.
         usage: reads a namespace's exact usage from the store.
-        clock: returns Unix time (tests pass a fake one).
+        clock: returns Unix time (tests pass a fake one); it also picks the UTC
+            day of the store's shared counts.
+        counter: returns the store's shared write counter, or ``None`` if the store
+            has none; asked once, at the first write or count read that needs it
+            (the server opens its store lazily). Used only with ``writes_per_day``:
+            without a daily limit nothing is counted in the store.
     """
 
     def __init__(
@@ -47,17 +58,37 @@ class Quotas:
         max_namespace_bytes: int | None,
         usage: Callable[[str], Awaitable[Usage]],
         clock: Callable[[], float] = time.time,
+        *,
+        counter: Callable[[], AsyncWriteCounter | None] | None = None,
     ) -> None:
         self.writes_per_day = writes_per_day
         self.max_namespace_bytes = max_namespace_bytes
         self._usage = usage
         self._clock = clock
+        self._counter_of = counter if writes_per_day is not None else None
+        self._counter: AsyncWriteCounter | None = None
         self._writes: dict[str, tuple[int, int]] = {}  # ns -> (UTC day number, count)
         self._sizes: dict[str, _Size] = {}
 
-    def writes_today(self, namespace: str) -> int:
-        """Writes counted for ``namespace`` since the last UTC midnight."""
-        day = int(self._clock() // SECONDS_PER_DAY)
+    def _shared(self) -> AsyncWriteCounter | None:
+        """The store's shared counter, when there is a daily limit and the store has one."""
+        if self._counter_of is not None:
+            self._counter, self._counter_of = self._counter_of(), None
+        return self._counter
+
+    def _day(self) -> int:
+        return int(self._clock() // SECONDS_PER_DAY)
+
+    async def writes_today(self, namespace: str) -> int:
+        """Writes counted for ``namespace`` since the last UTC midnight.
+
+        The store's shared count (every process's writes) when it keeps one and a
+        daily limit is set; else this process's count.
+        """
+        day = self._day()
+        shared = self._shared()
+        if shared is not None:
+            return await shared.writes_on(namespace, day)
         counted = self._writes.get(namespace)
         return counted[1] if counted is not None and counted[0] == day else 0
 
@@ -65,6 +96,13 @@ class Quotas:
         """Seconds until the daily write counts reset (UTC midnight)."""
         now = self._clock()
         return (math.floor(now / SECONDS_PER_DAY) + 1) * SECONDS_PER_DAY - now
+
+    def _spent(self, namespace: str, limit: int) -> QuotaExceededError:
+        return QuotaExceededError(
+            f"namespace {namespace!r} has used its {limit} writes for today (UTC); "
+            "the count resets at midnight UTC",
+            retry_after=self.seconds_to_midnight(),
+        )
 
     async def admit(
         self,
@@ -75,6 +113,11 @@ class Quotas:
     ) -> None:
         """Count ``writes`` writes adding up to ``incoming`` bytes, or refuse them all.
 
+        The daily count is checked first: a write past both limits is refused for
+        the count. A write refused for the namespace's size is not counted. A
+        write admitted here stays counted even if the store refuses it later
+        (a version conflict, say).
+
         ``replaced`` returns the size of the value the write replaces; it is asked
         only when the namespace looks full, so an overwrite near the limit fits.
 
@@ -83,20 +126,52 @@ class Quotas:
                 the daily count resets (or a nominal minute for a full namespace).
         """
         limit = self.writes_per_day
-        day = int(self._clock() // SECONDS_PER_DAY)
-        counted = self._writes.get(namespace)
-        used = counted[1] if counted is not None and counted[0] == day else 0
-        if limit is not None and writes:
-            if used + writes > limit:
-                raise QuotaExceededError(
-                    f"namespace {namespace!r} has used its {limit} writes for today (UTC); "
-                    "the count resets at midnight UTC",
-                    retry_after=self.seconds_to_midnight(),
+        sized = self.max_namespace_bytes is not None and incoming > 0
+        shared = self._shared() if writes else None
+        if shared is None:
+            # Counted in this process: check and count at once (no await in between,
+            # so concurrent requests cannot both take the last write), give back on a
+            # size refusal.
+            day = self._day()
+            counted = self._writes.get(namespace)
+            used = counted[1] if counted is not None and counted[0] == day else 0
+            if limit is not None and writes and used + writes > limit:
+                raise self._spent(namespace, limit)
+            if writes:
+                self._writes[namespace] = (day, used + writes)
+            if sized:
+                assert self.max_namespace_bytes is not None
+                try:
+                    await self._admit_size(namespace, incoming, self.max_namespace_bytes, replaced)
+                except QuotaExceededError:
+                    self._give_back(namespace, day, writes)
+                    raise
+            return
+        # Counted in the store, shared by every process: take room in the namespace
+        # first (the size estimate is local, so it can be given back), then count
+        # the writes in one atomic statement.
+        assert limit is not None
+        day = self._day()
+        taken: tuple[_Size, int] | None = None
+        if sized:
+            assert self.max_namespace_bytes is not None
+            try:
+                taken = await self._admit_size(
+                    namespace, incoming, self.max_namespace_bytes, replaced
                 )
-        if self.max_namespace_bytes is not None and incoming:
-            await self._admit_size(namespace, incoming, self.max_namespace_bytes, replaced)
-        if writes:
-            self._writes[namespace] = (day, used + writes)
+            except QuotaExceededError:
+                if await shared.writes_on(namespace, day) + writes > limit:
+                    raise self._spent(namespace, limit) from None  # the count comes first
+                raise
+        if await shared.count_writes(namespace, writes, limit=limit, day=day) is None:
+            if taken is not None:
+                taken[0].bytes -= taken[1]
+            raise self._spent(namespace, limit)
+
+    def _give_back(self, namespace: str, day: int, writes: int) -> None:
+        counted = self._writes.get(namespace)
+        if writes and counted is not None and counted[0] == day:
+            self._writes[namespace] = (day, max(0, counted[1] - writes))
 
     async def _admit_size(
         self,
@@ -104,7 +179,8 @@ class Quotas:
         incoming: int,
         limit: int,
         replaced: Callable[[], Awaitable[int]] | None,
-    ) -> None:
+    ) -> tuple[_Size, int]:
+        """Take room for ``incoming`` bytes in the size estimate; return what was taken."""
         now = time.monotonic()
         size = self._sizes.get(namespace)
         if size is None or now - size.read_at > _EXACT_EVERY:
@@ -124,6 +200,7 @@ class Quotas:
             )
         size.bytes += incoming
         size.dirty = True
+        return size, incoming
 
     async def _read(self, namespace: str, now: float) -> _Size:
         usage = await self._usage(namespace)

@@ -5,17 +5,18 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
 from botwire._errors import BotWireError, ValidationError
-from botwire._store import AsyncStore, Store
+from botwire._store import AsyncStore, AsyncWriteCounter, Store, WriteCounter
 from botwire._types import AppendOp, SetOp
 from botwire.server._observe import Metrics
 from botwire.server._settings import Settings
 
-__all__ = ["POSTGRES_SERVE_TIMEOUT", "Runner", "open_store"]
+__all__ = ["POSTGRES_SERVE_TIMEOUT", "Runner", "StoreCounter", "open_store"]
 
 POSTGRES_SERVE_TIMEOUT = 2.0
 """Seconds a served request waits for a PostgreSQL connection (and to connect)."""
@@ -37,6 +38,8 @@ class Runner:
         self.is_async = inspect.iscoroutinefunction(getattr(store, "get", None))
         self.inline = self.kind == "sqlite" if inline is None else inline
         self.metrics = metrics
+        self.counts_writes = isinstance(store, (WriteCounter, AsyncWriteCounter))
+        """Whether the store keeps shared daily write counts (see :class:`StoreCounter`)."""
         self._pool: ThreadPoolExecutor | None = None
         self._pending: dict[str, list[tuple[SetOp | AppendOp, asyncio.Future[Any]]]] = {}
         self._flush_scheduled = False
@@ -131,6 +134,30 @@ class Runner:
                 await self.store.aclose()  # type: ignore[union-attr]
             else:
                 self.store.close()  # type: ignore[union-attr]
+
+
+class StoreCounter:
+    """The store's shared daily write counts (an ``AsyncWriteCounter``), through a runner.
+
+    Args:
+        run: calls a store operation by name on the server's current runner (for a
+            store whose runner's :attr:`Runner.counts_writes` is true).
+    """
+
+    def __init__(self, run: Callable[..., Awaitable[Any]]) -> None:
+        self._run = run
+
+    async def count_writes(
+        self, namespace: str, writes: int, *, limit: int | None, day: int
+    ) -> int | None:
+        result: int | None = await self._run(
+            "count_writes", namespace, writes, limit=limit, day=day
+        )
+        return result
+
+    async def writes_on(self, namespace: str, day: int) -> int:
+        result: int = await self._run("writes_on", namespace, day)
+        return result
 
 
 def open_store(settings: Settings) -> Store | AsyncStore:

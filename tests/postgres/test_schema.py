@@ -11,12 +11,18 @@ import pytest
 
 from botwire import Memory, ServerError
 from botwire._postgres import AsyncPostgresStore, PostgresStore
-from botwire._postgres_plans import SCHEMA_VERSION
+from botwire._postgres_plans import _MIGRATIONS, SCHEMA_VERSION
 from tests.postgres.conftest import raw_of
 
 pytestmark = pytest.mark.postgres
 
-TABLES = {"botwire_entries", "botwire_list_items", "botwire_append_ids", "botwire_schema_version"}
+TABLES = {
+    "botwire_entries",
+    "botwire_list_items",
+    "botwire_append_ids",
+    "botwire_write_counts",
+    "botwire_schema_version",
+}
 LOCK = 0x626F7477697265  # the advisory lock id the store takes while migrating
 
 
@@ -127,6 +133,45 @@ async def test_async_store_creates_the_schema_on_first_use(schema_url: str) -> N
     store = AsyncPostgresStore(schema_url)
     try:
         assert (await store.set("ns", "k", '"v"')).version == 1
+        assert _schema_state(schema_url) == (TABLES, [SCHEMA_VERSION])
+    finally:
+        await store.aclose()
+
+
+def test_a_schema_1_database_migrates_forward_and_keeps_its_data(schema_url: str) -> None:
+    # The tables as BotWire created them before the write counts (schema 1).
+    with psycopg.connect(schema_url, autocommit=True) as conn:
+        with conn.transaction():
+            conn.execute(_MIGRATIONS[1])
+            conn.execute("CREATE TABLE botwire_schema_version (version INTEGER NOT NULL)")
+            conn.execute("INSERT INTO botwire_schema_version (version) VALUES (1)")
+            conn.execute(
+                "INSERT INTO botwire_entries (ns, key, raw, bytes, version, created_at, "
+                "updated_at) VALUES ('ns', 'k', '\"kept\"', 6, 3, 1.0, 2.0)"
+            )
+    store = PostgresStore(schema_url)
+    try:
+        assert _schema_state(schema_url) == (TABLES, [SCHEMA_VERSION])
+        assert SCHEMA_VERSION == 2
+        record = store.get("ns", "k")
+        assert record is not None and (record.raw, record.version) == ('"kept"', 3)
+        assert store.count_writes("ns", 2, limit=2, day=20_000) == 2
+        assert store.count_writes("ns", 1, limit=2, day=20_000) is None
+        assert store.writes_on("ns", 20_000) == 2
+    finally:
+        store.close()
+
+
+async def test_the_async_store_migrates_a_schema_1_database_too(schema_url: str) -> None:
+    with psycopg.connect(schema_url, autocommit=True) as conn:
+        with conn.transaction():
+            conn.execute(_MIGRATIONS[1])
+            conn.execute("CREATE TABLE botwire_schema_version (version INTEGER NOT NULL)")
+            conn.execute("INSERT INTO botwire_schema_version (version) VALUES (1)")
+    store = AsyncPostgresStore(schema_url)
+    try:
+        assert await store.count_writes("ns", 1, limit=None, day=20_000) == 1
+        assert await store.writes_on("ns", 20_000) == 1
         assert _schema_state(schema_url) == (TABLES, [SCHEMA_VERSION])
     finally:
         await store.aclose()

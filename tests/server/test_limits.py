@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import time
+import uuid
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from botwire import Memory, QuotaExceededError, SQLiteStore, ValueTooLargeError
+from botwire import Memory, QuotaExceededError, SQLiteStore, ThreadedAsyncStore, ValueTooLargeError
 from botwire._http import HTTPStore, RetryPolicy
+from botwire._types import Usage
 from botwire.server import Settings
+from botwire.server._limits import Quotas
 from botwire.server._settings import Settings as SettingsClass
+from tests.conftest import postgres_url
 from tests.server.conftest import make_client
+from tests.servers import start_server
 
 
 def memory_on(client: TestClient, namespace: str = "ns") -> Memory:
@@ -25,8 +32,9 @@ def seconds_to_utc_midnight() -> float:
     return 86400 - now % 86400
 
 
-def test_writes_per_day(store: SQLiteStore) -> None:
-    with make_client(store, writes_per_day=3) as client:
+@pytest.mark.parametrize("inline", [None, False], ids=["inline", "threads"])
+def test_writes_per_day(store: SQLiteStore, inline: bool | None) -> None:
+    with make_client(store, writes_per_day=3, inline_store=inline) as client:
         memory = memory_on(client)
         memory.set("a", 1)
         memory.append("l", 1, 2)
@@ -49,6 +57,23 @@ def test_writes_per_day(store: SQLiteStore) -> None:
         assert usage["writes_today"] == 3
         assert usage["limits"]["writes_per_day"] == 3
         assert "botwire_quota_refusals_total 2.0" in client.get("/metrics").text
+    # Counted in the store (the SQLite file), where every server process on it sees it.
+    today = int(time.time() // 86400)
+    assert store.writes_on("ns", today) == 3
+    assert store.writes_on("other-ns", today) == 1
+    with make_client(store, writes_per_day=3) as client:  # a second server on the file
+        assert client.get("/namespaces/ns").json()["writes_today"] == 3
+        assert client.put("/memory/ns/c", json={"value": 1}).status_code == 429
+
+
+def test_without_a_daily_limit_nothing_is_counted_in_the_store(store: SQLiteStore) -> None:
+    with make_client(store) as client:
+        memory = memory_on(client)
+        memory.set("a", 1)
+        memory.append("l", 1)
+        # This process still reports the writes it made, as before.
+        assert client.get("/namespaces/ns").json()["writes_today"] == 2
+    assert store.writes_on("ns", int(time.time() // 86400)) == 0
 
 
 def test_batch_over_the_quota_is_refused_whole(store: SQLiteStore) -> None:
@@ -123,3 +148,121 @@ def test_limits_reported(client: Any) -> None:
         "max_namespace_bytes": 50_000_000,
         "writes_per_day": None,
     }
+
+
+def _two_servers_share_one_quota(db_url: str, namespace: str) -> None:
+    with (
+        start_server(db_url, writes_per_day=5, access_log=False) as a,
+        start_server(db_url, writes_per_day=5, access_log=False) as b,
+        httpx.Client(timeout=10) as http,
+    ):
+        on_a, on_b = f"{a.url}/memory/{namespace}", f"{b.url}/memory/{namespace}"
+        for n in range(3):
+            assert http.put(f"{on_a}/a{n}", json={"value": n}).status_code == 200
+        assert http.post(f"{on_b}/log", json={"append": [1]}).status_code == 200
+        assert http.put(f"{on_b}/b", json={"value": 1}).status_code == 200
+        refused = [
+            http.put(f"{on_a}/late", json={"value": 1}),
+            http.put(f"{on_b}/late", json={"value": 1}),
+            http.post(f"{on_b}/log", json={"append": [2]}),
+            http.post(on_a, json={"ops": [{"op": "set", "key": "x", "value": 1}]}),
+        ]
+        for answer in refused:
+            assert answer.status_code == 429, answer.text
+            assert answer.json()["code"] == "quota_exceeded"
+            retry_after = int(answer.headers["retry-after"])
+            assert retry_after == pytest.approx(seconds_to_utc_midnight(), abs=5)
+        for server in (a, b):
+            usage = http.get(f"{server.url}/namespaces/{namespace}").json()
+            assert usage["writes_today"] == 5
+            assert usage["keys"] == 5
+        assert http.get(f"{on_a}/late").status_code == 404
+        other = f"{namespace}-other"  # the quota is per namespace
+        assert http.put(f"{b.url}/memory/{other}/k", json={"value": 1}).status_code == 200
+
+
+@pytest.mark.slow
+def test_two_server_processes_on_one_sqlite_file_share_the_daily_quota(tmp_path: Path) -> None:
+    _two_servers_share_one_quota(f"sqlite:///{tmp_path / 'shared.db'}", "ns")
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_two_server_processes_on_one_postgres_database_share_the_daily_quota() -> None:
+    _two_servers_share_one_quota(postgres_url(), f"quota-{uuid.uuid4().hex[:16]}")
+
+
+class FakeClock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_the_shared_count_follows_the_quotas_clock(store: SQLiteStore) -> None:
+    async def usage(namespace: str) -> Usage:
+        return Usage(0, 0)
+
+    day = 20_000
+    clock = FakeClock(day * 86400 + 86400 - 30)  # 30 s before midnight UTC
+    shared = ThreadedAsyncStore(store)
+    # Two servers (two Quotas) on one store: one count between them.
+    first = Quotas(3, None, usage, clock, counter=lambda: shared)
+    second = Quotas(3, None, usage, clock, counter=lambda: shared)
+    await first.admit("ns", 2, 10)
+    await second.admit("ns", 1, 10)
+    with pytest.raises(QuotaExceededError, match="3 writes for today") as info:
+        await first.admit("ns", 1, 10)
+    assert info.value.retry_after == pytest.approx(30)
+    assert await second.writes_today("ns") == 3
+    assert store.writes_on("ns", day) == 3  # the day of the fake clock, not of time.time()
+    clock.now += 60  # past midnight: a new day, a new count
+    await second.admit("ns", 3, 10)
+    assert await first.writes_today("ns") == 3
+    assert store.writes_on("ns", day + 1) == 3
+    assert store.writes_on("ns", day) == 0
+
+
+async def test_a_write_refused_for_size_is_not_counted(store: SQLiteStore) -> None:
+    held = Usage(0, 900)
+
+    async def usage(namespace: str) -> Usage:
+        return held
+
+    clock = FakeClock(20_000 * 86400.0)
+    quotas = Quotas(2, 1000, usage, clock, counter=lambda: ThreadedAsyncStore(store))
+    await quotas.admit("ns", 1, 50)
+    with pytest.raises(QuotaExceededError, match="limit of 1000 bytes"):
+        await quotas.admit("ns", 1, 200)
+    assert await quotas.writes_today("ns") == 1  # the refused write took no quota
+    await quotas.admit("ns", 1, 50)
+    # Past both limits: the daily count is reported, as it is checked first.
+    with pytest.raises(QuotaExceededError, match="2 writes for today"):
+        await quotas.admit("ns", 1, 200)
+    # Past the daily count only: refused, and the room it took is given back.
+    room = quotas._sizes["ns"].bytes
+    with pytest.raises(QuotaExceededError, match="2 writes for today"):
+        await quotas.admit("ns", 1, 10)
+    assert quotas._sizes["ns"].bytes == room
+    assert await quotas.writes_today("ns") == 2
+
+
+@pytest.mark.parametrize("counter", [None, "a store without one"])
+async def test_without_a_store_counter_this_process_counts(counter: Any) -> None:
+    async def usage(namespace: str) -> Usage:
+        return Usage(0, 900)
+
+    clock = FakeClock(20_000 * 86400.0)
+    quotas = Quotas(2, 1000, usage, clock, counter=None if counter is None else lambda: None)
+    await quotas.admit("ns", 1, 50)
+    with pytest.raises(QuotaExceededError, match="limit of 1000 bytes"):
+        await quotas.admit("ns", 1, 200)
+    assert await quotas.writes_today("ns") == 1
+    await quotas.admit("ns", 1, 10)
+    with pytest.raises(QuotaExceededError, match="2 writes for today"):
+        await quotas.admit("ns", 1, 10)
+    assert await quotas.writes_today("ns") == 2
+    clock.now += 86400
+    assert await quotas.writes_today("ns") == 0
+    await quotas.admit("ns", 2, 0)
