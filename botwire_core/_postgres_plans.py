@@ -335,6 +335,11 @@ DELETE FROM botwire_append_ids WHERE (ns, key, id) IN (
     SELECT ns, key, id FROM botwire_append_ids WHERE created_at < %(before)s
     LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
 """
+_PURGE_COUNTS_SQL = """
+DELETE FROM botwire_write_counts WHERE ns IN (
+    SELECT ns FROM botwire_write_counts WHERE day < %(day)s
+    LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
+"""
 _PURGE_SLICE = 5000
 
 _SNAPSHOT_SQL = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
@@ -616,7 +621,7 @@ def writes_on_plan(ns: str, day: int) -> Plan[int]:
 
 
 def purge_plan(now: float) -> Plan[int]:
-    """Delete expired keys (their rows follow by trigger) and day-old append ids.
+    """Delete expired keys (their rows follow by trigger), day-old ids and old counts.
 
     Run it outside a transaction: every slice then commits on its own.
     """
@@ -624,6 +629,8 @@ def purge_plan(now: float) -> Plan[int]:
     for sql, params in (
         (_PURGE_SQL, {"now": now, "limit": _PURGE_SLICE}),
         (_PURGE_IDS_SQL, {"before": now - _ID_TTL, "limit": _PURGE_SLICE}),
+        # Daily write counts of days before yesterday: nothing reads them again.
+        (_PURGE_COUNTS_SQL, {"day": int(now // 86400) - 1, "limit": _PURGE_SLICE}),
     ):
         while True:
             count = yield Query(sql, params, "rowcount")

@@ -461,6 +461,8 @@ class SQLiteStore:
                 "DELETE FROM entries WHERE expires_at IS NOT NULL AND expires_at <= ?", (now,)
             ).rowcount
             conn.execute("DELETE FROM append_ids WHERE created_at < ?", (now - 86400,))
+            # Daily write counts of days before yesterday: nothing reads them again.
+            conn.execute("DELETE FROM write_counts WHERE day < ?", (int(now // 86400) - 1,))
             return int(count)
 
         conn = self._conn()

@@ -128,3 +128,16 @@ def test_concurrent_counters_admit_exactly_the_limit(memory: Any, counter: Any) 
     # Exactly `limit` admitted, each seeing its own new count: nothing lost, none twice.
     assert sorted(admitted) == list(range(1, limit + 1))
     assert counter.writes_on(ns, DAY) == limit
+
+
+def test_purge_forgets_counts_of_past_days_only(memory: Any, counter: Any) -> None:
+    import time
+
+    ns, other = memory.namespace, memory.namespace + "-other"
+    today = int(time.time() // 86400)
+    assert counter.count_writes(ns, 3, limit=None, day=DAY) == 3  # years ago
+    assert counter.count_writes(other, 2, limit=None, day=today) == 2
+    # A threaded async SQLite store keeps purging on its sync store.
+    getattr(counter, "sync", counter).purge_expired()
+    assert counter.writes_on(other, today) == 2
+    assert counter.count_writes(ns, 1, limit=None, day=DAY) == 1  # the old row was gone
