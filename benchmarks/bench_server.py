@@ -8,7 +8,9 @@ append, at concurrency 1 and 16, for the server on SQLite (and on PostgreSQL whe
 Starlette endpoint under the same uvicorn that returns a constant JSON body of the
 same size as our answer (the ceiling of the stack FastAPI is built on). Prints
 our/ceiling ratios. Then a chat-history run: 1,000 messages of ~300 bytes appended
-one by one to one list; time per append at the start and at the end.
+one by one to one list; time per append at the start and at the end, each beside
+appends to short lists made at the same moment, whose ratio (growth with length)
+is the flatness figure: the raw last/first moves by +-30% with the machine's drift.
 
 Every server runs pinned to CPU 0 and the load generator to CPU 1. The load
 generator is ``wrk`` (Debian: ``apt-get install wrk``); without it a Python
@@ -33,7 +35,7 @@ import textwrap
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 
@@ -289,10 +291,27 @@ def run_python(url: str, workload: str, connections: int, seconds: float, folder
 # -- the chat-history run ------------------------------------------------------
 
 
-def chat_history(url: str, messages: int = 1000, window: int = 100) -> tuple[float, float]:
+class ChatRun(NamedTuple):
+    """Median append times (ms) of a chat-history run."""
+
+    first: float  # the first 100 appends to the session list
+    last: float  # its last 100 (the list ~900-1,000 long)
+    short_first: float  # the appends to short lists made alongside the first 100
+    short_last: float  # ... and alongside the last 100
+
+
+def chat_history(url: str, messages: int = 1000, window: int = 100) -> ChatRun:
+    """Append ``messages`` messages one by one to one session list, timing each.
+
+    Each append to the session is followed by one to a short list (a new one every
+    10 appends), timed too: the start and the end of the session then each have a
+    same-moment reference, so drift in the machine's speed over the run (other
+    processes, CPU frequency) does not pass for growth with the list's length.
+    """
     from botwire import Memory
 
     times: list[float] = []
+    short: list[float] = []
     with Memory("bench-chat", url=url) as memory:
         for i in range(50):  # warm the connection and both processes up on another list
             memory.append("warm-up", {**MESSAGE, "n": i})
@@ -301,8 +320,13 @@ def chat_history(url: str, messages: int = 1000, window: int = 100) -> tuple[flo
             started = time.perf_counter()
             memory.append(key, {**MESSAGE, "n": i})
             times.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            memory.append(f"{key}-short-{i // 10}", {**MESSAGE, "n": i})
+            short.append(time.perf_counter() - started)
         assert len(memory.get_list(key)) == messages
-    return statistics.median(times[:window]) * 1000, statistics.median(times[-window:]) * 1000
+    ms = [statistics.median(part) * 1000 for part in (times[:window], times[-window:])]
+    ms += [statistics.median(part) * 1000 for part in (short[:window], short[-window:])]
+    return ChatRun(*ms)
 
 
 # -- main ------------------------------------------------------------------------
@@ -392,12 +416,18 @@ def main() -> None:
         p99 = results[(sqlite, "PUT", 16)]["p99_ms"]
         print(f"measured: GET {get16:.2f}x, PUT {put16:.2f}x, PUT p99 {p99:.2f} ms")
 
-        print("\nchat history: 1,000 appends of ~300-byte messages to one list, one by one")
+        print(
+            "\nchat history: 1,000 appends of ~300-byte messages to one list, one by one, "
+            "each followed by one to a short list (same-moment reference)"
+        )
         for server in ours:
-            first, last = chat_history(server.url)
+            run = chat_history(server.url)
+            flat = (run.last / run.short_last) / (run.first / run.short_first)
             print(
-                f"{server.name:<24} median append: first 100 {first:.2f} ms, last 100 "
-                f"{last:.2f} ms, last/first {last / first:.2f}"
+                f"{server.name:<24} median append: first 100 {run.first:.2f} ms, last 100 "
+                f"{run.last:.2f} ms (last/first {run.last / run.first:.2f}); short lists "
+                f"alongside: {run.short_first:.2f} / {run.short_last:.2f} ms; "
+                f"growth with length {flat:.2f} (target within 1 +- 0.25)"
             )
     finally:
         for server in targets:

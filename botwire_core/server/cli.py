@@ -11,8 +11,6 @@ import logging
 import os
 import socket
 import sys
-import threading
-import time
 from typing import Any
 
 import click
@@ -218,45 +216,13 @@ def _shown_store(db: str | None) -> str:
 
 
 def _setup_logging(level: str, access_log: bool) -> None:
-    from botwire.server._observe import ACCESS_LOGGER
+    from botwire.server._observe import ACCESS_LOGGER, AccessLogHandler
 
     logger = logging.getLogger(ACCESS_LOGGER)
     logger.propagate = False
     logger.handlers[:] = []
     if access_log:
-        handler = _AccessLogHandler()
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        logger.addHandler(handler)
+        logger.addHandler(AccessLogHandler())
         logger.setLevel(logging.INFO)
     else:
         logger.setLevel(logging.WARNING)
-
-
-class _AccessLogHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """Access log lines to stderr through a buffer flushed every 0.2 s.
-
-    One write (and flush) per request cost a quarter of the server's throughput;
-    a line reaches stderr at most 0.2 s late, and everything is flushed at exit.
-    """
-
-    def __init__(self) -> None:
-        stream = open(  # noqa: SIM115 - lives as long as the process
-            sys.stderr.fileno(), "w", buffering=1 << 16, encoding="utf-8", closefd=False
-        )
-        super().__init__(stream)
-        threading.Thread(target=self._flush_every, daemon=True, name="botwire-log").start()
-
-    def flush(self) -> None:
-        """Skip the flush after each line; :meth:`_flush_every` does it."""
-
-    def _flush_every(self) -> None:
-        while True:
-            time.sleep(0.2)
-            with self.lock:  # type: ignore[union-attr]
-                self.stream.flush()
-
-    def close(self) -> None:
-        """Flush what is buffered, then close."""
-        with self.lock:  # type: ignore[union-attr]
-            self.stream.flush()
-        super().close()
