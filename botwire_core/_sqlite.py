@@ -56,10 +56,11 @@ SCHEMA_VERSION = 2
 # Connection settings. WAL lets readers run beside one writer and makes a commit
 # one sequential write; synchronous=NORMAL keeps every committed write through a
 # process crash (power loss may drop the last commits); FULL also survives that.
+_BUSY_TIMEOUT_MS = 5000  # the most the driver itself waits for a lock at a time
 _PRAGMAS = {
     "journal_mode": "wal",
     "synchronous": "NORMAL",
-    "busy_timeout": 5000,  # ms the driver itself waits for a lock
+    "busy_timeout": _BUSY_TIMEOUT_MS,
     "foreign_keys": "OFF",
     "temp_store": "MEMORY",
 }
@@ -269,6 +270,8 @@ class SQLiteStore:
         self._pragmas: dict[str, object] = dict(_PRAGMAS, synchronous=synchronous.upper())
         if background_checkpoint:
             self._pragmas["wal_autocheckpoint"] = 0
+        # The driver's own wait may not outlast the store's: lock_timeout bounds both.
+        self._pragmas["busy_timeout"] = int(min(_BUSY_TIMEOUT_MS, lock_timeout * 1000))
         self._lock_timeout = lock_timeout
         self._local = threading.local()
         self._writes = itertools.count(1)  # writes so far, to purge every _PURGE_EVERY
