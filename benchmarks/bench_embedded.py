@@ -24,6 +24,7 @@ from benchmarks._harness import interleaved_ops_per_second, verdict
 from botwire import Memory, SQLiteStore
 
 N = 2000
+ROUNDS = 15  # best of: the minimum settles as rounds grow (timeit's advice)
 VALUE = {"style": "concise", "language": "en", "history": list(range(20)), "note": "x" * 120}
 KEYS = [f"key-{i}" for i in range(1000)]
 
@@ -131,11 +132,11 @@ def main() -> int:
         results: dict[str, dict[str, float]] = {}
         for op in ("set", "get", "append"):
             results[op] = interleaved_ops_per_second(
-                {name: ops[op] for name, ops in contenders.items() if op in ops}, N
+                {name: ops[op] for name, ops in contenders.items() if op in ops}, N, ROUNDS
             )
         first, last = append_flatness(base / "flat.db")
 
-    print(f"Embedded store: {N} ops per round, best of 7 interleaved rounds (ops/s)")
+    print(f"Embedded store: {N} ops per round, best of {ROUNDS} interleaved rounds (ops/s)")
     print(f"{'op':<8}{'botwire':>12}{'sqlite3':>12}{'diskcache':>12}{'botwire/sqlite3':>18}")
     for op, r in results.items():
         disk = f"{r['diskcache']:>12,.0f}" if "diskcache" in r else f"{'-':>12}"
