@@ -24,7 +24,7 @@ from benchmarks._harness import interleaved_ops_per_second, verdict
 from botwire import Memory, SQLiteStore
 
 N = 2000
-ROUNDS = 15  # best of: the minimum settles as rounds grow (timeit's advice)
+ROUNDS = 25  # best of: the minimum settles as rounds grow (timeit's advice)
 VALUE = {"style": "concise", "language": "en", "history": list(range(20)), "note": "x" * 120}
 KEYS = [f"key-{i}" for i in range(1000)]
 

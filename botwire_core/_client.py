@@ -13,7 +13,14 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from botwire._errors import ConflictError, ValidationError
-from botwire._rules import DEFAULT_MAX_VALUE_BYTES, decode, encode, validate_key, validate_namespace
+from botwire._rules import (
+    DEFAULT_MAX_VALUE_BYTES,
+    _validate_key,
+    decode,
+    encode,
+    validate_key,
+    validate_namespace,
+)
 from botwire._store import AsyncStore, Store
 from botwire._types import (
     AppendOp,
@@ -193,7 +200,7 @@ class Memory(_BaseMemory):
             ValidationError: invalid key or value, or the value is too large.
         """
         if ttl is None and if_version is None:  # the hot path: no option objects
-            key = validate_key(key)
+            key = _validate_key(key) if type(key) is str else validate_key(key)
             return self.store.set(
                 self.namespace, key, encode(value, max_bytes=self.max_value_bytes)
             ).version

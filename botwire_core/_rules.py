@@ -105,6 +105,7 @@ def _validate_key(key: str) -> str:
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
+_TREES = (dict, list, tuple)
 _ENCODER = json.JSONEncoder(
     ensure_ascii=False, separators=(",", ":"), allow_nan=False, check_circular=False
 )
@@ -156,11 +157,11 @@ def _check_tree(value: Any, depth: int) -> None:
                     f"object keys must be strings, got {type(k).__name__} {k!r} "
                     "(JSON would turn it into a string)"
                 )
-            if type(v) not in scalars and isinstance(v, (dict, list, tuple)):
+            if type(v) not in scalars and isinstance(v, _TREES):
                 _check_tree(v, depth + 1)
     elif not scalars.issuperset(map(type, value)):  # a list of scalars passes in C
         for v in value:
-            if type(v) not in scalars and isinstance(v, (dict, list, tuple)):
+            if type(v) not in scalars and isinstance(v, _TREES):
                 _check_tree(v, depth + 1)
 
 
@@ -171,11 +172,12 @@ def encode(value: Any, *, max_bytes: int | None = DEFAULT_MAX_VALUE_BYTES) -> st
         ValidationError: the value is not a JSON value (e.g. a set, NaN, bytes).
         ValueTooLargeError: its encoding is over ``max_bytes``.
     """
-    if type(value) not in _SCALARS and isinstance(value, (dict, list, tuple)):
+    kind = type(value)
+    if kind is dict or kind is list or (kind not in _SCALARS and isinstance(value, _TREES)):
         _check_tree(value, 1)
     try:
         # _dumps(), inlined: this runs on every write.
-        if type(value) is str:
+        if kind is str:
             text: str = _ENCODE_STR(value)
         elif _C_ENCODE is not None:
             text = "".join(_C_ENCODE(value, 0))

@@ -139,18 +139,19 @@ ON CONFLICT (ns, key) DO UPDATE SET
     updated_at = ?5, expires_at = ?6
 """
 
-# The same for a key that holds no list (or none yet): the list-cleanup trigger,
-# which costs a few percent of a set, does not fire; a list is left alone (no row
-# changed) for _SET_SQL to replace.
+# The same without a TTL, for a key that holds no list (or none yet): the list-cleanup
+# trigger does not fire, and with a constant NULL expiry SQLite leaves the expiry
+# index alone (together ~10% of a set); a list is left alone (no row changed) for
+# _SET_SQL to replace.
 _SET_VALUE_SQL = f"""
 INSERT INTO entries (ns, key, raw, is_list, length, bytes, version, created_at, updated_at,
                      expires_at)
-VALUES (?1, ?2, ?3, 0, 0, ?4, 1, ?5, ?5, ?6)
+VALUES (?1, ?2, ?3, 0, 0, ?4, 1, ?5, ?5, NULL)
 ON CONFLICT (ns, key) DO UPDATE SET
     raw = excluded.raw, bytes = excluded.bytes,
     version = botwire_new_version(CASE WHEN {_LIVE.replace("?", "?5")} THEN version + 1 ELSE 1 END),
     created_at = CASE WHEN {_LIVE.replace("?", "?5")} THEN created_at ELSE ?5 END,
-    updated_at = ?5, expires_at = ?6
+    updated_at = ?5, expires_at = NULL
 WHERE is_list = 0
 """
 
@@ -734,7 +735,7 @@ class SQLiteStore:
             cursor = conn.set_cursor
             try:
                 conn.new_version = 1
-                cursor.execute(_SET_VALUE_SQL, (namespace, key, raw, size, time.time(), None))
+                cursor.execute(_SET_VALUE_SQL, (namespace, key, raw, size, time.time()))
             except sqlite3.Error as exc:
                 self._raise_unless_locked(exc)  # locked: the general path below retries
             else:
