@@ -66,6 +66,16 @@ class ConflictError(BotWireError):
         self.key = key
         self.current_version = current_version
 
+    @classmethod
+    def expected(cls, key: str, expected: int, found: int) -> ConflictError:
+        """The error of a write that expected version ``expected`` (0: no value)."""
+        return cls(
+            f"version conflict on {key!r}: expected version {expected}, "
+            f"found {found if found else 'no value'}; read it again and retry",
+            key=key,
+            current_version=found,
+        )
+
 
 class NotAListError(BotWireError, TypeError):
     """``append`` or ``get_list`` was used on a value that is not a list."""

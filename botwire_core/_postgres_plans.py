@@ -424,12 +424,7 @@ def set_plan(
     if row is None:
         current = yield Query(_VERSION_SQL, {"ns": ns, "key": key, "now": now}, "one")
         have = current[0] if current is not None else 0
-        raise ConflictError(
-            f"version conflict on {key!r}: expected version {if_version}, "
-            f"found {have if have else 'no value'}; read it again and retry",
-            key=key,
-            current_version=have,
-        )
+        raise ConflictError.expected(key, if_version or 0, have)  # only a conditional write misses
     if id is not None:
         yield Query(
             _RECORD_ID_SQL, {"ns": ns, "key": key, "id": id, "version": row[0], "length": size}

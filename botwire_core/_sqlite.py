@@ -576,12 +576,7 @@ class SQLiteStore:
             if changed != 1:
                 current = self._row(conn, ns, key, now)
                 have = current[3] if current is not None else 0
-                raise ConflictError(
-                    f"version conflict on {key!r}: expected version {if_version}, "
-                    f"found {have if have else 'no value'}; read it again and retry",
-                    key=key,
-                    current_version=have,
-                )
+                raise ConflictError.expected(key, if_version, have)
         if id is not None:
             self._remember_id(conn, ns, key, id, version, size, now)
         return WriteResult(version, size)
