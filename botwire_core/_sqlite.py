@@ -209,6 +209,13 @@ class _Connection(sqlite3.Connection):
         self.set_cursor.execute(_SET_SQL, params)
         return self.new_version
 
+    def set_value(self, ns: str, key: str, raw: str, size: int, now: float) -> int | None:
+        """Run ``_SET_VALUE_SQL`` (no TTL); the version written, or ``None`` on a list."""
+        self.new_version = 1
+        cursor = self.set_cursor
+        cursor.execute(_SET_VALUE_SQL, (ns, key, raw, size, now))
+        return self.new_version if cursor.rowcount == 1 else None
+
 
 _process = [os.getpid()]
 """This process's id, kept current after a fork: connections are never shared across one."""
@@ -565,7 +572,8 @@ class SQLiteStore:
         expires = now + ttl if ttl is not None else None
         params: tuple[Any, ...] = (ns, key, raw, size, now, expires)
         if if_version is None:
-            version = conn.set_version(params)
+            found = None if expires is not None else conn.set_value(ns, key, raw, size, now)
+            version = conn.set_version(params) if found is None else found
         else:
             if if_version == 0:
                 changed = conn.execute(_CREATE_ONLY_SQL, params).rowcount
@@ -727,17 +735,15 @@ class SQLiteStore:
             if conn is None or local.pid != _process[0]:
                 conn = self._conn()
             size = len(raw) if raw.isascii() else len(raw.encode("utf-8"))
-            cursor = conn.set_cursor
             try:
-                conn.new_version = 1
-                cursor.execute(_SET_VALUE_SQL, (namespace, key, raw, size, time.time()))
+                version = conn.set_value(namespace, key, raw, size, time.time())
             except sqlite3.Error as exc:
                 self._raise_unless_locked(exc)  # locked: the general path below retries
             else:
-                if cursor.rowcount == 1:  # else the key holds a list: the general path
+                if version is not None:  # else the key holds a list: the general path
                     if next(self._writes) % _PURGE_EVERY == 0:
                         self.purge_expired()
-                    return _write_result(WriteResult, (conn.new_version, size))
+                    return _write_result(WriteResult, (version, size))
         if id is not None:
             return self._write(
                 lambda c, now: self._set_in(c, namespace, key, raw, ttl, if_version, now, id)
