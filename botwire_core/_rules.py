@@ -136,15 +136,6 @@ _C_ENCODE = _c_encoder()
 _ENCODE_STR = json.encoder.encode_basestring
 
 
-def _dumps(value: Any) -> str:
-    """Compact JSON text of ``value``, as ``_ENCODER.encode`` gives it."""
-    if type(value) is str:
-        return _ENCODE_STR(value)
-    if _C_ENCODE is None:
-        return _ENCODER.encode(value)
-    return "".join(_C_ENCODE(value, 0))
-
-
 def _check_tree(value: Any, depth: int) -> None:
     """Reject what json.dumps would silently change (non-str object keys) and depth."""
     if depth > MAX_DEPTH:
@@ -176,7 +167,8 @@ def encode(value: Any, *, max_bytes: int | None = DEFAULT_MAX_VALUE_BYTES) -> st
     if kind is dict or kind is list or (kind not in _SCALARS and isinstance(value, _TREES)):
         _check_tree(value, 1)
     try:
-        # _dumps(), inlined: this runs on every write.
+        # _C_ENCODE and the string encoder directly: JSONEncoder.encode would build a
+        # new C encoder for this one call.
         if kind is str:
             text: str = _ENCODE_STR(value)
         elif _C_ENCODE is not None:
