@@ -90,13 +90,34 @@ def _begin(self: Any, op: str, args: tuple[Any, ...], kwargs: dict[str, Any]) ->
     return span, token, state, ACTIVE.set(state)
 
 
+def _plain(self: Any) -> Any:
+    """The untraced twin of a traced memory (itself, if it has none).
+
+    While nothing records, operations run on it: same class, namespace and store,
+    minus the tracing store's layer, which would only pass each call through.
+    """
+    return self.__dict__.get("_botwire_plain", self)
+
+
+def _mirror_setattr(self: Any, name: str, value: Any) -> None:
+    """Set an attribute on a traced memory and on its untraced twin alike."""
+    object.__setattr__(self, name, value)
+    plain = self.__dict__.get("_botwire_plain")
+    if plain is not None and name not in _TRACED_ONLY:
+        setattr(plain, name, value)
+
+
+# Attributes only the traced memory has (its store is the tracing one).
+_TRACED_ONLY = frozenset({"store", "_botwire_tracing", "_botwire_plain"})
+
+
 def _sync_method(fn: Callable[..., Any], op: str) -> Callable[..., Any]:
     note = _RESULT_NOTES.get(op)
 
     @functools.wraps(fn)
     def method(self: Any, *args: Any, **kwargs: Any) -> Any:
         if not enabled():  # checked here, not in _begin: this is the hot path
-            return fn(self, *args, **kwargs)
+            return fn(_plain(self), *args, **kwargs)
         opened = _begin(self, op, args, kwargs)
         if opened is None:
             return fn(self, *args, **kwargs)
@@ -123,7 +144,7 @@ def _async_method(fn: Callable[..., Any], op: str) -> Callable[..., Any]:
     @functools.wraps(fn)
     async def method(self: Any, *args: Any, **kwargs: Any) -> Any:
         if not enabled():  # checked here, not in _begin: this is the hot path
-            return await fn(self, *args, **kwargs)
+            return await fn(_plain(self), *args, **kwargs)
         opened = _begin(self, op, args, kwargs)
         if opened is None:
             return await fn(self, *args, **kwargs)
@@ -164,6 +185,7 @@ def _make_traced_class(base: type[Any]) -> type[Any]:
         "__qualname__": f"Traced{base.__name__}",
         "__doc__": f"A traced {base.__name__}: see :func:`botwire.agentops.traced`.",
         "_botwire_untraced_class": base,
+        "__setattr__": _mirror_setattr,
     }
     for name, op in ops.items():
         namespace[name] = wrap(getattr(base, name), op)
@@ -234,7 +256,11 @@ def traced(memory: M, *, record_values: bool = False) -> M:
     if not isinstance(record_values, bool):
         raise TypeError(f"record_values must be True or False, not {record_values!r}")
     base: type[Any] = getattr(type(memory), "_botwire_untraced_class", type(memory))
+    untraced = _plain(memory)
+    plain: Any = object.__new__(base)
+    plain.__dict__.update(untraced.__dict__)
     result: Any = object.__new__(_traced_class(base))
-    result.__dict__.update(memory.__dict__)
-    result.store, result._botwire_tracing = _traced_store(memory, record_values)
+    result.__dict__.update(untraced.__dict__)
+    store, owner = _traced_store(memory, record_values)
+    result.__dict__.update(store=store, _botwire_tracing=owner, _botwire_plain=plain)
     return result  # type: ignore[no-any-return]

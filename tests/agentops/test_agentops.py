@@ -147,3 +147,21 @@ def test_memory_operation_rejects_bad_input() -> None:
 
     with pytest.raises(TypeError, match="cannot trace generator"):
         memory_operation(generator)
+
+
+def test_while_nothing_records_a_traced_memory_behaves_as_its_own(tmp_path: Path) -> None:
+    """No tracer provider: calls skip the tracing layer but keep every setting."""
+    from botwire.agentops._spans import enabled
+
+    assert not enabled()  # nothing in this process installs a tracer provider
+    with traced(botwire.Memory("prefs", f"sqlite:///{tmp_path / 'm.db'}")) as memory:
+        assert memory.set("style", "concise") == 1
+        assert memory.get("style") == "concise" and "style" in memory
+        memory.max_value_bytes = 10  # set on the traced memory: applies to every call
+        with pytest.raises(botwire.ValueTooLargeError):
+            memory.set("style", "x" * 50)
+        assert memory.update("n", lambda n: n + 1, default=0) == 1
+        again = traced(memory)  # tracing a traced memory keeps its settings too
+        with pytest.raises(botwire.ValueTooLargeError):
+            again.set("style", "x" * 50)
+        assert again.get("n") == 1
