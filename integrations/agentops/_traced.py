@@ -4,7 +4,9 @@ The traced memory is an instance of a subclass of the memory's own class (made
 once per class), so ``isinstance(traced(m), botwire.Memory)`` holds, every
 signature and exception is the original's and a subclass's overrides still run.
 It shares ``m``'s namespace and store; its ``store`` attribute is that store behind
-a thin wrapper that adds the store's view (size, version, hit) to the spans.
+a thin wrapper that adds the store's view (size, version, hit) to the spans. While
+no tracer provider exists, calls go to an untraced twin instead (same class,
+namespace, settings and unwrapped store), so tracing that is off costs one check.
 """
 
 from __future__ import annotations
@@ -101,7 +103,7 @@ def _plain(self: Any) -> Any:
 
 def _mirror_setattr(self: Any, name: str, value: Any) -> None:
     """Set an attribute on a traced memory and on its untraced twin alike."""
-    object.__setattr__(self, name, value)
+    type(self)._botwire_untraced_class.__setattr__(self, name, value)  # a subclass's own
     plain = self.__dict__.get("_botwire_plain")
     if plain is not None and name not in _TRACED_ONLY:
         setattr(plain, name, value)
