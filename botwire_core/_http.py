@@ -161,6 +161,32 @@ class _Base:
             headers.update(request.headers)
         return headers
 
+    def _wait_after_error(
+        self, request: WireRequest, tries: _Attempts, exc: httpx.HTTPError
+    ) -> float:
+        """Seconds to wait before resending after ``exc``; raises when giving up."""
+        wait: float | None = None
+        if isinstance(exc, _RETRY_ERRORS):
+            wait = self.retry.after_error(tries.attempt)
+        elif isinstance(exc, _AMBIGUOUS_ERRORS):
+            tries.ambiguous = True
+            wait = self.retry.after_error(tries.attempt) if request.idempotent else None
+        if wait is None:
+            raise self._gave_up(request, tries, exc, None) from exc
+        return wait
+
+    def _wait_after_answer(
+        self, request: WireRequest, tries: _Attempts, response: httpx.Response
+    ) -> float | None:
+        """Seconds to wait before resending, or ``None``: this answer is final.
+
+        Raises when a retried request still ends in a server error.
+        """
+        wait = self.retry.after_answer(tries.attempt, response.status_code, response.headers)
+        if wait is None and tries.attempt and response.status_code >= 500:
+            raise self._gave_up(request, tries, None, response)
+        return wait
+
     def _gave_up(
         self,
         request: WireRequest,
@@ -287,25 +313,13 @@ class HTTPStore(_Base):
                 response = self._client.request(
                     request.method, url, content=request.content, headers=headers
                 )
-            except _RETRY_ERRORS as exc:
-                wait = self.retry.after_error(tries.attempt)
-                if wait is None:
-                    raise self._gave_up(request, tries, exc, None) from exc
-            except _AMBIGUOUS_ERRORS as exc:
-                tries.ambiguous = True
-                wait = self.retry.after_error(tries.attempt) if request.idempotent else None
-                if wait is None:
-                    raise self._gave_up(request, tries, exc, None) from exc
             except httpx.HTTPError as exc:
-                raise self._gave_up(request, tries, exc, None) from exc
+                wait = self._wait_after_error(request, tries, exc)
             else:
-                wait = self.retry.after_answer(
-                    tries.attempt, response.status_code, response.headers
-                )
-                if wait is None:
-                    if tries.attempt and response.status_code >= 500:
-                        raise self._gave_up(request, tries, None, response)
+                answered = self._wait_after_answer(request, tries, response)
+                if answered is None:
                     return response
+                wait = answered
             time.sleep(wait)
             tries.attempt += 1
 
@@ -436,25 +450,13 @@ class AsyncHTTPStore(_Base):
                 response = await self._client.request(
                     request.method, url, content=request.content, headers=headers
                 )
-            except _RETRY_ERRORS as exc:
-                wait = self.retry.after_error(tries.attempt)
-                if wait is None:
-                    raise self._gave_up(request, tries, exc, None) from exc
-            except _AMBIGUOUS_ERRORS as exc:
-                tries.ambiguous = True
-                wait = self.retry.after_error(tries.attempt) if request.idempotent else None
-                if wait is None:
-                    raise self._gave_up(request, tries, exc, None) from exc
             except httpx.HTTPError as exc:
-                raise self._gave_up(request, tries, exc, None) from exc
+                wait = self._wait_after_error(request, tries, exc)
             else:
-                wait = self.retry.after_answer(
-                    tries.attempt, response.status_code, response.headers
-                )
-                if wait is None:
-                    if tries.attempt and response.status_code >= 500:
-                        raise self._gave_up(request, tries, None, response)
+                answered = self._wait_after_answer(request, tries, response)
+                if answered is None:
                     return response
+                wait = answered
             await asyncio.sleep(wait)
             tries.attempt += 1
 
