@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from botwire import Memory, ServerError, SQLiteStore, UnavailableError, ValidationError
-from botwire._sqlite import SCHEMA_VERSION
+from botwire._sqlite_sql import SCHEMA_VERSION
 from botwire._urls import default_path, resolve_url
 
 
@@ -184,7 +184,7 @@ def test_background_checkpoint_copies_the_wal_back(tmp_path: Path) -> None:
 
 
 def test_a_schema_1_file_migrates_forward_and_keeps_its_data(tmp_path: Path) -> None:
-    from botwire._sqlite import _MIGRATIONS
+    from botwire._sqlite_sql import MIGRATIONS as _MIGRATIONS
 
     # A file as BotWire wrote it before the write counts (schema 1), with data in it.
     path = tmp_path / "v1.db"

@@ -237,7 +237,7 @@ def test_same_answers_as_the_sqlite_store(
 def test_purge_works_in_slices_until_done(
     store: PostgresStore, pg_url: str, namespace: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import botwire._postgres_plans as plans
+    import botwire._plans as plans
 
     monkeypatch.setattr(plans, "_PURGE_SLICE", 2)
     for i in range(5):
