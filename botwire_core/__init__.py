@@ -29,6 +29,7 @@ from botwire._errors import (
     ValidationError,
     ValueTooLargeError,
 )
+from botwire._open import default_path, open_async_store, open_store
 from botwire._sqlite import SQLiteStore
 from botwire._store import AsyncStore, Store, ThreadedAsyncStore
 from botwire._types import (
@@ -44,7 +45,6 @@ from botwire._types import (
     Usage,
     WriteResult,
 )
-from botwire._urls import default_path, open_async_store, open_store
 
 __version__ = "1.0.0.dev0"
 

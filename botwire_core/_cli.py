@@ -15,10 +15,11 @@ from typing import IO, Any
 import click
 
 from botwire._client import Memory
+from botwire._codec import encode
 from botwire._errors import BotWireError, ValidationError
-from botwire._rules import encode, validate_key
+from botwire._open import default_path, resolve_url
 from botwire._types import GetOp, Op, Record, RestoreOp
-from botwire._urls import default_path, resolve_url
+from botwire._validation import validate_key
 
 EXPORT_CHUNK = 500
 
@@ -263,8 +264,8 @@ def backup(obj: _Context, destination: str) -> None:
     """
     from urllib.parse import urlsplit
 
+    from botwire._open import open_store
     from botwire._sqlite import SQLiteStore
-    from botwire._urls import open_store
 
     url = resolve_url(obj.url)
     scheme = urlsplit(url).scheme.lower()

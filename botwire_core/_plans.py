@@ -18,9 +18,9 @@ from __future__ import annotations
 from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import Any, Literal, NamedTuple, TypeVar
 
+from botwire._codec import decode, encode, encoded_size
+from botwire._cursors import decode_cursor, encode_cursor, prefix_upper_bound, split_list
 from botwire._errors import ConflictError, NotAListError, ValidationError
-from botwire._listing import decode_cursor, encode_cursor, prefix_upper_bound, split_list
-from botwire._rules import decode, encode, encoded_size
 from botwire._types import (
     AppendOp,
     AppendResult,
@@ -130,15 +130,6 @@ class Dialect(NamedTuple):
     unique_violation: Callable[[BaseException], bool]
 
 
-def _not_a_list(key: str, op: str) -> NotAListError:
-    if op == "append":
-        return NotAListError(
-            f"the value at {key!r} is not a list; append needs a list "
-            "(or a missing key, which it creates)"
-        )
-    return NotAListError(f"the value at {key!r} is not a list; get_list and append need a list")
-
-
 def _record(
     d: Dialect, ns: str, key: str, row: Sequence[Any], last: int | None, want_list: bool
 ) -> Plan[Record]:
@@ -151,7 +142,7 @@ def _record(
         raw = items
     elif want_list:
         if not raw.startswith("["):
-            raise _not_a_list(key, "get_list")
+            raise NotAListError.at(key, "get_list")
         if last is not None:
             raw = encode(decode(raw)[-last:] if last else [], max_bytes=None)
     return Record(key, raw, version, created, updated, expires)
@@ -299,7 +290,7 @@ def append_plan(
         else:
             whole = split_list(raw)
             if whole is None:
-                raise _not_a_list(key, "append")
+                raise NotAListError.at(key, "append")
             start, items = 0, whole + list(raws)
         result = AppendResult(version + 1, start + len(items))
         params = dict(base, raws=items, start=start, version=result.version, length=result.length)

@@ -44,19 +44,18 @@ from __future__ import annotations
 
 import asyncio
 import os
-import random
-import re
 import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import psycopg_pool
 from psycopg.conninfo import conninfo_to_dict
 
+from botwire._backoff import backoff
 from botwire._errors import BotWireError, ServerError, UnavailableError, ValidationError
+from botwire._open import redact
 from botwire._plans import (
     Plan,
     append_fast_plan,
@@ -84,23 +83,6 @@ T = TypeVar("T")
 
 _PURGE_EVERY = 1000  # writes per store between sweeps of expired keys
 _DEADLOCK_RETRIES = 8  # a batch locking keys in another order than a concurrent one
-
-
-# -- errors and URLs ------------------------------------------------------------------
-
-_PASSWORD_PARAM = re.compile(r"(password\s*=\s*)('[^']*'|[^\s&]*)", re.IGNORECASE)
-
-
-def redact(url: str) -> str:
-    """Return ``url`` with any password replaced by ``***``."""
-    try:
-        parts = urlsplit(url)
-        if parts.password is not None:
-            host = parts.netloc.rpartition("@")[2]
-            url = urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
-    except ValueError:
-        url = re.sub(r"//[^@/]*@", "//***@", url)
-    return _PASSWORD_PARAM.sub(r"\1***", url)
 
 
 class _Base:
@@ -200,7 +182,7 @@ class _Base:
         """
         if exc.sqlstate is not None and exc.sqlstate.startswith("40"):
             if attempt <= _DEADLOCK_RETRIES:
-                return random.uniform(0, 0.002 * 2**attempt)
+                return backoff(attempt, 0.002, 0.002 * 2**_DEADLOCK_RETRIES)
             return None
         if idempotent and attempt == 1 and cls._connection_lost(exc):
             return 0.0

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+from botwire._backoff import backoff
 from botwire._errors import BotWireError, ServerError, UnavailableError, ValidationError
 from botwire._plans import (
     Plan,
@@ -248,10 +249,10 @@ class SQLiteStore:
         except sqlite3.Error as exc:
             self._raise_unless_locked(exc)
         deadline = time.monotonic() + self._lock_timeout
-        delay = 0.001
+        attempt = 0
         while True:
-            time.sleep(delay)
-            delay = min(delay * 2, 0.05)
+            time.sleep(backoff(attempt, 0.002, 0.1))  # full jitter: the mean as before
+            attempt += 1
             try:
                 return fn()
             except sqlite3.Error as exc:

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from botwire import Memory, ServerError, SQLiteStore, UnavailableError, ValidationError
+from botwire._open import default_path, resolve_url
 from botwire._sqlite_sql import SCHEMA_VERSION
-from botwire._urls import default_path, resolve_url
 
 
 def test_default_location_follows_botwire_home(_isolated_home: Path) -> None:
@@ -48,6 +48,8 @@ def test_sqlite_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         ("sqlite:///:memory:", "needs a SQLite file"),
         ("redis://localhost", "unsupported store URL"),
         ("ftp://user:secret@host/x", "unsupported store URL"),
+        ("sqlite:///x.db?synchronus=FULL", "unknown option 'synchronus'.*did you mean"),
+        ("sqlite:///x.db?synchronous=FULL&cache=shared", "unknown option 'cache'"),
     ],
 )
 def test_bad_urls_say_what_to_write(url: str, fragment: str) -> None:

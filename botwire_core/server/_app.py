@@ -36,6 +36,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from botwire import _wire
+from botwire._codec import encoded_size
 from botwire._errors import (
     BotWireError,
     NotFoundError,
@@ -43,7 +44,6 @@ from botwire._errors import (
     ServerError,
     ValidationError,
 )
-from botwire._rules import encoded_size
 from botwire._store import AsyncStore, Store
 from botwire._types import AppendOp, DeleteOp, KeyPage, RestoreOp, SetOp
 from botwire.server import _docs, _requests, _runner

@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote_to_bytes
 
 from botwire import _wire
+from botwire._codec import encoded_size
 from botwire._errors import ValidationError, ValueTooLargeError
-from botwire._rules import encoded_size, validate_key, validate_namespace
 from botwire._types import AppendOp, DeleteOp, GetOp, Op, RestoreOp, SetOp
+from botwire._validation import validate_key, validate_namespace
 
 if TYPE_CHECKING:  # annotations only: the token CLI imports this without starlette
     from starlette.types import Receive, Scope

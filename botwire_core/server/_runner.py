@@ -10,7 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
-from botwire._errors import BotWireError, ValidationError
+from botwire._errors import BotWireError
+from botwire._open import open_serving_store
 from botwire._store import AsyncStore, AsyncWriteCounter, Store, WriteCounter
 from botwire._types import AppendOp, SetOp
 from botwire.server._observe import Metrics
@@ -161,30 +162,8 @@ class StoreCounter:
 
 
 def open_store(settings: Settings) -> Store | AsyncStore:
-    from urllib.parse import urlsplit
-
-    from botwire._urls import default_path
-
-    url = settings.db or "sqlite:///" + str(default_path())
-    scheme = urlsplit(url).scheme.lower()
-    if scheme in ("postgresql", "postgres"):
-        from botwire._urls import _require_postgres
-
-        _require_postgres()  # a clear MissingDependencyError without the extra
-        from botwire._postgres import AsyncPostgresStore
-
-        # Fail fast while PostgreSQL is down: a request waits at most this long for
-        # a connection, then answers 503 with Retry-After; the pool reconnects by
-        # itself once the database is back.
-        return AsyncPostgresStore(url, timeout=POSTGRES_SERVE_TIMEOUT)
-    if scheme == "sqlite":
-        from botwire._sqlite import SQLiteStore
-        from botwire._urls import _options, _sqlite_path
-
-        path, params = _sqlite_path(url)
-        # Serving: checkpoints in a background thread, so no request pays for one
-        # while every other request in flight waits behind it.
-        return SQLiteStore(path, background_checkpoint=True, **_options(params))
-    raise ValidationError(
-        f"the server stores data in sqlite:///path.db or postgresql://…, not {scheme}://"
+    # Fail fast while PostgreSQL is down: a request waits at most
+    # POSTGRES_SERVE_TIMEOUT for a connection, then answers 503 with Retry-After.
+    return open_serving_store(
+        settings.db, timeout=POSTGRES_SERVE_TIMEOUT, background_checkpoint=True
     )

@@ -6,8 +6,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 
+from botwire._codec import DEFAULT_MAX_VALUE_BYTES
 from botwire._errors import ValidationError
-from botwire._rules import DEFAULT_MAX_VALUE_BYTES
 
 __all__ = ["ENV_PREFIX", "Settings"]
 

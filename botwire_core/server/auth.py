@@ -50,11 +50,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote_to_bytes, urlsplit
+from urllib.parse import unquote_to_bytes
 
 from botwire import _wire
 from botwire._errors import BotWireError, ValidationError
-from botwire._rules import validate_namespace
 from botwire._store import AsyncStore, Store
 from botwire._tokens import (
     TOKENS_NAMESPACE,
@@ -68,6 +67,7 @@ from botwire._tokens import (
     scope_from_request,
 )
 from botwire._types import GetOp
+from botwire._validation import validate_namespace
 from botwire.server._requests import header, read_body
 
 if TYPE_CHECKING:  # the ASGI types only: `botwire token` must import without the server extra
@@ -234,15 +234,9 @@ def check_exposure(host: str, tokens_enabled: bool, insecure_open: bool) -> str 
 
 
 def _open_store(url: str | None) -> Store | AsyncStore:
-    from botwire._urls import default_path, open_async_store, open_store
+    from botwire._open import open_serving_store
 
-    url = url or "sqlite:///" + str(default_path())
-    scheme = urlsplit(url).scheme.lower()
-    if scheme in ("postgresql", "postgres"):
-        return open_async_store(url)
-    if scheme == "sqlite":
-        return open_store(url)
-    raise ValidationError("tokens are stored in sqlite:///path.db or postgresql://…")
+    return open_serving_store(url)
 
 
 class _TokenBook:

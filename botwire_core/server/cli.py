@@ -206,13 +206,12 @@ def _bind(host: str, port: int) -> socket.socket:
 
 def _shown_store(db: str | None) -> str:
     if not db:
-        from botwire._urls import default_path
+        from botwire._open import default_path
 
         return f"sqlite:///{default_path()}"
-    if "@" in db:  # never print a password
-        scheme, _, rest = db.partition("://")
-        return f"{scheme}://…@{rest.rsplit('@', 1)[-1]}"
-    return db
+    from botwire._open import redact
+
+    return redact(db)
 
 
 def _setup_logging(level: str, access_log: bool) -> None:

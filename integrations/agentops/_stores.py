@@ -13,8 +13,8 @@ import json
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
+from botwire._codec import encoded_size
 from botwire._errors import ConflictError
-from botwire._rules import encoded_size
 from botwire._store import AsyncStore, Store
 from botwire._types import AppendResult, KeyPage, Op, OpResult, Record, Usage, WriteResult
 from botwire.agentops._spans import (

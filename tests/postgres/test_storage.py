@@ -25,8 +25,8 @@ from botwire import (
     SQLiteStore,
     ValidationError,
 )
+from botwire._codec import encode
 from botwire._postgres import PostgresStore
-from botwire._rules import encode
 from tests.postgres.conftest import raw_of
 
 pytestmark = pytest.mark.postgres

@@ -30,7 +30,7 @@ def main() -> None:
     )
     import uvicorn
 
-    from botwire._urls import open_async_store, open_store
+    from botwire._open import open_async_store, open_store
     from botwire.server import Settings, create_app
     from botwire.server.auth import TokenAuth
 
