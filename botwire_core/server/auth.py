@@ -9,7 +9,7 @@ namespace checked is the namespace served::
     from botwire.server import Settings, create_app
 
     store = SQLiteStore("/srv/botwire.db")
-    app = create_app(store, Settings(admin_token=os.environ["BOTWIRE_ADMIN_TOKEN"]))
+    app = create_app(store, Settings(admin_token="a-long-random-admin-secret"))
 
 Rules (``docs/security.md`` has the threat model):
 
