@@ -106,7 +106,7 @@ def check_exposure(host: str, tokens_enabled: bool, insecure_open: bool) -> str 
 
     Args:
         host: the address the server binds (``127.0.0.1``, ``0.0.0.0``, ``::``...).
-        tokens_enabled: whether an admin token is set (``TokenAuth`` is on).
+        tokens_enabled: whether an admin token is set (tokens are on).
         insecure_open: the operator passed ``--insecure-open``.
 
     Returns:

@@ -1,7 +1,7 @@
-"""Run the real server app behind ``TokenAuth`` under uvicorn (security tests only).
+"""Run the real server app with tokens on under uvicorn (security tests only).
 
 ``python -m tests.security.launch --db sqlite:///x.db [--port 0]`` builds
-``TokenAuth(create_app(store, settings), store, $BOTWIRE_ADMIN_TOKEN)``, prints
+``create_app(store, Settings(...))`` (tokens from ``$BOTWIRE_ADMIN_TOKEN``), prints
 ``listening on http://127.0.0.1:PORT`` and logs *everything* (every logger, DEBUG)
 to stderr, so a test can assert no secret ever reaches a log. Once ``botwire
 serve`` wires ``TokenAuth`` itself, tests can start that instead.

@@ -1,4 +1,4 @@
-"""TokenAuth in front of the real server app, in process (fine-grained cases).
+"""Token authentication of the real server app, in process (fine-grained cases).
 
 The end-to-end checks over real HTTP and the real client are in
 ``test_auth_http.py``; here each rule is pinned down one request at a time.

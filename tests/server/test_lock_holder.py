@@ -119,3 +119,30 @@ def test_postgres_lock_held_by_another_client() -> None:
     with start_server(url, access_log=False) as server:
         results = check_server_answers_while_locked(server.url, POSTGRES_HOLDER, url, HOLD)
     assert results["status"] == 200, results
+
+
+def test_a_large_body_is_parsed_off_the_event_loop(tmp_path: Path) -> None:
+    depth = 1_000_000  # ~4 MB of nested arrays, under the default 4.2 MB body limit
+    body = b'{"value": ' + b"[" * depth + b"]" * depth + b"}"
+    with start_server(f"sqlite:///{tmp_path / 'big.db'}", access_log=False) as server:
+        results: dict[str, Any] = {}
+
+        def send() -> None:
+            answer = httpx.put(
+                f"{server.url}/memory/ns/big",
+                content=body,
+                headers={"content-type": "application/json"},
+                timeout=60,
+            )
+            results["status"] = answer.status_code
+
+        sender = threading.Thread(target=send)
+        with httpx.Client(base_url=server.url, timeout=5) as client:
+            client.get("/healthz")
+            sender.start()
+            health = []
+            while sender.is_alive() and len(health) < 200:
+                health.append(timed(client, "/healthz")[0])
+            sender.join(timeout=60)
+    assert results["status"] < 500, results  # refused (too deep) or stored, never a crash
+    assert health and max(health) < 0.5, (len(health), max(health, default=0))
