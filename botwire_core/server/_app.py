@@ -379,7 +379,7 @@ ROUTES: list[Route] = [
         "Prometheus metrics", "operations", None, media_type="text/plain", errors=(401,))),
 ]  # fmt: skip
 """The data and operations routes; :func:`create_app` adds the token admin routes
-(:data:`botwire.server.auth.ADMIN_ROUTES`) and the documentation routes."""
+(:data:`botwire.server._guard.ADMIN_ROUTES`) and the documentation routes."""
 
 DOC_ROUTES: list[Route] = [
     Route("GET", "/openapi.json", "openapi", openapi_json, "token",

@@ -520,6 +520,8 @@ def openapi(routes: list[Route], *, title: str, version: str) -> dict[str, Any]:
         for status in shape.errors:
             responses[str(status)] = _error_response(status, ref(ErrorBody, "serialization"))
         op["responses"] = responses
+        if shape.secured:  # a bearer token where tokens are on; none on an open server
+            op["security"] = [{"bearer": []}, {}]
         op.update(shape.extra)
         paths.setdefault(route.template, {})[route.method.lower()] = op
     return {
