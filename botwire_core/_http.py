@@ -262,8 +262,10 @@ def _is_missing(response: httpx.Response) -> bool:
     if response.status_code != 404:
         return False
     try:
-        return bool(response.json().get("code") == "not_found")
-    except ValueError:
+        data = response.json()
+        # "route" in a 404: no such route (a wrong base URL), not a missing key.
+        return bool(data.get("code") == "not_found" and "route" not in data)
+    except (ValueError, AttributeError):
         return False
 
 

@@ -131,7 +131,11 @@ def open_async_store(
 
 
 def open_serving_store(
-    url: str | None, *, timeout: float | None = None, background_checkpoint: bool = False
+    url: str | None,
+    *,
+    timeout: float | None = None,
+    background_checkpoint: bool = False,
+    lock_timeout: float | None = None,
 ) -> Store | AsyncStore:
     """Open the store a server keeps its data (or its tokens) in.
 
@@ -144,10 +148,16 @@ def open_serving_store(
             passes a short one, to answer 503 while the database is down.
         background_checkpoint: SQLite's WAL checkpoints in a background thread,
             so no request pays for one while every request in flight waits.
+        lock_timeout: seconds a SQLite write waits for another process's lock
+            before it fails with ``UnavailableError`` (the store's default if None).
     """
     url = url or "sqlite:///" + str(default_path())
     store: Store | AsyncStore = _open(
-        url, "serve", timeout=timeout, background_checkpoint=background_checkpoint
+        url,
+        "serve",
+        timeout=timeout,
+        background_checkpoint=background_checkpoint,
+        lock_timeout=lock_timeout,
     )
     return store
 
@@ -159,6 +169,7 @@ def _open(
     api_key: str | None = None,
     timeout: float | None = None,
     background_checkpoint: bool = False,
+    lock_timeout: float | None = None,
 ) -> Any:
     scheme = urlsplit(url).scheme.lower()
     if scheme == "sqlite":
@@ -168,6 +179,8 @@ def _open(
         options = _options(url, params)
         if background_checkpoint:
             options["background_checkpoint"] = True
+        if lock_timeout is not None:
+            options["lock_timeout"] = lock_timeout
         store = SQLiteStore(path, **options)
         if mode == "async":
             from botwire._store import ThreadedAsyncStore
