@@ -1,0 +1,917 @@
+"""``BotWireSaver``: a LangGraph checkpointer (short-term, resumable threads) on BotWire.
+
+Give a graph durable threads on the same BotWire store that holds its long-term
+memory: the embedded SQLite file, PostgreSQL, or a shared BotWire server::
+
+    from botwire import Memory
+    from botwire.langchain import BotWireSaver
+
+    saver = BotWireSaver(Memory("langgraph-checkpoints"))
+    graph = builder.compile(checkpointer=saver)
+    graph.invoke(inputs, {"configurable": {"thread_id": "t-1"}})
+
+Any process that opens the same namespace resumes the thread, interrupts included
+(``graph.invoke(Command(resume=...), config)``). The sync methods run on a
+``Memory`` and the async ones on an ``AsyncMemory``; give either (see
+:mod:`botwire.langchain` for how the other twin is found).
+
+Key layout
+----------
+Everything lives in one BotWire namespace. Thread ids, checkpoint namespaces,
+channels, versions and task ids are escaped labels (``%``, ``/`` and control
+characters become ``%XX``), so ``/`` only ever separates fields::
+
+    t/{thread}/c/{ns}/{rid}                  one checkpoint (JSON, below)
+    t/{thread}/b/{ns}/{channel}/{version}    one channel value, once per version
+    t/{thread}/w/{ns}/{rid}/{task_id}/{idx}  one pending write
+    t/{thread}/r/{run_id}                    "this thread has checkpoints of run_id"
+    t/{thread}/lease                         thread_ttl bookkeeping (only with thread_ttl)
+    r/{run_id}/{thread}/{ns}/{rid}           run index, for delete_for_runs
+
+``rid`` is the checkpoint id written so that key order is newest first: the
+id's UTF-8 bytes, each complemented (``255 - b``) in two hex digits, then ``~``.
+LangGraph's ids are uuid6 strings that sort by time, so the newest checkpoint of
+a thread is the first key under ``t/{thread}/c/{ns}/`` (``list_keys(prefix,
+limit=1)``), ``list(before=...)`` starts after one key, and the encoding is
+reversible (``rid_to_id``).
+
+A checkpoint is ``{"id", "parent", "cp", "md", "vals", "blobs", "run", "delta"}``:
+``cp`` is the serialized checkpoint without its channel values, ``md`` the
+serialized metadata, ``vals`` the channel values that are small JSON scalars
+(kept inline, as PostgresSaver does), ``blobs`` the ``{channel}/{version}`` keys
+of the others. Serialized data is ``[type, base64(bytes)]``: the serializer's
+binary output is kept byte for byte. Each channel value is stored once per
+version, not copied into every checkpoint, so a thread's storage grows with what
+changed, not with the whole state at every step; a read fetches a checkpoint's
+values in one batch.
+
+Consistency
+-----------
+* One ``put`` is one BotWire batch (one transaction): the checkpoint, its new
+  channel values and its run index appear together or not at all. A reader never
+  sees a torn checkpoint, on any door.
+* Regular pending writes are first-writer-wins per ``(task_id, idx)`` (written
+  only if absent, atomically); special writes (error, interrupt, resume,
+  scheduled) overwrite, as in LangGraph's reference savers.
+* Two processes running one thread at once cannot corrupt it: each checkpoint is
+  complete and immutable once written, and channel versions carry a random
+  suffix (``get_next_version``), so two writers never store different values
+  under one version. If both continue from the same parent, both checkpoints are
+  kept as siblings (a fork, as with every LangGraph saver) and the newer id is
+  the thread's latest; nothing is merged or half-written.
+
+Growth and expiry
+-----------------
+``max_checkpoints_per_thread=n`` keeps the newest ``n`` checkpoints of each
+thread namespace after each ``put`` (trimming in steps: up to ``n + n // 10``
+are kept between trims), with the pending writes and channel values that only
+the dropped ones used. ``thread_ttl=seconds`` makes a thread expire once idle:
+every key of the thread shares one expiry time, moved forward by the writes
+(a whole-thread refresh at most every ``thread_ttl / 10``), so an idle thread
+disappears at once, between 0.9 and 1 ``thread_ttl`` after its last write.
+``prune(thread_ids, strategy="keep_latest" | "delete")`` does the same on demand.
+Threads using a ``DeltaChannel`` are never trimmed (their state is rebuilt from
+older checkpoints); ``prune(..., "keep_latest")`` refuses them.
+
+Trust: the serializer (LangGraph's ``JsonPlusSerializer`` unless ``serde=``) can
+rebuild Python objects, so anyone who can write this namespace can make a loading
+process run code, as with every LangGraph saver. Keep the namespace writable
+only by the agents you trust (server tokens are scoped per namespace).
+"""
+
+from __future__ import annotations
+
+import base64
+import builtins
+import json
+import random
+import re
+import time
+from collections.abc import AsyncIterator, Generator, Iterable, Iterator, Sequence
+from typing import Any, TypeVar
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import (
+    WRITES_IDX_MAP,
+    BaseCheckpointSaver,
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+    get_checkpoint_id,
+    get_checkpoint_metadata,
+)
+from langgraph.checkpoint.serde.base import SerializerProtocol
+
+from botwire import (
+    AsyncMemory,
+    BotWireError,
+    ConflictError,
+    DeleteOp,
+    GetOp,
+    Memory,
+    Record,
+    SetOp,
+    ValidationError,
+)
+from botwire.langchain._twins import MemoryPair
+
+__all__ = ["DEFAULT_CHECKPOINT_NAMESPACE", "BotWireSaver", "id_to_rid", "rid_to_id"]
+
+DEFAULT_CHECKPOINT_NAMESPACE = "langgraph-checkpoints"
+"""BotWire namespace the saver uses when given no ``memory=``."""
+
+T = TypeVar("T")
+Plan = Generator[tuple[Any, ...], Any, T]
+"""An operation written once, I/O-free: it yields ``("list", prefix, limit)``,
+``("batch", ops)`` or ``("emit", value)`` and the sync or async driver answers."""
+
+_ESCAPE = re.compile(r"[%/\x00-\x1f\x7f-\x9f]")
+_UNESCAPE = re.compile(r"%([0-9A-F]{2})")
+_CHUNK = 500  # operations per batch when reading or deleting many keys
+_SCALARS = (str, int, float, bool, type(None))
+_INLINE_STR = 256  # longest string kept inline in a checkpoint
+_REFRESH = 0.1  # thread_ttl fraction after which a write refreshes the whole thread
+_ATTEMPTS = 50  # retries of a write that lost a race (first-writer-wins, refresh)
+_DELTA_KEYS = ("counters_since_delta_snapshot", "delta_writes_versioned")
+
+
+def _label(text: Any) -> str:
+    return _ESCAPE.sub(lambda m: f"%{ord(m.group()):02X}", str(text))
+
+
+def _unlabel(text: str) -> str:
+    return _UNESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
+
+
+def id_to_rid(checkpoint_id: str) -> str:
+    """Encode a checkpoint id so that keys sort newest (greatest id) first."""
+    raw = checkpoint_id.encode("utf-8", "surrogatepass")
+    return "".join(f"{255 - b:02x}" for b in raw) + "~"
+
+
+def rid_to_id(rid: str) -> str:
+    """Decode :func:`id_to_rid`."""
+    raw = bytes(255 - int(rid[i : i + 2], 16) for i in range(0, len(rid) - 1, 2))
+    return raw.decode("utf-8", "surrogatepass")
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _pack(typed: tuple[str, bytes]) -> list[str]:
+    return [typed[0], base64.b64encode(typed[1]).decode("ascii")]
+
+
+def _unpack(packed: list[str]) -> tuple[str, bytes]:
+    return packed[0], base64.b64decode(packed[1])
+
+
+def _inline(value: Any) -> bool:
+    """Small JSON scalars are kept in the checkpoint itself (exact round trip)."""
+    kind = type(value)
+    if kind not in _SCALARS:
+        return False
+    if kind is float:
+        return value == value and value not in (float("inf"), float("-inf"))
+    if kind is str:
+        if len(value) > _INLINE_STR:
+            return False
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+    return True
+
+
+def _is_delta(metadata: Any, values: dict[str, Any]) -> bool:
+    if isinstance(metadata, dict) and any(k in metadata for k in _DELTA_KEYS):
+        return True
+    return any(type(v).__name__ == "_DeltaSnapshot" for v in values.values())
+
+
+def _thread_ids(thread_ids: Sequence[str]) -> list[str]:
+    if isinstance(thread_ids, (str, bytes)):
+        raise TypeError("thread_ids takes a list of thread ids, not a single string")
+    return [str(t) for t in thread_ids]
+
+
+class _Keys:
+    """Key builders for one thread (see the module docstring)."""
+
+    def __init__(self, thread_id: Any) -> None:
+        self.thread = _label(thread_id)
+        self.root = f"t/{self.thread}/"
+        self.lease = self.root + "lease"
+
+    def docs(self, ns: str | None = None) -> str:
+        return self.root + "c/" + ("" if ns is None else _label(ns) + "/")
+
+    def doc(self, ns: str, rid: str) -> str:
+        return f"{self.root}c/{_label(ns)}/{rid}"
+
+    def writes(self, ns: str | None = None, rid: str | None = None) -> str:
+        prefix = self.root + "w/"
+        if ns is not None:
+            prefix += _label(ns) + "/"
+            if rid is not None:
+                prefix += rid + "/"
+        return prefix
+
+    def write(self, ns: str, rid: str, task_id: str, idx: int) -> str:
+        return f"{self.writes(ns, rid)}{_label(task_id)}/{idx}"
+
+    def blobs(self, ns: str) -> str:
+        return f"{self.root}b/{_label(ns)}/"
+
+    def blob_ref(self, channel: str, version: Any) -> str:
+        return f"{_label(channel)}/{_label(version)}"
+
+    def run_marker(self, run_id: str) -> str:
+        return f"{self.root}r/{_label(run_id)}"
+
+    def run_entry(self, run_id: str, ns: str, rid: str) -> str:
+        return f"r/{_label(run_id)}/{self.thread}/{_label(ns)}/{rid}"
+
+
+def _doc_parts(key: str) -> tuple[str, str, str] | None:
+    """``(thread, ns, rid)`` of a checkpoint key, else ``None``."""
+    parts = key.split("/")
+    if len(parts) != 5 or parts[0] != "t" or parts[2] != "c":
+        return None
+    return _unlabel(parts[1]), _unlabel(parts[3]), parts[4]
+
+
+def _records(results: Iterable[Any]) -> dict[str, Record]:
+    return {r.key: r for r in results if isinstance(r, Record)}
+
+
+class BotWireSaver(BaseCheckpointSaver[str]):
+    """Durable LangGraph checkpointer: threads, interrupts and time travel on BotWire.
+
+    Example:
+        >>> from botwire import Memory
+        >>> from botwire.langchain import BotWireSaver
+        >>> saver = BotWireSaver(Memory("langgraph-checkpoints"))
+        >>> graph = builder.compile(checkpointer=saver)  # doctest: +SKIP
+
+    Args:
+        memory: a ``botwire.Memory`` (sync methods) or ``botwire.AsyncMemory``
+            (async methods); the other twin is derived (see :mod:`botwire.langchain`).
+        namespace: BotWire namespace to open when ``memory`` is not given.
+        url: store URL when ``memory`` is not given (default ``$BOTWIRE_URL``, else
+            the embedded file).
+        serde: the serializer (default LangGraph's ``JsonPlusSerializer``).
+        max_checkpoints_per_thread: keep only the newest ``n`` checkpoints of each
+            thread namespace (trimmed after ``put``, in steps of ``n // 10``).
+        thread_ttl: seconds after its last write at which a thread expires.
+
+    Raises:
+        ValidationError: a bad ``memory``, ``namespace``, limit or TTL.
+    """
+
+    def __init__(
+        self,
+        memory: Memory | AsyncMemory | None = None,
+        *,
+        namespace: str = DEFAULT_CHECKPOINT_NAMESPACE,
+        url: str | None = None,
+        serde: SerializerProtocol | None = None,
+        max_checkpoints_per_thread: int | None = None,
+        thread_ttl: float | None = None,
+    ) -> None:
+        super().__init__(serde=serde)
+        self._pair = MemoryPair(memory, namespace, url, type(self).__name__)
+        if max_checkpoints_per_thread is not None and (
+            isinstance(max_checkpoints_per_thread, bool)
+            or not isinstance(max_checkpoints_per_thread, int)
+            or max_checkpoints_per_thread < 1
+        ):
+            raise ValidationError(
+                "max_checkpoints_per_thread must be an integer >= 1 or None, "
+                f"not {max_checkpoints_per_thread!r}"
+            )
+        if thread_ttl is not None and (
+            isinstance(thread_ttl, bool)
+            or not isinstance(thread_ttl, (int, float))
+            or not thread_ttl > 0
+        ):
+            raise ValidationError(
+                f"thread_ttl must be a positive number of seconds or None, not {thread_ttl!r}"
+            )
+        self.max_checkpoints_per_thread = max_checkpoints_per_thread
+        self.thread_ttl = None if thread_ttl is None else float(thread_ttl)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(namespace={self._pair.namespace!r})"
+
+    # -- drivers: the only code that does I/O ------------------------------------------
+
+    def _iter(self, plan: Plan[Any]) -> Iterator[Any]:
+        memory = self._pair.sync
+        result: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                call = plan.send(result) if error is None else plan.throw(error)
+            except StopIteration:
+                return
+            result, error = None, None
+            if call[0] == "emit":
+                yield call[1]
+                continue
+            try:
+                if call[0] == "list":
+                    result = memory.list_keys(call[1], limit=call[2])
+                else:
+                    result = memory.batch(call[1])
+            except BotWireError as exc:
+                error = exc  # the plan decides: retry, skip or raise
+
+    async def _aiter(self, plan: Plan[Any]) -> AsyncIterator[Any]:
+        memory = self._pair.async_
+        result: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                call = plan.send(result) if error is None else plan.throw(error)
+            except StopIteration:
+                return
+            result, error = None, None
+            if call[0] == "emit":
+                yield call[1]
+                continue
+            try:
+                if call[0] == "list":
+                    result = await memory.list_keys(call[1], limit=call[2])
+                else:
+                    result = await memory.batch(call[1])
+            except BotWireError as exc:
+                error = exc
+
+    def _run(self, plan: Plan[Any]) -> Any:
+        out = list(self._iter(plan))
+        return out[0] if out else None
+
+    async def _arun(self, plan: Plan[Any]) -> Any:
+        out = [x async for x in self._aiter(plan)]
+        return out[0] if out else None
+
+    # -- BaseCheckpointSaver: sync -------------------------------------------------------
+
+    def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        """Return the checkpoint ``config`` names (or the thread's latest), or ``None``."""
+        result: CheckpointTuple | None = self._run(self._get_tuple(config))
+        return result
+
+    def list(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> Iterator[CheckpointTuple]:
+        """Yield checkpoints newest first (``filter``: exact match on metadata keys)."""
+        yield from self._iter(self._list(config, filter, before, limit))
+
+    def put(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        """Store a checkpoint and its new channel values in one transaction."""
+        result: RunnableConfig = self._run(self._put(config, checkpoint, metadata, new_versions))
+        return result
+
+    def put_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        """Store a task's pending writes for the checkpoint ``config`` names."""
+        self._run(self._put_writes(config, writes, task_id, task_path))
+
+    def delete_thread(self, thread_id: str) -> None:
+        """Delete every checkpoint, write and value of ``thread_id``."""
+        self._run(self._delete_thread(thread_id))
+
+    def delete_for_runs(self, run_ids: Sequence[str]) -> None:
+        """Delete the checkpoints written by ``run_ids`` (their writes and unused values)."""
+        self._run(self._delete_for_runs(run_ids))
+
+    def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        """Copy every checkpoint, write and value of one thread to another."""
+        self._run(self._copy_thread(source_thread_id, target_thread_id))
+
+    def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
+        """Shrink threads: ``"keep_latest"`` checkpoint per namespace, or ``"delete"`` all.
+
+        Raises:
+            TypeError: ``thread_ids`` is a single string.
+            ValueError: an unknown ``strategy``.
+            NotImplementedError: ``"keep_latest"`` on a thread using a ``DeltaChannel``.
+        """
+        self._run(self._prune(thread_ids, strategy))
+
+    # -- BaseCheckpointSaver: async (the same plans, awaited) ---------------------------
+
+    async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        """Async :meth:`get_tuple`."""
+        result: CheckpointTuple | None = await self._arun(self._get_tuple(config))
+        return result
+
+    async def alist(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[CheckpointTuple]:
+        """Async :meth:`list`."""
+        async for item in self._aiter(self._list(config, filter, before, limit)):
+            yield item
+
+    async def aput(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        """Async :meth:`put`."""
+        result: RunnableConfig = await self._arun(
+            self._put(config, checkpoint, metadata, new_versions)
+        )
+        return result
+
+    async def aput_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        """Async :meth:`put_writes`."""
+        await self._arun(self._put_writes(config, writes, task_id, task_path))
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        """Async :meth:`delete_thread`."""
+        await self._arun(self._delete_thread(thread_id))
+
+    async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
+        """Async :meth:`delete_for_runs`."""
+        await self._arun(self._delete_for_runs(run_ids))
+
+    async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        """Async :meth:`copy_thread`."""
+        await self._arun(self._copy_thread(source_thread_id, target_thread_id))
+
+    async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
+        """Async :meth:`prune`."""
+        await self._arun(self._prune(thread_ids, strategy))
+
+    def get_next_version(self, current: str | None, channel: None) -> str:
+        """Next channel version: a zero-padded counter plus a random suffix.
+
+        The suffix keeps two processes that step one thread at once from ever
+        writing two different values under one version.
+        """
+        if current is None:
+            number = 0
+        elif isinstance(current, int):
+            number = current
+        else:
+            number = int(str(current).split(".")[0])
+        return f"{number + 1:032}.{random.random():016}"
+
+    # -- plans: small steps ------------------------------------------------------------
+
+    @staticmethod
+    def _read(keys: Sequence[str]) -> Plan[dict[str, Record]]:
+        """Read ``keys`` in batches; return the records that exist."""
+        found: dict[str, Record] = {}
+        for start in range(0, len(keys), _CHUNK):
+            ops = [GetOp(k) for k in keys[start : start + _CHUNK]]
+            found.update(_records((yield ("batch", ops))))
+        return found
+
+    @staticmethod
+    def _delete(keys: Iterable[str]) -> Plan[None]:
+        """Delete ``keys`` in batches (each batch one transaction)."""
+        unique = list(dict.fromkeys(keys))
+        for start in range(0, len(unique), _CHUNK):
+            yield ("batch", [DeleteOp(k) for k in unique[start : start + _CHUNK]])
+
+    def _ttl(self, keys: _Keys) -> Plan[float | None]:
+        """TTL in seconds for a write to this thread (``None`` without ``thread_ttl``).
+
+        Every key of a thread shares one expiry time, kept in the lease. When the
+        lease is older than ``thread_ttl * _REFRESH`` the whole thread (and its
+        run index entries) is rewritten with a fresh expiry.
+        """
+        ttl = self.thread_ttl
+        if ttl is None:
+            return None
+        for _ in range(_ATTEMPTS):
+            (lease,) = yield ("batch", [GetOp(keys.lease)])
+            now = time.time()
+            if isinstance(lease, Record):
+                at = float(json.loads(lease.raw)["at"])
+                if now - at < ttl * _REFRESH:
+                    return max(at + ttl - now, 0.001)
+            thread_keys = [k for k in (yield ("list", keys.root, None)) if k != keys.lease]
+            records = yield from self._read(thread_keys)
+            extra = []
+            for key in records:
+                if key.startswith(keys.root + "r/"):
+                    run = key[len(keys.root) + 2 :]
+                    extra.extend((yield ("list", f"r/{run}/{keys.thread}/", None)))
+            records.update((yield from self._read(extra)))
+            ops = [SetOp(k, r.raw, ttl) for k, r in records.items()]
+            version = lease.version if isinstance(lease, Record) else 0
+            try:
+                for start in range(0, len(ops), _CHUNK):
+                    yield ("batch", ops[start : start + _CHUNK])
+                yield (
+                    "batch",
+                    [SetOp(keys.lease, _dumps({"at": now}), ttl, if_version=version)],
+                )
+            except ConflictError:
+                continue  # another writer refreshed the thread meanwhile: read again
+            return ttl
+        raise ConflictError(f"could not refresh the TTL of thread {keys.thread!r}")
+
+    def _load(
+        self, keys: _Keys, ns: str, rid: str, doc: dict[str, Any], blobs: dict[str, Record]
+    ) -> tuple[Checkpoint, CheckpointMetadata, str | None]:
+        checkpoint: Checkpoint = self.serde.loads_typed(_unpack(doc["cp"]))
+        values: dict[str, Any] = dict(doc.get("vals") or {})
+        prefix = keys.blobs(ns)
+        for ref in doc.get("blobs") or ():
+            channel = _unlabel(ref.split("/", 1)[0])
+            record = blobs.get(prefix + ref)
+            if record is not None:
+                values[channel] = self.serde.loads_typed(_unpack(json.loads(record.raw)))
+        checkpoint = {**checkpoint, "channel_values": values}
+        metadata: CheckpointMetadata = self.serde.loads_typed(_unpack(doc["md"]))
+        return checkpoint, metadata, doc.get("parent")
+
+    def _pending(self, records: Iterable[Record]) -> builtins.list[tuple[str, str, Any]]:
+        rows = []
+        for record in records:
+            w = json.loads(record.raw)
+            rows.append((w["path"], w["task"], w["idx"], w["ch"], w["v"]))
+        rows.sort(key=lambda r: (r[0], r[1], r[2]))
+        return [(task, ch, self.serde.loads_typed(_unpack(v))) for _, task, _, ch, v in rows]
+
+    def _tuples(
+        self,
+        thread: str,
+        docs: builtins.list[tuple[str, str, dict[str, Any]]],
+        write_keys: builtins.list[str],
+    ) -> Plan[builtins.list[CheckpointTuple]]:
+        """Build tuples for ``(ns, rid, doc)`` of one thread: one batched read."""
+        keys = _Keys(thread)
+        wanted = {(ns, rid) for ns, rid, _ in docs}
+        by_checkpoint: dict[tuple[str, str], list[str]] = {}
+        for key in write_keys:
+            parts = key[len(keys.root) + 2 :].split("/")
+            at = (_unlabel(parts[0]), parts[1])
+            if at in wanted:
+                by_checkpoint.setdefault(at, []).append(key)
+        blob_keys = [keys.blobs(ns) + ref for ns, _, doc in docs for ref in doc.get("blobs") or ()]
+        all_writes = [k for ks in by_checkpoint.values() for k in ks]
+        records = yield from self._read(list(dict.fromkeys(blob_keys + all_writes)))
+        out = []
+        for ns, rid, doc in docs:
+            checkpoint, metadata, parent = self._load(keys, ns, rid, doc, records)
+            writes = [records[k] for k in by_checkpoint.get((ns, rid), ()) if k in records]
+            out.append(
+                CheckpointTuple(
+                    config=self._config(thread, ns, doc["id"]),
+                    checkpoint=checkpoint,
+                    metadata=metadata,
+                    parent_config=self._config(thread, ns, parent) if parent else None,
+                    pending_writes=self._pending(writes),
+                )
+            )
+        return out
+
+    @staticmethod
+    def _config(thread: str, ns: str, checkpoint_id: str) -> RunnableConfig:
+        return {
+            "configurable": {
+                "thread_id": thread,
+                "checkpoint_ns": ns,
+                "checkpoint_id": checkpoint_id,
+            }
+        }
+
+    # -- plans: the operations -----------------------------------------------------------
+
+    def _get_tuple(self, config: RunnableConfig) -> Plan[None]:
+        configurable = config["configurable"]
+        thread = str(configurable["thread_id"])
+        ns = configurable.get("checkpoint_ns", "")
+        keys = _Keys(thread)
+        checkpoint_id = get_checkpoint_id(config)
+        if checkpoint_id:
+            rid = id_to_rid(checkpoint_id)
+        else:
+            latest = yield ("list", keys.docs(ns), 1)
+            if not latest:
+                return
+            rid = latest[0].rsplit("/", 1)[1]
+        write_keys = yield ("list", keys.writes(ns, rid), None)
+        found = yield from self._read([keys.doc(ns, rid)])
+        record = found.get(keys.doc(ns, rid))
+        if record is None:
+            return
+        (result,) = yield from self._tuples(thread, [(ns, rid, json.loads(record.raw))], write_keys)
+        yield ("emit", result)
+
+    def _list(
+        self,
+        config: RunnableConfig | None,
+        filter: dict[str, Any] | None,
+        before: RunnableConfig | None,
+        limit: int | None,
+    ) -> Plan[None]:
+        if limit is not None and limit <= 0:
+            return
+        configurable = (config or {}).get("configurable") or {}
+        thread = configurable.get("thread_id")
+        ns = configurable.get("checkpoint_ns")
+        only = get_checkpoint_id(config) if config else None
+        before_id = get_checkpoint_id(before) if before else None
+        if thread is None:
+            prefix = "t/"
+        else:
+            prefix = _Keys(thread).docs(ns)
+        found = [p for p in map(_doc_parts, (yield ("list", prefix, None))) if p is not None]
+        if ns is not None:
+            found = [p for p in found if p[1] == ns]
+        # Newest first: within one namespace the keys already are; across namespaces
+        # and threads, order by checkpoint id as the SQL savers do.
+        chosen = []
+        for t, n, rid in found:
+            cid = rid_to_id(rid)
+            if only and cid != only:
+                continue
+            if before_id and cid >= before_id:
+                continue
+            chosen.append((cid, t, n, rid))
+        chosen.sort(key=lambda c: c[0], reverse=True)
+        remaining = limit
+        page = 50 if (filter or remaining is None) else min(remaining, 50)
+        write_lists: dict[str, list[str]] = {}
+        for start in range(0, len(chosen), page):
+            group = chosen[start : start + page]
+            docs = yield from self._read([_Keys(t).doc(n, rid) for _, t, n, rid in group])
+            by_thread: dict[str, list[tuple[str, str, dict[str, Any]]]] = {}
+            for _, t, n, rid in group:
+                record = docs.get(_Keys(t).doc(n, rid))
+                if record is None:
+                    continue
+                doc = json.loads(record.raw)
+                if filter:
+                    metadata = self.serde.loads_typed(_unpack(doc["md"]))
+                    if not all(metadata.get(k) == v for k, v in filter.items()):
+                        continue
+                if remaining is not None:
+                    if remaining <= 0:
+                        break
+                    remaining -= 1
+                by_thread.setdefault(t, []).append((n, rid, doc))
+            built: dict[tuple[str, str, str], CheckpointTuple] = {}
+            for t, items in by_thread.items():
+                if t not in write_lists:
+                    write_lists[t] = yield ("list", _Keys(t).writes(ns), None)
+                tuples: list[CheckpointTuple] = yield from self._tuples(t, items, write_lists[t])
+                for item, tup in zip(items, tuples, strict=True):
+                    built[(t, item[0], item[1])] = tup
+            for _, t, n, rid in group:
+                if (t, n, rid) in built:
+                    yield ("emit", built[(t, n, rid)])
+            if remaining is not None and remaining <= 0:
+                return
+
+    def _put(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> Plan[None]:
+        configurable = config["configurable"]
+        thread = str(configurable["thread_id"])
+        ns = configurable.get("checkpoint_ns", "")
+        parent = configurable.get("checkpoint_id")
+        keys = _Keys(thread)
+        rid = id_to_rid(checkpoint["id"])
+        stored = checkpoint.copy()
+        values: dict[str, Any] = stored.pop("channel_values")  # type: ignore[misc]
+        inline = {ch: v for ch, v in values.items() if _inline(v)}
+        blob_prefix = keys.blobs(ns)
+        refs = [
+            keys.blob_ref(ch, version)
+            for ch, version in checkpoint["channel_versions"].items()
+            if ch not in inline
+        ]
+        meta = get_checkpoint_metadata(config, metadata)
+        run_id = meta.get("run_id")
+        doc = {
+            "id": checkpoint["id"],
+            "parent": parent,
+            "cp": _pack(self.serde.dumps_typed(stored)),
+            "md": _pack(self.serde.dumps_typed(meta)),
+            "vals": inline,
+            "blobs": refs,
+            "run": run_id,
+            "delta": _is_delta(meta, values),
+        }
+        ttl = yield from self._ttl(keys)
+        ops = [SetOp(keys.doc(ns, rid), _dumps(doc), ttl)]
+        for ch, version in new_versions.items():
+            if ch in values and ch not in inline:
+                blob = _pack(self.serde.dumps_typed(values[ch]))
+                ops.append(SetOp(blob_prefix + keys.blob_ref(ch, version), _dumps(blob), ttl))
+        if run_id is not None:
+            ops.append(SetOp(keys.run_marker(str(run_id)), "null", ttl))
+            ops.append(SetOp(keys.run_entry(str(run_id), ns, rid), "null", ttl))
+        yield ("batch", ops)
+        if self.max_checkpoints_per_thread is not None:
+            yield from self._trim(keys, ns, self.max_checkpoints_per_thread)
+        yield ("emit", self._config(thread, ns, checkpoint["id"]))
+
+    def _put_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str,
+    ) -> Plan[None]:
+        configurable = config["configurable"]
+        keys = _Keys(configurable["thread_id"])
+        ns = configurable.get("checkpoint_ns", "")
+        rid = id_to_rid(configurable["checkpoint_id"])
+        entries: dict[str, tuple[int, str]] = {}
+        for i, (channel, value) in enumerate(writes):
+            idx = WRITES_IDX_MAP.get(channel, i)
+            row = {
+                "task": task_id,
+                "path": task_path,
+                "idx": idx,
+                "ch": channel,
+                "v": _pack(self.serde.dumps_typed(value)),
+            }
+            entries[keys.write(ns, rid, task_id, idx)] = (idx, _dumps(row))
+        if not entries:
+            return
+        ttl = yield from self._ttl(keys)
+        present: set[str] = set()
+        for _ in range(_ATTEMPTS):
+            # Regular writes are created only if absent (first writer wins, atomically);
+            # special ones (error, interrupt, resume, scheduled) overwrite.
+            ops = [
+                SetOp(key, raw, ttl, if_version=0 if idx >= 0 else None)
+                for key, (idx, raw) in entries.items()
+                if key not in present
+            ]
+            if not ops:
+                return
+            try:
+                yield ("batch", ops)
+                return
+            except ConflictError:
+                regular = [k for k, (idx, _) in entries.items() if idx >= 0]
+                present = set((yield from self._read(regular)))
+        raise ConflictError("put_writes kept losing races with other writers")
+
+    def _delete_thread(self, thread_id: str) -> Plan[None]:
+        keys = _Keys(thread_id)
+        thread_keys = yield ("list", keys.root, None)
+        runs = [k[len(keys.root) + 2 :] for k in thread_keys if k.startswith(keys.root + "r/")]
+        index = []
+        for run in runs:
+            index.extend((yield ("list", f"r/{run}/{keys.thread}/", None)))
+        yield from self._delete(index + thread_keys)
+
+    def _drop(
+        self, keys: _Keys, ns: str, drop: set[str], all_rids: builtins.list[str]
+    ) -> Plan[None]:
+        """Delete checkpoints ``drop`` (rids) of one thread namespace, their writes,
+        run index entries and the channel values no kept checkpoint uses."""
+        if not drop:
+            return
+        docs = yield from self._read([keys.doc(ns, rid) for rid in all_rids])
+        kept_refs: set[str] = set()
+        dropped_refs: set[str] = set()
+        doomed = []
+        for rid in all_rids:
+            record = docs.get(keys.doc(ns, rid))
+            doc = json.loads(record.raw) if record is not None else {}
+            refs = set(doc.get("blobs") or ())
+            if rid in drop:
+                dropped_refs |= refs
+                doomed.append(keys.doc(ns, rid))
+                if doc.get("run") is not None:
+                    doomed.append(keys.run_entry(str(doc["run"]), ns, rid))
+            else:
+                kept_refs |= refs
+        writes_prefix = keys.writes(ns)
+        for key in (yield ("list", writes_prefix, None)):
+            if key[len(writes_prefix) :].split("/", 1)[0] in drop:
+                doomed.append(key)
+        doomed.extend(keys.blobs(ns) + ref for ref in dropped_refs - kept_refs)
+        yield from self._delete(doomed)
+
+    def _trim(self, keys: _Keys, ns: str, keep: int) -> Plan[None]:
+        slack = keep // 10
+        newest = yield ("list", keys.docs(ns), keep + slack + 1)
+        if len(newest) <= keep + slack:
+            return
+        rids = [k.rsplit("/", 1)[1] for k in (yield ("list", keys.docs(ns), None))]
+        head = yield from self._read([keys.doc(ns, rid) for rid in rids[:keep]])
+        if any(json.loads(r.raw).get("delta") for r in head.values()):
+            return  # a DeltaChannel rebuilds its value from older checkpoints
+        yield from self._drop(keys, ns, set(rids[keep:]), rids)
+
+    def _prune(self, thread_ids: Sequence[str], strategy: str) -> Plan[None]:
+        threads = _thread_ids(thread_ids)
+        if strategy not in ("keep_latest", "delete"):
+            raise ValueError(f"strategy must be 'keep_latest' or 'delete', not {strategy!r}")
+        if strategy == "delete":
+            for thread in threads:
+                yield from self._delete_thread(thread)
+            return
+        plans = []
+        for thread in threads:
+            keys = _Keys(thread)
+            by_ns: dict[str, list[str]] = {}
+            for key in (yield ("list", keys.docs(), None)):
+                parts = _doc_parts(key)
+                if parts is not None:
+                    by_ns.setdefault(parts[1], []).append(parts[2])
+            latest = yield from self._read([keys.doc(n, rids[0]) for n, rids in by_ns.items()])
+            if any(json.loads(r.raw).get("delta") for r in latest.values()):
+                raise NotImplementedError(
+                    f"prune(strategy='keep_latest') cannot prune thread {thread!r}: it uses a "
+                    "DeltaChannel, whose value is rebuilt from older checkpoints"
+                )
+            plans.append((keys, by_ns))
+        for keys, by_ns in plans:
+            for n, rids in by_ns.items():
+                yield from self._drop(keys, n, set(rids[1:]), rids)
+
+    def _delete_for_runs(self, run_ids: Sequence[str]) -> Plan[None]:
+        runs = _thread_ids(run_ids)
+        targets: dict[tuple[str, str], set[str]] = {}
+        markers = []
+        for run in runs:
+            for key in (yield ("list", f"r/{_label(run)}/", None)):
+                _, _, thread, ns, rid = key.split("/")
+                targets.setdefault((_unlabel(thread), _unlabel(ns)), set()).add(rid)
+                markers.append(_Keys(_unlabel(thread)).run_marker(run))
+        for (thread, ns), drop in targets.items():
+            keys = _Keys(thread)
+            rids = [k.rsplit("/", 1)[1] for k in (yield ("list", keys.docs(ns), None))]
+            yield from self._drop(keys, ns, drop, rids)
+        yield from self._delete(markers)
+
+    def _copy_thread(self, source_thread_id: str, target_thread_id: str) -> Plan[None]:
+        source, target = _Keys(source_thread_id), _Keys(target_thread_id)
+        if source.root == target.root:
+            return
+        source_keys = [k for k in (yield ("list", source.root, None)) if k != source.lease]
+        records = yield from self._read(source_keys)
+        if not records:
+            return
+        ttl = yield from self._ttl(target)
+        ops = []
+        for key, record in records.items():
+            ops.append(SetOp(target.root + key[len(source.root) :], record.raw, ttl))
+            parts = _doc_parts(key)
+            if parts is not None:
+                run = json.loads(record.raw).get("run")
+                if run is not None:
+                    ops.append(SetOp(target.run_entry(str(run), parts[1], parts[2]), "null", ttl))
+        for start in range(0, len(ops), _CHUNK):
+            yield ("batch", ops[start : start + _CHUNK])
+
+    # -- lifetime ------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close a store this saver opened itself (not a ``memory=`` passed in)."""
+        self._pair.close()
+
+    async def aclose(self) -> None:
+        """Async :meth:`close`."""
+        await self._pair.aclose()
