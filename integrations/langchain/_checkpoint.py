@@ -83,10 +83,12 @@ from __future__ import annotations
 
 import base64
 import builtins
+import hashlib
 import json
 import random
 import re
 import time
+import uuid
 from collections.abc import AsyncIterator, Generator, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -104,6 +106,7 @@ from langgraph.checkpoint.base import (
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from botwire import (
+    AppendOp,
     AsyncMemory,
     BotWireError,
     ConflictError,
@@ -134,6 +137,8 @@ _INLINE_STR = 256  # longest string kept inline in a checkpoint
 _REFRESH = 0.1  # thread_ttl fraction after which a write refreshes the whole thread
 _ATTEMPTS = 50  # retries of a write that lost a race (first-writer-wins, refresh)
 _DELTA_KEYS = ("counters_since_delta_snapshot", "delta_writes_versioned")
+_LOG_MIN = 4  # lists at least this long are kept in an append-only log
+_CACHE = 20_000  # entries kept in each in-process cache before it is cleared
 
 
 def _label(text: Any) -> str:
@@ -185,6 +190,18 @@ def _inline(value: Any) -> bool:
     return True
 
 
+def _digests(packed: list[list[str]]) -> list[str]:
+    """Rolling digests of a list's serialized items: ``[d0, d1, ..., dn]``."""
+    out = [""]
+    state = b""
+    for kind, data in packed:
+        state = hashlib.blake2b(
+            state + kind.encode() + b"\0" + data.encode(), digest_size=16
+        ).digest()
+        out.append(state.hex())
+    return out
+
+
 def _is_delta(metadata: Any, values: dict[str, Any]) -> bool:
     if isinstance(metadata, dict) and any(k in metadata for k in _DELTA_KEYS):
         return True
@@ -227,6 +244,12 @@ class _Keys:
 
     def blob_ref(self, channel: str, version: Any) -> str:
         return f"{_label(channel)}/{_label(version)}"
+
+    def log(self, ns: str, channel: str, gen: str) -> str:
+        return f"{self.root}l/{_label(ns)}/{_label(channel)}/{gen}"
+
+    def head(self, ns: str, channel: str) -> str:
+        return f"{self.root}h/{_label(ns)}/{_label(channel)}"
 
     def run_marker(self, run_id: str) -> str:
         return f"{self.root}r/{_label(run_id)}"
@@ -302,6 +325,12 @@ class BotWireSaver(BaseCheckpointSaver[str]):
             )
         self.max_checkpoints_per_thread = max_checkpoints_per_thread
         self.thread_ttl = None if thread_ttl is None else float(thread_ttl)
+        # Where list values live in their logs, learnt from this process's reads and
+        # writes: (thread, ns, channel, version) -> [gen, n]; and each log's head:
+        # (thread, ns, channel) -> (gen, n, digest, head version). A stale head only
+        # costs a retry: every log write is guarded by the head's version.
+        self._positions: dict[tuple[str, str, str, str], list[Any]] = {}
+        self._heads: dict[tuple[str, str, str], tuple[str | None, int, str, int]] = {}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(namespace={self._pair.namespace!r})"
@@ -553,12 +582,25 @@ class BotWireSaver(BaseCheckpointSaver[str]):
     ) -> tuple[Checkpoint, CheckpointMetadata, str | None]:
         checkpoint: Checkpoint = self.serde.loads_typed(_unpack(doc["cp"]))
         values: dict[str, Any] = dict(doc.get("vals") or {})
+        logs: dict[str, list[Any]] = doc.get("logs") or {}
         prefix = keys.blobs(ns)
         for ref in doc.get("blobs") or ():
             channel = _unlabel(ref.split("/", 1)[0])
             record = blobs.get(prefix + ref)
-            if record is not None:
+            if record is not None and channel not in logs:
                 values[channel] = self.serde.loads_typed(_unpack(json.loads(record.raw)))
+        versions = checkpoint.get("channel_versions") or {}
+        if len(self._positions) > _CACHE:
+            self._positions.clear()
+        for channel, (gen, n) in logs.items():
+            record = blobs.get(keys.log(ns, channel, gen))
+            if record is None:
+                continue
+            items = json.loads(record.raw)[:n]
+            values[channel] = [self.serde.loads_typed(_unpack(item)) for item in items]
+            if channel in versions:
+                key = (keys.thread, ns, channel, str(versions[channel]))
+                self._positions[key] = [gen, n]
         checkpoint = {**checkpoint, "channel_values": values}
         metadata: CheckpointMetadata = self.serde.loads_typed(_unpack(doc["md"]))
         return checkpoint, metadata, doc.get("parent")
@@ -587,6 +629,11 @@ class BotWireSaver(BaseCheckpointSaver[str]):
             if at in wanted:
                 by_checkpoint.setdefault(at, []).append(key)
         blob_keys = [keys.blobs(ns) + ref for ns, _, doc in docs for ref in doc.get("blobs") or ()]
+        blob_keys += [
+            keys.log(ns, channel, position[0])
+            for ns, _, doc in docs
+            for channel, position in (doc.get("logs") or {}).items()
+        ]
         all_writes = [k for ks in by_checkpoint.values() for k in ks]
         records = yield from self._read(list(dict.fromkeys(blob_keys + all_writes)))
         out = []
@@ -718,38 +765,140 @@ class BotWireSaver(BaseCheckpointSaver[str]):
         rid = id_to_rid(checkpoint["id"])
         stored = checkpoint.copy()
         values: dict[str, Any] = stored.pop("channel_values")  # type: ignore[misc]
+        versions = checkpoint["channel_versions"]
         inline = {ch: v for ch, v in values.items() if _inline(v)}
         blob_prefix = keys.blobs(ns)
-        refs = [
-            keys.blob_ref(ch, version)
-            for ch, version in checkpoint["channel_versions"].items()
-            if ch not in inline
-        ]
+        refs = [keys.blob_ref(ch, version) for ch, version in versions.items() if ch not in inline]
         meta = get_checkpoint_metadata(config, metadata)
         run_id = meta.get("run_id")
-        doc = {
+        doc: dict[str, Any] = {
             "id": checkpoint["id"],
             "parent": parent,
             "cp": _pack(self.serde.dumps_typed(stored)),
             "md": _pack(self.serde.dumps_typed(meta)),
             "vals": inline,
             "blobs": refs,
+            "logs": {},
             "run": run_id,
             "delta": _is_delta(meta, values),
         }
         ttl = yield from self._ttl(keys)
-        ops = [SetOp(keys.doc(ns, rid), _dumps(doc), ttl)]
+        ops: list[Any] = []
+        lists: dict[str, list[list[str]]] = {}
         for ch, version in new_versions.items():
-            if ch in values and ch not in inline:
-                blob = _pack(self.serde.dumps_typed(values[ch]))
+            if ch not in values or ch in inline:
+                continue
+            value = values[ch]
+            if type(value) is list and len(value) >= _LOG_MIN:
+                lists[ch] = [_pack(self.serde.dumps_typed(item)) for item in value]
+            else:
+                blob = _pack(self.serde.dumps_typed(value))
                 ops.append(SetOp(blob_prefix + keys.blob_ref(ch, version), _dumps(blob), ttl))
+        doc["logs"] = yield from self._carried(keys, ns, versions, values, inline, new_versions)
         if run_id is not None:
             ops.append(SetOp(keys.run_marker(str(run_id)), "null", ttl))
             ops.append(SetOp(keys.run_entry(str(run_id), ns, rid), "null", ttl))
-        yield ("batch", ops)
+        digests = {ch: _digests(packed) for ch, packed in lists.items()}
+        for _ in range(_ATTEMPTS):
+            missing = [ch for ch in lists if (keys.thread, ns, ch) not in self._heads]
+            heads = yield from self._read([keys.head(ns, ch) for ch in missing])
+            for ch in missing:
+                record = heads.get(keys.head(ns, ch))
+                head = json.loads(record.raw) if record is not None else None
+                self._heads[(keys.thread, ns, ch)] = (
+                    (head["gen"], head["n"], head["d"], record.version)
+                    if head is not None and record is not None
+                    else (None, 0, "", 0)
+                )
+            log_ops, moved = self._log_ops(keys, ns, lists, digests, ttl)
+            for ch, (gen, n, _, _) in moved.items():
+                doc["logs"][ch] = [gen, n]
+                record_key = blob_prefix + keys.blob_ref(ch, new_versions[ch])
+                log_ops.append(SetOp(record_key, _dumps({"log": [gen, n]}), ttl))
+            try:
+                yield ("batch", [SetOp(keys.doc(ns, rid), _dumps(doc), ttl), *ops, *log_ops])
+            except ConflictError:
+                for ch in lists:  # another writer moved a log: read its head again
+                    self._heads.pop((keys.thread, ns, ch), None)
+                continue
+            if len(self._heads) > _CACHE:
+                self._heads.clear()
+            for ch, head in moved.items():
+                self._heads[(keys.thread, ns, ch)] = head
+                self._positions[(keys.thread, ns, ch, str(new_versions[ch]))] = [head[0], head[1]]
+            break
+        else:
+            raise ConflictError(f"put kept losing races on thread {thread!r}")
         if self.max_checkpoints_per_thread is not None:
             yield from self._trim(keys, ns, self.max_checkpoints_per_thread)
         yield ("emit", self._config(thread, ns, checkpoint["id"]))
+
+    def _carried(
+        self,
+        keys: _Keys,
+        ns: str,
+        versions: ChannelVersions,
+        values: dict[str, Any],
+        inline: dict[str, Any],
+        new_versions: ChannelVersions,
+    ) -> Plan[dict[str, builtins.list[Any]]]:
+        """Log positions of the unchanged list channels this checkpoint refers to."""
+        carried = {
+            ch: str(v)
+            for ch, v in versions.items()
+            if ch in values and ch not in inline and ch not in new_versions
+        }
+        logs: dict[str, list[Any]] = {}
+        unknown = []
+        for ch, version in carried.items():
+            position = self._positions.get((keys.thread, ns, ch, version))
+            if position is not None:
+                logs[ch] = position
+            elif type(values[ch]) is list and len(values[ch]) >= _LOG_MIN:
+                unknown.append(ch)
+        if unknown:
+            prefix = keys.blobs(ns)
+            found = yield from self._read(
+                [prefix + keys.blob_ref(ch, carried[ch]) for ch in unknown]
+            )
+            for ch in unknown:
+                record = found.get(prefix + keys.blob_ref(ch, carried[ch]))
+                record_value = json.loads(record.raw) if record is not None else None
+                if isinstance(record_value, dict) and "log" in record_value:
+                    logs[ch] = record_value["log"]
+        return logs
+
+    def _log_ops(
+        self,
+        keys: _Keys,
+        ns: str,
+        lists: dict[str, builtins.list[builtins.list[str]]],
+        digests: dict[str, builtins.list[str]],
+        ttl: float | None,
+    ) -> tuple[builtins.list[Any], dict[str, tuple[str, int, str, int]]]:
+        """Writes that put each new list value in its log, and the logs' new heads.
+
+        A value that extends what its log holds (the same items first, by digest)
+        appends only the new items; any other value starts a new log. Every write
+        is guarded by the head's version, so two writers cannot interleave items.
+        """
+        ops: list[Any] = []
+        moved: dict[str, tuple[str, int, str, int]] = {}
+        for ch, packed in lists.items():
+            gen, length, digest, head_version = self._heads[(keys.thread, ns, ch)]
+            n = len(packed)
+            chain = digests[ch]
+            if gen is not None and length <= n and chain[length] == digest:
+                if length < n:
+                    raws = tuple(_dumps(item) for item in packed[length:])
+                    ops.append(AppendOp(keys.log(ns, ch, gen), raws, uuid.uuid4().hex))
+            else:
+                gen = uuid.uuid4().hex[:12]
+                ops.append(SetOp(keys.log(ns, ch, gen), _dumps(packed), ttl))
+            head = {"gen": gen, "n": n, "d": chain[n]}
+            ops.append(SetOp(keys.head(ns, ch), _dumps(head), ttl, if_version=head_version))
+            moved[ch] = (gen, n, chain[n], head_version + 1)
+        return ops, moved
 
     def _put_writes(
         self,
@@ -819,6 +968,7 @@ class BotWireSaver(BaseCheckpointSaver[str]):
             record = docs.get(keys.doc(ns, rid))
             doc = json.loads(record.raw) if record is not None else {}
             refs = set(doc.get("blobs") or ())
+            refs |= {f"\x00{ch}\x00{pos[0]}" for ch, pos in (doc.get("logs") or {}).items()}
             if rid in drop:
                 dropped_refs |= refs
                 doomed.append(keys.doc(ns, rid))
@@ -830,7 +980,13 @@ class BotWireSaver(BaseCheckpointSaver[str]):
         for key in (yield ("list", writes_prefix, None)):
             if key[len(writes_prefix) :].split("/", 1)[0] in drop:
                 doomed.append(key)
-        doomed.extend(keys.blobs(ns) + ref for ref in dropped_refs - kept_refs)
+        for ref in dropped_refs - kept_refs:
+            if ref.startswith("\x00"):  # a whole log: its head may point at it
+                _, channel, gen = ref.split("\x00")
+                doomed += [keys.log(ns, channel, gen), keys.head(ns, channel)]
+                self._heads.pop((keys.thread, ns, channel), None)
+            else:
+                doomed.append(keys.blobs(ns) + ref)
         yield from self._delete(doomed)
 
     def _trim(self, keys: _Keys, ns: str, keep: int) -> Plan[None]:

@@ -423,3 +423,90 @@ def test_the_stored_layout_is_readable(saver: BotWireSaver) -> None:
     assert doc["vals"] == {"flag": True} and len(doc["blobs"]) == 1
     write = saver._pair.sync.get(f"t/a%2Fb/w//{rid}/task%2F1/0")
     assert write["v"] == ["bytes", _b64(b"\x00\xff")]
+
+
+# -- list values: an append-only log per channel ---------------------------------------
+
+
+def grow(saver: BotWireSaver, thread: str, items: list[Any], parent: Any = None) -> Any:
+    """Put a checkpoint whose "messages" channel holds ``items`` (a new version)."""
+    keep = versions_of(saver, parent) if parent is not None else {}
+    keep.pop("messages", None)
+    return put(saver, thread, {"messages": items}, parent, keep)
+
+
+def messages_at(saver: BotWireSaver, config: Any) -> list[Any]:
+    tup = saver.get_tuple(config)
+    assert tup is not None
+    return list(tup.checkpoint["channel_values"]["messages"])
+
+
+def test_a_growing_list_is_stored_once_and_every_checkpoint_reads_its_own(
+    saver: BotWireSaver,
+) -> None:
+    items: list[Any] = []
+    configs = []
+    parent = None
+    for step in range(20):
+        items = [*items, HumanMessage(f"message {step}", id=str(step))]
+        parent = grow(saver, "t", items, parent)
+        configs.append(parent)
+    memory = saver._pair.sync
+    logs = memory.list_keys("t/t/l/")
+    assert len(logs) == 1  # one log, each message in it once
+    assert len(memory.get(logs[0])) == 20
+    for step, config in enumerate(configs):
+        assert messages_at(saver, config) == items[: step + 1]
+    assert messages_at(saver, generate_config("t")) == items
+
+    # A fork from an older checkpoint with another value starts a second log.
+    fork = grow(saver, "t", [*items[:10], AIMessage("another answer", id="x")], configs[9])
+    assert len(memory.list_keys("t/t/l/")) == 2
+    assert [m.content for m in messages_at(saver, fork)][-2:] == ["message 9", "another answer"]
+    assert messages_at(saver, configs[-1]) == items
+    # Pruning to the latest checkpoint drops the log only the old branch used.
+    saver.prune(["t"])
+    assert len(memory.list_keys("t/t/l/")) == 1
+    assert messages_at(saver, generate_config("t"))[-1].content == "another answer"
+    nxt = grow(saver, "t", [*messages_at(saver, fork), HumanMessage("more", id="y")], fork)
+    assert [m.content for m in messages_at(saver, nxt)][-3:] == [
+        "message 9",
+        "another answer",
+        "more",
+    ]
+
+
+def test_two_savers_on_one_log_never_interleave_items(url: str, namespace: str) -> None:
+    with botwire.Memory(namespace, url) as one, botwire.Memory(namespace, url) as two:
+        first, second = BotWireSaver(one), BotWireSaver(two)
+        base = [HumanMessage(f"m{i}", id=f"m{i}") for i in range(5)]
+        start = grow(first, "t", base)
+        a = grow(first, "t", [*base, AIMessage("from first", id="a")], start)
+        b = grow(second, "t", [*base, AIMessage("from second", id="b")], start)
+        a2 = grow(first, "t", [*messages_at(first, a), HumanMessage("again", id="c")], a)
+        assert [m.content for m in messages_at(second, a2)][-2:] == ["from first", "again"]
+        assert messages_at(first, b)[-1].content == "from second"
+        assert messages_at(second, start) == base
+
+
+def test_a_deleted_thread_starts_a_new_log(saver: BotWireSaver) -> None:
+    items = [HumanMessage(f"m{i}", id=f"m{i}") for i in range(6)]
+    grow(saver, "t", items)
+    saver.delete_thread("t")
+    again = grow(saver, "t", items[:5])  # the saver's cached head is stale now
+    assert messages_at(saver, again) == items[:5]
+    saver.copy_thread("t", "copy")
+    later = grow(saver, "copy", [*items[:5], HumanMessage("new", id="n")], again)
+    assert [m.content for m in messages_at(saver, later)] == ["m0", "m1", "m2", "m3", "m4", "new"]
+
+
+def test_trimming_keeps_the_log_the_kept_checkpoints_use(memory: botwire.Memory) -> None:
+    saver = BotWireSaver(memory, max_checkpoints_per_thread=2)
+    items: list[Any] = []
+    parent = None
+    for step in range(8):
+        items = [*items, f"item {step}" * 50]
+        parent = grow(saver, "t", items, parent)
+    history = builtins.list(saver.list(generate_config("t")))
+    assert [len(t.checkpoint["channel_values"]["messages"]) for t in history] == [8, 7]
+    assert len(memory.list_keys("t/t/l/")) == 1

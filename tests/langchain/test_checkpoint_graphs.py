@@ -26,6 +26,8 @@ from langchain.tools import ToolRuntime
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.tools import tool
+from langgraph.channels import DeltaChannel
+from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, interrupt
 from typing_extensions import TypedDict
@@ -236,6 +238,39 @@ async def test_create_agent_async_with_botwire_store_and_saver(url: str, namespa
         assert len(history) >= 4
         await saver.adelete_thread("chat-2")
         assert await saver.aget_tuple(config) is None
+
+
+def concat(state: list[int] | None, writes: list[list[int]]) -> list[int]:
+    out = list(state or [])
+    for write in writes:
+        out.extend(write)
+    return out
+
+
+class Growing(TypedDict):
+    items: Annotated[list[int], DeltaChannel(concat, snapshot_frequency=3)]
+
+
+def grow(state: Growing) -> dict[str, Any]:
+    return {"items": [len(state["items"])]}
+
+
+def test_a_delta_channel_graph_reloads_and_is_never_trimmed(memory: botwire.Memory) -> None:
+    builder = StateGraph(Growing)
+    builder.add_node("grow", grow)
+    builder.add_edge(START, "grow")
+    config = {"configurable": {"thread_id": "delta"}}
+    expected = InMemorySaver()
+    for i in range(7):
+        graph = builder.compile(checkpointer=BotWireSaver(memory, max_checkpoints_per_thread=2))
+        got = graph.invoke({"items": [100 + i]}, config)
+        want = builder.compile(checkpointer=expected).invoke({"items": [100 + i]}, config)
+        assert got == want
+    reloaded = builder.compile(checkpointer=BotWireSaver(memory)).get_state(config)
+    assert reloaded.values == want
+    assert len(list(BotWireSaver(memory).list(config))) == 21  # its history is its state
+    with pytest.raises(NotImplementedError, match="DeltaChannel"):
+        BotWireSaver(memory).prune(["delta"])
 
 
 if __name__ == "__main__":
