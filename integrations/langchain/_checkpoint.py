@@ -23,6 +23,8 @@ characters become ``%XX``), so ``/`` only ever separates fields::
 
     t/{thread}/c/{ns}/{rid}                  one checkpoint (JSON, below)
     t/{thread}/b/{ns}/{channel}/{version}    one channel value, once per version
+    t/{thread}/l/{ns}/{channel}/{gen}        append-only log of a list channel's items
+    t/{thread}/h/{ns}/{channel}              that log's head: {"gen", "n", "d"}
     t/{thread}/w/{ns}/{rid}/{task_id}/{idx}  one pending write
     t/{thread}/r/{run_id}                    "this thread has checkpoints of run_id"
     t/{thread}/lease                         thread_ttl bookkeeping (only with thread_ttl)
@@ -35,20 +37,30 @@ a thread is the first key under ``t/{thread}/c/{ns}/`` (``list_keys(prefix,
 limit=1)``), ``list(before=...)`` starts after one key, and the encoding is
 reversible (``rid_to_id``).
 
-A checkpoint is ``{"id", "parent", "cp", "md", "vals", "blobs", "run", "delta"}``:
-``cp`` is the serialized checkpoint without its channel values, ``md`` the
-serialized metadata, ``vals`` the channel values that are small JSON scalars
+A checkpoint is ``{"id", "parent", "cp", "md", "vals", "blobs", "logs", "run",
+"delta"}``: ``cp`` is the serialized checkpoint without its channel values, ``md``
+the serialized metadata, ``vals`` the channel values that are small JSON scalars
 (kept inline, as PostgresSaver does), ``blobs`` the ``{channel}/{version}`` keys
-of the others. Serialized data is ``[type, base64(bytes)]``: the serializer's
-binary output is kept byte for byte. Each channel value is stored once per
-version, not copied into every checkpoint, so a thread's storage grows with what
-changed, not with the whole state at every step; a read fetches a checkpoint's
-values in one batch.
+of the others, ``logs`` ``{channel: [gen, n]}`` for list values kept in a log (the
+value is the log's first ``n`` items). Serialized data is ``[type,
+base64(bytes)]``: the serializer's binary output is kept byte for byte.
+
+Each channel value is stored once per version, not copied into every checkpoint.
+A list value of 4 or more items (a conversation's messages) goes further: its
+items are serialized one by one into the channel's log, and a new version that
+extends the previous one (same items first, checked by a rolling digest) appends
+only its new items. A conversation of ``n`` messages therefore costs ``O(n)``
+bytes, not ``O(n^2)`` as when every version (PostgresSaver) or every checkpoint
+(SqliteSaver) holds the whole list. A value that does not extend the log (a fork,
+an edited or removed message) starts a new log generation. Every log write is
+guarded by the head's version (``if_version``) in the same batch, so two writers
+never interleave items. A read fetches a checkpoint's values and logs in one
+batch.
 
 Consistency
 -----------
 * One ``put`` is one BotWire batch (one transaction): the checkpoint, its new
-  channel values and its run index appear together or not at all. A reader never
+  channel values, log appends and run index appear together or not at all. A reader never
   sees a torn checkpoint, on any door.
 * Regular pending writes are first-writer-wins per ``(task_id, idx)`` (written
   only if absent, atomically); special writes (error, interrupt, resume,

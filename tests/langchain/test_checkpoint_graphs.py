@@ -273,5 +273,17 @@ def test_a_delta_channel_graph_reloads_and_is_never_trimmed(memory: botwire.Memo
         BotWireSaver(memory).prune(["delta"])
 
 
+def test_the_durable_threads_docs_run_twice_on_one_store() -> None:
+    import re
+
+    page = (ROOT / "docs" / "langchain.md").read_text(encoding="utf-8")
+    section = page[page.index("## Durable threads") :]
+    snippets = re.findall(r"```python\n(.*?)```", section, re.DOTALL)
+    assert len(snippets) >= 3
+    for _ in range(2):  # the same embedded store both times (BOTWIRE_HOME)
+        for code in snippets:
+            exec(compile(code, "docs/langchain.md", "exec"), {"__name__": "__docs__"})
+
+
 if __name__ == "__main__":
     print(json.dumps(other_process(*sys.argv[1:6])))
