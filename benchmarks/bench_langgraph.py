@@ -1,7 +1,10 @@
 """Benchmark: a LangGraph thread's per-step cost and storage, by thread length.
 
-One thread whose state grows by one chat message (~300 bytes) per step, as an
-agent's conversation does. A step is what LangGraph does for each superstep: one
+One thread whose state grows by one chat message (~330 bytes) per step, as an
+agent's conversation does; run twice, with LangChain messages (what agents store:
+LangGraph's serializer rebuilds every message on each read, for every saver) and
+with plain strings of the same size (which shows the storage's own cost). A step
+is what LangGraph does for each superstep: one
 ``put`` of the new checkpoint (the message list is a new channel version; a step
 counter too) and one ``get_tuple`` of the thread's latest checkpoint. Compared:
 
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sqlite3
 import statistics
 import sys
@@ -55,43 +59,52 @@ def message(i: int) -> BaseMessage:
     return HumanMessage(text, id=f"m-{i}") if i % 2 == 0 else AIMessage(text, id=f"m-{i}")
 
 
-def run_thread(
-    saver: BaseCheckpointSaver[Any], steps: int, measure: Callable[[], int], marks: list[int]
-) -> tuple[list[float], dict[int, int]]:
-    """Step one thread; return seconds per step and bytes stored at each mark."""
-    thread = f"bench-{uuid.uuid4().hex[:8]}"
-    config: Any = {"configurable": {"thread_id": thread, "checkpoint_ns": ""}}
-    checkpoint = empty_checkpoint()
-    messages: list[BaseMessage] = []
-    times: list[float] = []
-    sizes: dict[int, int] = {}
-    for step in range(1, steps + 1):
-        messages = [*messages, message(step)]
+class Thread:
+    """One thread on one saver, stepped from outside (so contenders can take turns)."""
+
+    def __init__(
+        self, saver: BaseCheckpointSaver[Any], measure: Callable[[], int], payload: str
+    ) -> None:
+        self.saver, self.measure, self.payload = saver, measure, payload
+        self.config: Any = {
+            "configurable": {"thread_id": f"bench-{uuid.uuid4().hex[:8]}", "checkpoint_ns": ""}
+        }
+        self.checkpoint = empty_checkpoint()
+        self.messages: list[Any] = []
+        self.times: list[float] = []
+        self.sizes: dict[int, int] = {}
+
+    def step(self, step: int, marks: list[int]) -> None:
+        saver = self.saver
+        item = message(step)
+        self.messages = [*self.messages, item if self.payload == "messages" else item.content]
+        old = self.checkpoint["channel_versions"]
         versions = {
-            "messages": saver.get_next_version(
-                checkpoint["channel_versions"].get("messages"), None
-            ),
-            "step": saver.get_next_version(checkpoint["channel_versions"].get("step"), None),
+            "messages": saver.get_next_version(old.get("messages"), None),
+            "step": saver.get_next_version(old.get("step"), None),
         }
         checkpoint = empty_checkpoint()
-        checkpoint["channel_values"] = {"messages": messages, "step": step}
+        checkpoint["channel_values"] = {"messages": self.messages, "step": step}
         checkpoint["channel_versions"] = versions
         checkpoint["versions_seen"] = {"agent": dict(versions)}
         metadata: Any = {"source": "loop", "step": step, "parents": {}}
         start = time.perf_counter()
-        config = saver.put(config, checkpoint, metadata, versions)
-        loaded = saver.get_tuple(config)
-        times.append(time.perf_counter() - start)
+        self.config = saver.put(self.config, checkpoint, metadata, versions)
+        loaded = saver.get_tuple(self.config)
+        self.times.append(time.perf_counter() - start)
+        self.checkpoint = checkpoint
         assert loaded is not None and len(loaded.checkpoint["channel_values"]["messages"]) == step
         if step in marks:
-            sizes[step] = measure()
-    return times, sizes
+            self.sizes[step] = self.measure()
 
 
 @contextmanager
 def botwire_saver(url: str) -> Iterator[tuple[BaseCheckpointSaver[Any], Callable[[], int]]]:
     with Memory(f"bench-{uuid.uuid4().hex[:8]}", url, max_value_bytes=None) as memory:
-        yield BotWireSaver(memory), lambda: memory.store.usage(memory.namespace).bytes
+        try:
+            yield BotWireSaver(memory), lambda: memory.store.usage(memory.namespace).bytes
+        finally:
+            memory.delete_many(memory.list_keys())
 
 
 @contextmanager
@@ -176,35 +189,52 @@ def main(argv: list[str] | None = None) -> int:
     steps = args.steps
     marks = [m for m in MARKS if m <= steps] or [steps]
     tmp = Path(tempfile.mkdtemp(prefix="bench-langgraph-"))
+    try:
+        return run(args.steps, marks, tmp, args.postgres_url)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
-    contenders: dict[str, Callable[[], Any]] = {
-        "BotWireSaver, embedded": lambda: botwire_saver(f"sqlite:///{tmp / 'botwire.db'}"),
-        "SqliteSaver": lambda: sqlite_saver(tmp / "sqlite-saver.db"),
+
+def run(steps: int, marks: list[int], tmp: Path, postgres_url: str | None) -> int:
+
+    contenders: dict[str, Callable[[str], Any]] = {
+        "BotWireSaver, embedded": lambda p: botwire_saver(f"sqlite:///{tmp / f'botwire-{p}.db'}"),
+        "SqliteSaver": lambda p: sqlite_saver(tmp / f"sqlite-saver-{p}.db"),
     }
-    if args.postgres_url:
-        contenders["BotWireSaver, PostgreSQL"] = lambda: botwire_saver(args.postgres_url)
-        contenders["PostgresSaver"] = lambda: postgres_saver(args.postgres_url)
+    if postgres_url:
+        contenders["BotWireSaver, PostgreSQL"] = lambda p: botwire_saver(postgres_url)
+        contenders["PostgresSaver"] = lambda p: postgres_saver(postgres_url)
     else:
         print("(no --postgres-url / $BOTWIRE_TEST_POSTGRES_URL: PostgreSQL skipped)")
 
-    print(f"one thread, {steps} steps, +1 message (~330 bytes) per step; put + get_tuple\n")
     header = "".join(f"{f'step {m}':>13}" for m in marks)
-    results: dict[str, tuple[dict[int, float], dict[int, int]]] = {}
-    print(f"{'per-step time':28}{header}{'last/first':>12}")
-    for name, make in contenders.items():
+    tables: dict[str, dict[str, tuple[dict[int, float], dict[int, int]]]] = {}
+    for payload in ("messages", "text"):
+        what = "LangChain message" if payload == "messages" else "plain string"
+        print(f"\n== one thread, {steps} steps, +1 {what} (~330 bytes) per step; put + get_tuple")
+        results = tables[payload] = {}
         with ExitStack() as stack:
-            saver, measure = stack.enter_context(make())
-            times, sizes = run_thread(saver, steps, measure, marks)
-        at = {m: statistics.median(times[max(0, m - EDGE) : max(m, EDGE)]) for m in marks}
-        results[name] = (at, sizes)
-        ratio = at[marks[-1]] / at[marks[0]]
-        print(f"{name:28}" + "".join(f"{us(at[m]):>13}" for m in marks) + f"{ratio:11.2f}x")
-    print(f"\n{'bytes stored':28}{header}{'per step, last':>16}")
-    for name, (_, sizes) in results.items():
-        last = marks[-1]
-        print(f"{name:28}" + "".join(f"{size(sizes[m]):>13}" for m in marks), end="")
-        print(f"{size(sizes[last] // last):>16}")
+            threads = {}
+            for name, make in contenders.items():
+                saver, measure = stack.enter_context(make(payload))
+                threads[name] = Thread(saver, measure, payload)
+            for step in range(1, steps + 1):  # contenders take turns: load hits all alike
+                for thread in threads.values():
+                    thread.step(step, marks)
+        print(f"{'per-step time':28}{header}{'last/first':>12}")
+        for name, thread in threads.items():
+            times = thread.times
+            at = {m: statistics.median(times[max(0, m - EDGE) : max(m, EDGE)]) for m in marks}
+            results[name] = (at, thread.sizes)
+            ratio = at[marks[-1]] / at[marks[0]]
+            print(f"{name:28}" + "".join(f"{us(at[m]):>13}" for m in marks) + f"{ratio:11.2f}x")
+        print(f"{'bytes stored':28}{header}{'per step, last':>16}")
+        for name, (_, sizes) in results.items():
+            last = marks[-1]
+            print(f"{name:28}" + "".join(f"{size(sizes[m]):>13}" for m in marks), end="")
+            print(f"{size(sizes[last] // last):>16}")
 
+    results = tables["messages"]
     ours_t, ours_b = results["BotWireSaver, embedded"]
     base_t, _ = results["SqliteSaver"]
     first, last = marks[0], marks[-1]
@@ -214,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     # Linear growth: bytes per step at the end at most 2x bytes per step at the middle mark.
     mid = marks[len(marks) // 2]
     linear = (ours_b[last] / last) / (ours_b[mid] / mid) if last != mid else 1.0
-    print("\ntargets (BotWireSaver, embedded)")
+    print("\ntargets (BotWireSaver, embedded; LangChain messages)")
     print(f"  step {last} / step {first}: {flat:6.2f}x  (<= 1.25x)  {verdict(flat <= 1.25)}")
     print(
         f"  bytes per step, step {last} / step {mid}: {linear:6.2f}x  (linear: <= 2x)  "

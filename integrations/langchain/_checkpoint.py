@@ -150,6 +150,7 @@ _REFRESH = 0.1  # thread_ttl fraction after which a write refreshes the whole th
 _ATTEMPTS = 50  # retries of a write that lost a race (first-writer-wins, refresh)
 _DELTA_KEYS = ("counters_since_delta_snapshot", "delta_writes_versioned")
 _LOG_MIN = 4  # lists at least this long are kept in an append-only log
+_MAX_KEY_BYTES = 512
 _CACHE = 20_000  # entries kept in each in-process cache before it is cleared
 
 
@@ -278,6 +279,18 @@ def _doc_parts(key: str) -> tuple[str, str, str] | None:
     return _unlabel(parts[1]), _unlabel(parts[3]), parts[4]
 
 
+def _checked(ops: list[Any]) -> list[Any]:
+    """Refuse keys over BotWire's 512-byte limit with a sentence (``Memory.batch`` passes
+    keys to the store as they are, and not every store checks them)."""
+    for op in ops:
+        if len(op.key.encode("utf-8", "surrogatepass")) > _MAX_KEY_BYTES:
+            raise ValidationError(
+                f"thread, namespace, channel or task ids are too long for a BotWire key "
+                f"(over {_MAX_KEY_BYTES} bytes): {op.key[:80]!r}..."
+            )
+    return ops
+
+
 def _records(results: Iterable[Any]) -> dict[str, Record]:
     return {r.key: r for r in results if isinstance(r, Record)}
 
@@ -366,7 +379,7 @@ class BotWireSaver(BaseCheckpointSaver[str]):
                 if call[0] == "list":
                     result = memory.list_keys(call[1], limit=call[2])
                 else:
-                    result = memory.batch(call[1])
+                    result = memory.batch(_checked(call[1]))
             except BotWireError as exc:
                 error = exc  # the plan decides: retry, skip or raise
 
@@ -387,7 +400,7 @@ class BotWireSaver(BaseCheckpointSaver[str]):
                 if call[0] == "list":
                     result = await memory.list_keys(call[1], limit=call[2])
                 else:
-                    result = await memory.batch(call[1])
+                    result = await memory.batch(_checked(call[1]))
             except BotWireError as exc:
                 error = exc
 

@@ -510,3 +510,9 @@ def test_trimming_keeps_the_log_the_kept_checkpoints_use(memory: botwire.Memory)
     history = builtins.list(saver.list(generate_config("t")))
     assert [len(t.checkpoint["channel_values"]["messages"]) for t in history] == [8, 7]
     assert len(memory.list_keys("t/t/l/")) == 1
+
+
+def test_ids_too_long_for_a_key_are_refused_with_a_sentence(saver: BotWireSaver) -> None:
+    with pytest.raises(botwire.ValidationError, match="too long for a BotWire key"):
+        put(saver, "t" * 600, {})
+    assert saver.get_tuple(generate_config("t" * 600)) is None
