@@ -151,6 +151,7 @@ _ATTEMPTS = 50  # retries of a write that lost a race (first-writer-wins, refres
 _DELTA_KEYS = ("counters_since_delta_snapshot", "delta_writes_versioned")
 _LOG_MIN = 4  # lists at least this long are kept in an append-only log
 _MAX_KEY_BYTES = 512
+_BATCH_BYTES = 1 << 20  # payload per batch when rewriting or copying a thread
 _CACHE = 20_000  # entries kept in each in-process cache before it is cleared
 
 
@@ -289,6 +290,66 @@ def _checked(ops: list[Any]) -> list[Any]:
                 f"(over {_MAX_KEY_BYTES} bytes): {op.key[:80]!r}..."
             )
     return ops
+
+
+def _kind(key: str) -> str:
+    """The section of a thread key (``c`` ``b`` ``l`` ``h`` ``w`` ``r`` ``lease``)."""
+    parts = key.split("/", 3)
+    return parts[2] if len(parts) >= 3 and parts[0] == "t" else ""
+
+
+def _chunks(units: Iterable[list[Any]]) -> Iterator[list[Any]]:
+    """Group units of operations into batches of bounded count and size; a unit is
+    never split (its operations must commit together)."""
+    batch: list[Any] = []
+    size = 0
+    for unit in units:
+        unit_size = sum(
+            len(op.raw) if isinstance(op, SetOp) else sum(map(len, op.raws)) for op in unit
+        )
+        if batch and (len(batch) + len(unit) > _CHUNK or size + unit_size > _BATCH_BYTES):
+            yield batch
+            batch, size = [], 0
+        batch.extend(unit)
+        size += unit_size
+    if batch:
+        yield batch
+
+
+def _refresh_units(records: dict[str, Record], ttl: float) -> list[list[Any]]:
+    """Rewrite a thread's keys with a fresh TTL. A log is rewritten together with its
+    head, guarded by the head's version, so an append made meanwhile is never lost."""
+    heads = {k: r for k, r in records.items() if _kind(k) == "h"}
+    guarded: dict[str, Record] = {}
+    for key, record in heads.items():
+        parts = key.split("/")
+        parts[2] = "l"
+        guarded["/".join(parts) + "/" + str(json.loads(record.raw).get("gen"))] = record
+    units = []
+    for key, record in records.items():
+        if _kind(key) == "h":
+            continue
+        unit = _rewrite(key, record.raw, ttl)
+        head = guarded.pop(key, None)
+        if head is not None:
+            unit.insert(0, SetOp(head.key, head.raw, ttl, if_version=head.version))
+        units.append(unit)
+    for head in guarded.values():  # heads whose current log is gone
+        units.append([SetOp(head.key, head.raw, ttl, if_version=head.version)])
+    return units
+
+
+def _rewrite(key: str, raw: str, ttl: float | None) -> list[Any]:
+    """Operations that write ``raw`` again under ``key``; a list log stays a list
+    written item by item (the value size limit applies to each item)."""
+    parts = key.split("/")
+    if len(parts) == 6 and parts[0] == "t" and parts[2] == "l":
+        items = tuple(_dumps(item) for item in json.loads(raw))
+        ops: list[Any] = [SetOp(key, "[]", ttl)]
+        if items:
+            ops.append(AppendOp(key, items, uuid.uuid4().hex))
+        return ops
+    return [SetOp(key, raw, ttl)]
 
 
 def _records(results: Iterable[Any]) -> dict[str, Record]:
@@ -588,11 +649,10 @@ class BotWireSaver(BaseCheckpointSaver[str]):
                     run = key[len(keys.root) + 2 :]
                     extra.extend((yield ("list", f"r/{run}/{keys.thread}/", None)))
             records.update((yield from self._read(extra)))
-            ops = [SetOp(k, r.raw, ttl) for k, r in records.items()]
             version = lease.version if isinstance(lease, Record) else 0
             try:
-                for start in range(0, len(ops), _CHUNK):
-                    yield ("batch", ops[start : start + _CHUNK])
+                for ops in _chunks(_refresh_units(records, ttl)):
+                    yield ("batch", ops)
                 yield (
                     "batch",
                     [SetOp(keys.lease, _dumps({"at": now}), ttl, if_version=version)],
@@ -918,8 +978,12 @@ class BotWireSaver(BaseCheckpointSaver[str]):
                     raws = tuple(_dumps(item) for item in packed[length:])
                     ops.append(AppendOp(keys.log(ns, ch, gen), raws, uuid.uuid4().hex))
             else:
+                # A new log: an empty list, then its items in one append (the value size
+                # limit applies to each item, so a long conversation still fits).
                 gen = uuid.uuid4().hex[:12]
-                ops.append(SetOp(keys.log(ns, ch, gen), _dumps(packed), ttl))
+                raws = tuple(_dumps(item) for item in packed)
+                ops.append(SetOp(keys.log(ns, ch, gen), "[]", ttl))
+                ops.append(AppendOp(keys.log(ns, ch, gen), raws, uuid.uuid4().hex))
             head = {"gen": gen, "n": n, "d": chain[n]}
             ops.append(SetOp(keys.head(ns, ch), _dumps(head), ttl, if_version=head_version))
             moved[ch] = (gen, n, chain[n], head_version + 1)
@@ -1076,16 +1140,19 @@ class BotWireSaver(BaseCheckpointSaver[str]):
         if not records:
             return
         ttl = yield from self._ttl(target)
-        ops = []
+        units = []
         for key, record in records.items():
-            ops.append(SetOp(target.root + key[len(source.root) :], record.raw, ttl))
+            if _kind(key) == "h":
+                continue  # a log's head is not copied: the copy's next put starts a new log
+            units.append(_rewrite(target.root + key[len(source.root) :], record.raw, ttl))
             parts = _doc_parts(key)
             if parts is not None:
                 run = json.loads(record.raw).get("run")
                 if run is not None:
-                    ops.append(SetOp(target.run_entry(str(run), parts[1], parts[2]), "null", ttl))
-        for start in range(0, len(ops), _CHUNK):
-            yield ("batch", ops[start : start + _CHUNK])
+                    entry = target.run_entry(str(run), parts[1], parts[2])
+                    units.append([SetOp(entry, "null", ttl)])
+        for ops in _chunks(units):
+            yield ("batch", ops)
 
     # -- lifetime ------------------------------------------------------------------------
 

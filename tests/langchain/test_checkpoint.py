@@ -333,13 +333,16 @@ def test_thread_ttl_expires_idle_threads_and_writes_refresh_it(memory: botwire.M
     saver = BotWireSaver(memory, thread_ttl=1.5)
     parent = put(saver, "busy", {"v": [1]})
     keep = versions_of(saver, parent)
+    log = ["a", "b", "c"]
     start = time.monotonic()
     while time.monotonic() - start < 2.5:  # keeps writing for longer than the TTL
-        parent = put(saver, "busy", {}, parent, keep)
+        log = [*log, f"item {len(log)}"]  # a list long enough for a log
+        parent = put(saver, "busy", {"log": log}, parent, keep)
         time.sleep(0.1)
     put(saver, "idle", {"v": [1]})
     tup = saver.get_tuple(generate_config("busy"))
-    assert tup is not None and tup.checkpoint["channel_values"] == {"v": [1]}
+    assert tup is not None and tup.checkpoint["channel_values"] == {"v": [1], "log": log}
+    assert len(memory.list_keys("t/busy/l/")) == 1  # refreshes kept appending to one log
     time.sleep(1.7)
     assert saver.get_tuple(generate_config("busy")) is None
     assert saver.get_tuple(generate_config("idle")) is None
