@@ -116,6 +116,7 @@ from langgraph.checkpoint.base import (
     get_checkpoint_metadata,
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
 from botwire import (
     AppendOp,
@@ -204,16 +205,26 @@ def _inline(value: Any) -> bool:
     return True
 
 
-def _digests(packed: list[list[str]]) -> list[str]:
+def _digests(typed: list[tuple[str, bytes]]) -> list[str]:
     """Rolling digests of a list's serialized items: ``[d0, d1, ..., dn]``."""
     out = [""]
     state = b""
-    for kind, data in packed:
-        state = hashlib.blake2b(
-            state + kind.encode() + b"\0" + data.encode(), digest_size=16
-        ).digest()
+    for kind, data in typed:
+        state = hashlib.blake2b(state + kind.encode() + b"\0" + data, digest_size=16).digest()
         out.append(state.hex())
     return out
+
+
+def _msgpack_array(items: list[bytes]) -> bytes:
+    """The msgpack encoding of an array of already-encoded items."""
+    n = len(items)
+    if n < 16:
+        header = bytes([0x90 | n])
+    elif n < 1 << 16:
+        header = b"\xdc" + n.to_bytes(2, "big")
+    else:
+        header = b"\xdd" + n.to_bytes(4, "big")
+    return header + b"".join(items)
 
 
 def _is_delta(metadata: Any, values: dict[str, Any]) -> bool:
@@ -681,14 +692,20 @@ class BotWireSaver(BaseCheckpointSaver[str]):
             record = blobs.get(keys.log(ns, channel, gen))
             if record is None:
                 continue
-            items = json.loads(record.raw)[:n]
-            values[channel] = [self.serde.loads_typed(_unpack(item)) for item in items]
+            values[channel] = self._load_items(json.loads(record.raw)[:n])
             if channel in versions:
                 key = (keys.thread, ns, channel, str(versions[channel]))
                 self._positions[key] = [gen, n]
         checkpoint = {**checkpoint, "channel_values": values}
         metadata: CheckpointMetadata = self.serde.loads_typed(_unpack(doc["md"]))
         return checkpoint, metadata, doc.get("parent")
+
+    def _load_items(self, items: builtins.list[builtins.list[str]]) -> builtins.list[Any]:
+        if type(self.serde) is JsonPlusSerializer and all(i[0] == "msgpack" for i in items):
+            # One msgpack array instead of one call per item: the same objects, faster.
+            data = _msgpack_array([base64.b64decode(i[1]) for i in items])
+            return builtins.list(self.serde.loads_typed(("msgpack", data)))
+        return [self.serde.loads_typed(_unpack(item)) for item in items]
 
     def _pending(self, records: Iterable[Record]) -> builtins.list[tuple[str, str, Any]]:
         rows = []
@@ -869,13 +886,13 @@ class BotWireSaver(BaseCheckpointSaver[str]):
         }
         ttl = yield from self._ttl(keys)
         ops: list[Any] = []
-        lists: dict[str, list[list[str]]] = {}
+        lists: dict[str, list[tuple[str, bytes]]] = {}
         for ch, version in new_versions.items():
             if ch not in values or ch in inline:
                 continue
             value = values[ch]
             if type(value) is list and len(value) >= _LOG_MIN:
-                lists[ch] = [_pack(self.serde.dumps_typed(item)) for item in value]
+                lists[ch] = [self.serde.dumps_typed(item) for item in value]
             else:
                 blob = _pack(self.serde.dumps_typed(value))
                 ops.append(SetOp(blob_prefix + keys.blob_ref(ch, version), _dumps(blob), ttl))
@@ -883,7 +900,7 @@ class BotWireSaver(BaseCheckpointSaver[str]):
         if run_id is not None:
             ops.append(SetOp(keys.run_marker(str(run_id)), "null", ttl))
             ops.append(SetOp(keys.run_entry(str(run_id), ns, rid), "null", ttl))
-        digests = {ch: _digests(packed) for ch, packed in lists.items()}
+        digests = {ch: _digests(typed) for ch, typed in lists.items()}
         for _ in range(_ATTEMPTS):
             missing = [ch for ch in lists if (keys.thread, ns, ch) not in self._heads]
             heads = yield from self._read([keys.head(ns, ch) for ch in missing])
@@ -957,7 +974,7 @@ class BotWireSaver(BaseCheckpointSaver[str]):
         self,
         keys: _Keys,
         ns: str,
-        lists: dict[str, builtins.list[builtins.list[str]]],
+        lists: dict[str, builtins.list[tuple[str, bytes]]],
         digests: dict[str, builtins.list[str]],
         ttl: float | None,
     ) -> tuple[builtins.list[Any], dict[str, tuple[str, int, str, int]]]:
@@ -969,19 +986,19 @@ class BotWireSaver(BaseCheckpointSaver[str]):
         """
         ops: list[Any] = []
         moved: dict[str, tuple[str, int, str, int]] = {}
-        for ch, packed in lists.items():
+        for ch, typed in lists.items():
             gen, length, digest, head_version = self._heads[(keys.thread, ns, ch)]
-            n = len(packed)
+            n = len(typed)
             chain = digests[ch]
             if gen is not None and length <= n and chain[length] == digest:
                 if length < n:
-                    raws = tuple(_dumps(item) for item in packed[length:])
+                    raws = tuple(_dumps(_pack(item)) for item in typed[length:])
                     ops.append(AppendOp(keys.log(ns, ch, gen), raws, uuid.uuid4().hex))
             else:
                 # A new log: an empty list, then its items in one append (the value size
                 # limit applies to each item, so a long conversation still fits).
                 gen = uuid.uuid4().hex[:12]
-                raws = tuple(_dumps(item) for item in packed)
+                raws = tuple(_dumps(_pack(item)) for item in typed)
                 ops.append(SetOp(keys.log(ns, ch, gen), "[]", ttl))
                 ops.append(AppendOp(keys.log(ns, ch, gen), raws, uuid.uuid4().hex))
             head = {"gen": gen, "n": n, "d": chain[n]}

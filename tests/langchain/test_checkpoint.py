@@ -254,10 +254,11 @@ class CountingSerde(JsonPlusSerializer):
 def test_the_serializer_is_injectable(memory: botwire.Memory) -> None:
     serde = CountingSerde()
     saver = BotWireSaver(memory, serde=serde)
-    stored = put(saver, "t", {"a": [1, 2]})
-    assert serde.dumped >= 3  # checkpoint, metadata, one value
+    values = {"a": [1, 2], "log": [None, b"x", "y", {"z": 1}]}  # a short list, a logged one
+    stored = put(saver, "t", values)
+    assert serde.dumped >= 7  # checkpoint, metadata, one value, four items
     tup = saver.get_tuple(stored)
-    assert tup is not None and tup.checkpoint["channel_values"] == {"a": [1, 2]}
+    assert tup is not None and tup.checkpoint["channel_values"] == values
 
 
 def test_next_versions_are_ordered_strings(saver: BotWireSaver) -> None:
