@@ -291,6 +291,16 @@ def _doc_parts(key: str) -> tuple[str, str, str] | None:
     return _unlabel(parts[1]), _unlabel(parts[3]), parts[4]
 
 
+def _advance(plan: Plan[Any], answer: tuple[Any, BaseException | None]) -> Any:
+    """Give a plan the answer to its last call (a result or an error to raise); return
+    its next call, or ``None`` when it is done."""
+    result, error = answer
+    try:
+        return plan.send(result) if error is None else plan.throw(error)
+    except StopIteration:
+        return None
+
+
 def _checked(ops: list[Any]) -> list[Any]:
     """Refuse keys over BotWire's 512-byte limit with a sentence (``Memory.batch`` passes
     keys to the store as they are, and not every store checks them)."""
@@ -436,45 +446,35 @@ class BotWireSaver(BaseCheckpointSaver[str]):
 
     def _iter(self, plan: Plan[Any]) -> Iterator[Any]:
         memory = self._pair.sync
-        result: Any = None
-        error: BaseException | None = None
-        while True:
-            try:
-                call = plan.send(result) if error is None else plan.throw(error)
-            except StopIteration:
-                return
-            result, error = None, None
+        answer: tuple[Any, BaseException | None] = (None, None)
+        while (call := _advance(plan, answer)) is not None:
             if call[0] == "emit":
+                answer = (None, None)
                 yield call[1]
                 continue
             try:
                 if call[0] == "list":
-                    result = memory.list_keys(call[1], limit=call[2])
+                    answer = (memory.list_keys(call[1], limit=call[2]), None)
                 else:
-                    result = memory.batch(_checked(call[1]))
+                    answer = (memory.batch(_checked(call[1])), None)
             except BotWireError as exc:
-                error = exc  # the plan decides: retry, skip or raise
+                answer = (None, exc)  # the plan decides: retry, skip or raise
 
     async def _aiter(self, plan: Plan[Any]) -> AsyncIterator[Any]:
         memory = self._pair.async_
-        result: Any = None
-        error: BaseException | None = None
-        while True:
-            try:
-                call = plan.send(result) if error is None else plan.throw(error)
-            except StopIteration:
-                return
-            result, error = None, None
+        answer: tuple[Any, BaseException | None] = (None, None)
+        while (call := _advance(plan, answer)) is not None:
             if call[0] == "emit":
+                answer = (None, None)
                 yield call[1]
                 continue
             try:
                 if call[0] == "list":
-                    result = await memory.list_keys(call[1], limit=call[2])
+                    answer = (await memory.list_keys(call[1], limit=call[2]), None)
                 else:
-                    result = await memory.batch(_checked(call[1]))
+                    answer = (await memory.batch(_checked(call[1])), None)
             except BotWireError as exc:
-                error = exc
+                answer = (None, exc)
 
     def _run(self, plan: Plan[Any]) -> Any:
         out = list(self._iter(plan))
