@@ -1,0 +1,91 @@
+"""Which namespaces the tools may touch, and one ``AsyncMemory`` per namespace."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from fnmatch import fnmatchcase
+
+from botwire._client import AsyncMemory
+from botwire._errors import BotWireError, PermissionDeniedError, ValidationError
+from botwire._rules import validate_namespace
+from botwire._store import AsyncStore
+from botwire._urls import open_async_store
+from botwire.mcp._compat import ToolError
+
+__all__ = ["Namespaces", "tool_errors"]
+
+
+@contextmanager
+def tool_errors() -> Iterator[None]:
+    """Report a BotWire error to the model as a tool error with the same sentence.
+
+    On mcp 2.x any other exception reaches the model only as "Error executing
+    tool"; a ``ToolError`` keeps its text (``isError`` result, not a protocol error).
+    """
+    try:
+        yield
+    except BotWireError as exc:
+        raise ToolError(str(exc)) from exc
+
+
+class Namespaces:
+    """The default namespace, the ``allow`` patterns, and the store behind them.
+
+    The store is opened on first use, inside the server's event loop (PostgreSQL's
+    async pool needs one), and shared by every namespace's ``AsyncMemory``.
+    """
+
+    def __init__(
+        self,
+        default: str,
+        allow: Iterable[str] | None,
+        *,
+        url: str | None = None,
+        api_key: str | None = None,
+        store: AsyncStore | None = None,
+    ) -> None:
+        self.default = validate_namespace(default)
+        patterns = [default] if allow is None else list(allow)
+        if isinstance(allow, str) or not patterns or not all(isinstance(p, str) for p in patterns):
+            raise ValidationError("allow must be a list of namespace patterns, e.g. ['team-*']")
+        self.allow = tuple(patterns)
+        self.literal = tuple(p for p in self.allow if not any(c in p for c in "*?["))
+        self._url = url
+        self._api_key = api_key
+        self._store = store
+        self._owns_store = store is None
+        self._memories: dict[str, AsyncMemory] = {}
+
+    def name(self, namespace: str | None) -> str:
+        """The namespace a call means (``None``: the default), if it is allowed.
+
+        Raises:
+            ValidationError: not a valid namespace name.
+            PermissionDeniedError: valid, but outside the ``allow`` patterns.
+        """
+        name = self.default if namespace is None or namespace == "" else namespace
+        name = validate_namespace(name)
+        if not any(fnmatchcase(name, pattern) for pattern in self.allow):
+            raise PermissionDeniedError(
+                f"namespace {name!r} is not allowed here; this server may use "
+                f"{', '.join(repr(p) for p in self.allow)}"
+            )
+        return name
+
+    def memory(self, namespace: str | None) -> AsyncMemory:
+        """The ``AsyncMemory`` of an allowed namespace (see :meth:`name`)."""
+        name = self.name(namespace)
+        memory = self._memories.get(name)
+        if memory is None:
+            if self._store is None:
+                self._store = open_async_store(self._url, api_key=self._api_key)
+            memory = self._memories[name] = AsyncMemory(name, store=self._store)
+        return memory
+
+    async def aclose(self) -> None:
+        """Close the store if it was opened here (not one passed as ``store=``)."""
+        if self._owns_store and self._store is not None:
+            store, self._store = self._store, None
+            self._memories.clear()
+            await store.aclose()
