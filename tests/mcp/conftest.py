@@ -8,6 +8,7 @@ same way on both (``model_dump(by_alias=True)``: 2.x attributes are snake_case).
 
 from __future__ import annotations
 
+import sys
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -39,6 +40,30 @@ async def connect(server: Any, mode: str = MODES[0]) -> AsyncIterator[Any]:
 
         async with create_connected_server_and_client_session(server) as session:
             yield session
+
+
+@asynccontextmanager
+async def connect_stdio(args: list[str], env: dict[str, str]) -> AsyncIterator[Any]:
+    """An initialized client of ``botwire ARGS`` launched as a subprocess."""
+    from mcp import StdioServerParameters
+
+    params = StdioServerParameters(command=botwire_command(), args=args, env=env)
+    if MCP_MAJOR >= 2:
+        from mcp import Client
+
+        async with Client(params) as client:
+            yield client
+    else:
+        from mcp import ClientSession, stdio_client
+
+        async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+            await session.initialize()
+            yield session
+
+
+def botwire_command() -> str:
+    """The ``botwire`` script of the running interpreter's environment."""
+    return str(Path(sys.executable).parent / "botwire")
 
 
 def unpack(result: Any) -> tuple[bool, Any]:
