@@ -356,6 +356,32 @@ class AsyncMemory(_BaseMemory):
             store if store is not None else open_async_store(url, api_key=api_key, timeout=timeout)
         )
 
+    @classmethod
+    def from_sync(cls, memory: Memory) -> AsyncMemory:
+        """An ``AsyncMemory`` over ``memory``'s namespace and store, run in worker threads.
+
+        For code that needs the async client while you hold a ``Memory`` (an
+        adapter's ``a``-methods). Closing it leaves the store open: ``memory``
+        owns it.
+
+        Example:
+            >>> amemory = AsyncMemory.from_sync(Memory("user-preferences"))
+
+        Raises:
+            ValidationError: ``memory`` is not a :class:`Memory`.
+        """
+        from botwire._store import ThreadedAsyncStore
+
+        if not isinstance(memory, Memory):
+            raise ValidationError(
+                f"AsyncMemory.from_sync takes a botwire.Memory, not {type(memory).__name__}"
+            )
+        return cls(
+            memory.namespace,
+            store=ThreadedAsyncStore(memory.store),
+            max_value_bytes=memory.max_value_bytes,
+        )
+
     async def set(
         self, key: str, value: Any, *, ttl: float | None = None, if_version: int | None = None
     ) -> int:

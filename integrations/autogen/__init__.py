@@ -25,9 +25,9 @@ Tools the model calls itself::
     agent = AssistantAgent("assistant", model_client=client, tools=memory_tools(memory))
 
 ``remember(key, value)``, ``recall(key)``, ``forget(key)`` and
-``list_memories(prefix, limit)``; given a ``BotWireMemory`` the facts also come back
-through ``update_context``; given a ``botwire.AsyncMemory`` / ``botwire.Memory``
-they are plain keys.
+``list_memories(prefix)``, the same tools as the LangChain and CrewAI adapters';
+given a ``BotWireMemory`` the facts also come back through ``update_context``;
+given a ``botwire.AsyncMemory`` / ``botwire.Memory`` they are plain keys.
 
 Conversations and teams that resume in another process::
 
@@ -48,8 +48,7 @@ from botwire._errors import require
 
 require("autogen_core", "autogen")
 
-from botwire.autogen._kv import AnyMemory  # noqa: E402
-from botwire.autogen._memory import BotWireMemory, BotWireMemoryConfig  # noqa: E402
+from botwire.autogen._memory import AnyMemory, BotWireMemory, BotWireMemoryConfig  # noqa: E402
 from botwire.autogen._state import Stateful, load_state, save_state  # noqa: E402
 from botwire.autogen._tools import memory_tools  # noqa: E402
 

@@ -7,7 +7,7 @@ import json
 import secrets
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 from autogen_core import CancellationToken, Component, Image
 from autogen_core.memory import (
@@ -23,11 +23,12 @@ from pydantic import BaseModel
 from typing_extensions import Self
 
 from botwire._client import AsyncMemory
+from botwire._client import Memory as KVMemory
 from botwire._errors import ValidationError
+from botwire._memory_tools import rank
 from botwire._store import AsyncStore
-from botwire.autogen._ranking import rank
 
-__all__ = ["BotWireMemory", "BotWireMemoryConfig"]
+__all__ = ["AnyMemory", "BotWireMemory", "BotWireMemoryConfig", "async_memory"]
 
 ENTRY_FORMAT = "botwire.autogen.memory/1"
 """Marks a stored value as a memory entry; other values under the prefix are skipped."""
@@ -254,6 +255,28 @@ class BotWireMemory(Memory, Component[BotWireMemoryConfig]):
         kept = [m for m in messages if not _is_block(m, header)]
         if len(kept) != len(messages):
             await model_context.load_state({**state, "messages": kept})
+
+
+AnyMemory: TypeAlias = KVMemory | AsyncMemory | BotWireMemory
+"""What the adapter's functions accept as their ``memory`` argument."""
+
+
+def async_memory(memory: Any) -> AsyncMemory:
+    """The :class:`~botwire.AsyncMemory` behind any :data:`AnyMemory`.
+
+    Raises:
+        ValidationError: ``memory`` is not one.
+    """
+    if isinstance(memory, AsyncMemory):
+        return memory
+    if isinstance(memory, BotWireMemory):
+        return memory.memory
+    if isinstance(memory, KVMemory):
+        return AsyncMemory.from_sync(memory)
+    raise ValidationError(
+        "memory must be a botwire.Memory, botwire.AsyncMemory or "
+        f"botwire.autogen.BotWireMemory, not {type(memory).__name__}"
+    )
 
 
 def _check_limit(limit: object) -> int:

@@ -16,7 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from botwire._errors import ConflictError, ValidationError
 from botwire._rules import validate_key
-from botwire.autogen._kv import AnyMemory, as_async_memory
+from botwire.autogen._memory import AnyMemory, async_memory
 
 __all__ = ["Stateful", "load_state", "save_state"]
 
@@ -92,7 +92,7 @@ async def save_state(
         ValidationError: invalid arguments, or the state is larger than the
             store's value limit (1 MiB by default).
     """
-    kv = as_async_memory(memory)
+    kv = async_memory(memory)
     key = validate_key(key)
     target = _check_target(agent_or_team)
     if overwrite and if_version is not None:
@@ -146,7 +146,7 @@ async def load_state(memory: AnyMemory, key: str, agent_or_team: Stateful) -> in
         ValidationError: ``key`` holds something that is not a saved state, or a
             state of another kind (say, a team's state loaded into an agent).
     """
-    kv = as_async_memory(memory)
+    kv = async_memory(memory)
     key = validate_key(key)
     target = _check_target(agent_or_team)
     item = await kv.get_item(key)

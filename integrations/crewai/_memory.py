@@ -19,37 +19,22 @@ from crewai.memory.utils import join_scope_paths
 from pydantic import Field
 
 from botwire._errors import ValidationError
+from botwire._memory_tools import terms
 from botwire.crewai._storage import DEFAULT_NAMESPACE, BotWireStorage
 
 __all__ = ["BotWireCrewMemory"]
 
-_WORD = re.compile(r"[^\W_]+")
 _TASK_OUTPUT = re.compile(
     r"Task: (?P<task>.*?)\nAgent: .*?\nExpected result: .*?\nResult: (?P<result>.*)", re.S
 )
 """The text a crew passes to ``extract_memories`` after each task."""
-_STOPWORDS = frozenset(
-    """a about after all also am an and any are as at be been before but by can could
-    did do does for from had has have he her his how i if in into is it its me my no
-    not of on or our out please she should so than that the their them then there
-    these they this those to up us was we were what when where which who why will
-    with would yes you your agent task result expected""".split()
-)
+_TASK_WORDS = frozenset({"agent", "task", "result", "expected"})
+"""Words every saved task result contains: they say nothing about which is relevant."""
 
 
-def keywords(text: str) -> set[str]:
-    """The words of ``text`` that carry meaning: lower-cased, stop words dropped.
-
-    A trailing plural ``s`` is removed, so ``colours`` matches ``colour``.
-    """
-    words = set()
-    for word in _WORD.findall(text.lower()):
-        if word in _STOPWORDS or (len(word) < 2 and not word.isdigit()):
-            continue
-        if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-            word = word[:-1]
-        words.add(word)
-    return words
+def keywords(text: str) -> frozenset[str]:
+    """The search words of ``text`` (:func:`botwire._memory_tools.terms`), task words dropped."""
+    return terms(text) - _TASK_WORDS
 
 
 def _age_days(record: MemoryRecord, now: datetime) -> float:
@@ -339,7 +324,9 @@ class BotWireCrewMemory(CrewMemory):
         matches.sort(key=lambda m: m.score, reverse=True)
         return matches[:limit]
 
-    def _score(self, record: MemoryRecord, wanted: set[str], now: datetime) -> list[MemoryMatch]:
+    def _score(
+        self, record: MemoryRecord, wanted: frozenset[str], now: datetime
+    ) -> list[MemoryMatch]:
         reasons = []
         relevance = 0.0
         if wanted:

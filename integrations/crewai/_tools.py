@@ -1,124 +1,38 @@
 """CrewAI tools over a BotWire namespace: ``remember``, ``recall``, ``forget``, ``list_memories``.
 
 The agent decides what to keep and under which key; the facts outlive the
-process. Errors the agent can fix (a bad key) come back as a readable tool
-result instead of an exception.
+process. Names, descriptions, arguments and answers are those of
+:mod:`botwire._memory_tools`, shared with the LangChain and AutoGen tools. A
+mistake the agent can fix (a bad key) comes back as a readable tool result.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from crewai.tools import BaseTool
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from botwire._client import Memory
 from botwire._errors import ValidationError
+from botwire._memory_tools import TOOLS, MemoryTools, ToolInputError, ToolSpec, args_model
 
 __all__ = ["BotWireMemoryTools", "memory_tools"]
 
-LIST_LIMIT = 100
-"""Most keys ``list_memories`` shows in one answer."""
 
+class BotWireTool(BaseTool):
+    """One memory tool (which one: ``spec``) for a CrewAI agent."""
 
-class RememberArgs(BaseModel):
-    """Arguments of the ``remember`` tool."""
+    spec: Any = Field(exclude=True)
+    tools: Any = Field(exclude=True)
 
-    key: str = Field(description="Short, stable name for the fact, e.g. 'user:favourite_colour'.")
-    value: str = Field(description="The fact to store; replaces any value under the key.")
-
-
-class KeyArgs(BaseModel):
-    """Arguments of the ``recall`` and ``forget`` tools."""
-
-    key: str = Field(description="The exact key the fact was remembered under.")
-
-
-class ListArgs(BaseModel):
-    """Arguments of the ``list_memories`` tool."""
-
-    prefix: str = Field(
-        default="", description="Only keys starting with this text (empty for all keys)."
-    )
-
-
-class _BotWireTool(BaseTool):
-    memory: Any = Field(exclude=True)
-    prefix: str = Field(default="", exclude=True)
-
-    def _key(self, key: str) -> str:
-        return self.prefix + key
-
-
-class RememberTool(_BotWireTool):
-    """Store a fact under a key."""
-
-    name: str = "remember"
-    description: str = (
-        "Save a fact to long-term memory under a short key, so it can be recalled in "
-        "later runs. Saving under an existing key replaces the old fact."
-    )
-    args_schema: type[BaseModel] = RememberArgs
-
-    def _run(self, key: str, value: str, **_: Any) -> str:
+    def _run(self, **arguments: Any) -> str:
+        spec: ToolSpec = self.spec
+        given = {p.name: arguments[p.name] for p in spec.params if p.name in arguments}
         try:
-            version = self.memory.set(self._key(key), value)
-        except ValidationError as exc:
-            return f"Could not remember {key!r}: {exc}"
-        return f"Remembered {key!r}" + (" (replaced the old value)." if version > 1 else ".")
-
-
-class RecallTool(_BotWireTool):
-    """Read the fact stored under a key."""
-
-    name: str = "recall"
-    description: str = (
-        "Read the fact saved in long-term memory under a key. Use list_memories first "
-        "if you do not know the key."
-    )
-    args_schema: type[BaseModel] = KeyArgs
-
-    def _run(self, key: str, **_: Any) -> str:
-        missing = object()
-        try:
-            value = self.memory.get(self._key(key), missing)
-        except ValidationError as exc:
-            return f"Could not recall {key!r}: {exc}"
-        if value is missing:
-            return f"Nothing is remembered under {key!r}. Use list_memories to see the keys."
-        return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-
-
-class ForgetTool(_BotWireTool):
-    """Delete the fact stored under a key."""
-
-    name: str = "forget"
-    description: str = "Delete the fact saved in long-term memory under a key."
-    args_schema: type[BaseModel] = KeyArgs
-
-    def _run(self, key: str, **_: Any) -> str:
-        try:
-            existed = self.memory.delete(self._key(key))
-        except ValidationError as exc:
-            return f"Could not forget {key!r}: {exc}"
-        return f"Forgot {key!r}." if existed else f"Nothing was remembered under {key!r}."
-
-
-class ListMemoriesTool(_BotWireTool):
-    """List the keys of the stored facts."""
-
-    name: str = "list_memories"
-    description: str = "List the keys of the facts saved in long-term memory."
-    args_schema: type[BaseModel] = ListArgs
-
-    def _run(self, prefix: str = "", **_: Any) -> str:
-        keys = self.memory.list_keys(prefix=self._key(prefix or ""), limit=LIST_LIMIT + 1)
-        shown = [k[len(self.prefix) :] for k in keys[:LIST_LIMIT]]
-        if not shown:
-            return "No memories saved" + (f" with keys starting {prefix!r}." if prefix else ".")
-        more = "\n(more keys exist; narrow with a prefix)" if len(keys) > LIST_LIMIT else ""
-        return "Saved memory keys:\n" + "\n".join(f"- {k}" for k in shown) + more
+            return str(self.tools.run(spec.name, given))
+        except ToolInputError as exc:
+            return str(exc)
 
 
 class BotWireMemoryTools:
@@ -154,9 +68,16 @@ class BotWireMemoryTools:
 
     def tools(self) -> list[BaseTool]:
         """Return new ``remember``, ``recall``, ``forget`` and ``list_memories`` tools."""
+        behaviour = MemoryTools(self.memory, prefix=self.prefix)
         return [
-            cls(memory=self.memory, prefix=self.prefix)
-            for cls in (RememberTool, RecallTool, ForgetTool, ListMemoriesTool)
+            BotWireTool(
+                name=spec.name,
+                description=spec.description,
+                args_schema=args_model(spec),
+                spec=spec,
+                tools=behaviour,
+            )
+            for spec in TOOLS
         ]
 
     def __repr__(self) -> str:

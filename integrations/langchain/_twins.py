@@ -91,11 +91,11 @@ class MemoryPair:
         """The ``AsyncMemory`` twin (opened on first use)."""
         if self._async is None:
             if self._sync is not None and self._url is None:
-                astore: Any = ThreadedAsyncStore(self._sync.store)
+                self._async = AsyncMemory.from_sync(self._sync)
             else:
                 astore = open_async_store(self._url)
                 self._opened.append(astore)
-            self._async = AsyncMemory(self.namespace, store=astore)
+                self._async = AsyncMemory(self.namespace, store=astore)
         return self._async
 
     def close(self) -> None:

@@ -175,20 +175,22 @@ class TestMemoryTools:
 
     def test_remember_recall_forget_list(self, url: str) -> None:
         remember, recall, forget, list_memories = memory_tools("facts", url)
-        assert remember.run(key="user:colour", value="teal") == "Remembered 'user:colour'."
+        assert remember.run(key="user:colour", value="teal") == 'Remembered "user:colour".'
         assert "replaced" in remember.run(key="user:colour", value="blue")
         assert recall.run(key="user:colour") == "blue"
-        assert list_memories.run() == "Saved memory keys:\n- user:colour"
-        assert list_memories.run(prefix="zzz") == "No memories saved with keys starting 'zzz'."
-        assert forget.run(key="user:colour") == "Forgot 'user:colour'."
-        assert forget.run(key="user:colour") == "Nothing was remembered under 'user:colour'."
+        assert list_memories.run() == "user:colour: blue"
+        assert list_memories.run(prefix="zzz") == 'No memories with keys starting "zzz" are saved.'
+        assert forget.run(key="user:colour") == 'Forgot "user:colour".'
+        assert forget.run(key="user:colour") == (
+            'Nothing was remembered under "user:colour"; nothing to forget.'
+        )
         assert botwire.Memory("facts", url).get("user:colour") is None
 
     def test_missing_and_invalid_keys_are_readable_results(self, url: str) -> None:
         remember, recall, forget, _ = memory_tools("facts", url)
-        assert recall.run(key="nope").startswith("Nothing is remembered under 'nope'")
-        assert recall.run(key="").startswith("Could not recall ''")
-        assert remember.run(key="bad\x00key", value="v").startswith("Could not remember")
+        assert recall.run(key="nope").startswith('Nothing is remembered under "nope"')
+        assert recall.run(key="") == "Error: key must not be empty"
+        assert remember.run(key="bad\x00key", value="v").startswith("Error: key ")
         with pytest.raises(ValueError, match="validation failed"):
             recall.run()  # missing argument: CrewAI reports it to the agent
 
@@ -199,7 +201,7 @@ class TestMemoryTools:
         assert recall.run(key="prefs") == '{"units": "metric"}'
         remember.run(key="city", value="Porto")
         assert kv.get("user-1:city") == "Porto"
-        assert list_memories.run() == "Saved memory keys:\n- city\n- prefs"
+        assert list_memories.run() == 'city: Porto\nprefs: {"units": "metric"}'
         assert memory_tools(kv)[1].run(key="user-1:city") == "Porto"
 
     def test_bad_arguments_say_what_to_fix(self) -> None:

@@ -64,12 +64,12 @@ def test_an_agent_drives_every_tool(memory: botwire.Memory) -> None:
     )
     result = agent.invoke({"messages": [{"role": "user", "content": "Remember me"}]})
     out = tool_results(result["messages"])
-    assert out["1"] == 'Remembered: "user:name".'
-    assert out["3"] == '"Ada"'
-    assert out["4"].startswith('Nothing is stored under "user:age".')
-    assert json.loads(out["5"]) == ["user:city", "user:name"]
+    assert out["1"] == 'Remembered "user:name".'
+    assert out["3"] == "Ada"
+    assert out["4"].startswith('Nothing is remembered under "user:age".')
+    assert out["5"] == "user:city: Paris\nuser:name: Ada"
     assert out["6"] == 'Forgot "user:city".'
-    assert out["7"].startswith('Nothing was stored under "user:city"')
+    assert out["7"].startswith('Nothing was remembered under "user:city"')
     assert out["8"] == "Error: key must not be empty"
     assert out["9"] == "Error: invalid arguments: value: Field required"
     assert result["messages"][-1].content == "Done: your name is Ada."
@@ -91,13 +91,13 @@ async def test_an_async_agent_uses_the_async_memory(amemory: botwire.AsyncMemory
     )
     result = await agent.ainvoke({"messages": [{"role": "user", "content": "hi"}]})
     out = tool_results(result["messages"])
-    assert out["2"] == 'Updated (version 2): "fav".'
-    assert out["3"] == '"coffee"'
-    assert out["4"] == '["fav"]'
+    assert out["2"] == 'Remembered "fav" (replaced the old fact).'
+    assert out["3"] == "coffee"
+    assert out["4"] == "fav: coffee"
     assert await amemory.get("fav") == "coffee"
 
 
-def test_values_are_shown_to_the_model_as_json(memory: botwire.Memory) -> None:
+def test_text_is_shown_as_is_other_values_as_json(memory: botwire.Memory) -> None:
     tools = tools_by_name(memory)
     memory.set("profile", {"name": "Ada", "langs": ["en", "fr"]})
     memory.set("count", 3)
@@ -108,24 +108,24 @@ def test_values_are_shown_to_the_model_as_json(memory: botwire.Memory) -> None:
         "langs": ["en", "fr"],
     }
     assert tools["recall"].invoke({"key": "count"}) == "3"
-    assert tools["recall"].invoke({"key": "text"}) == '"3"'  # a string stays visibly a string
+    assert tools["recall"].invoke({"key": "text"}) == "3"
     assert tools["recall"].invoke({"key": "nothing"}) == "null"  # stored None is not "missing"
-    assert tools["remember"].invoke({"key": "ключ", "value": "значение"}) == 'Remembered: "ключ".'
-    assert tools["recall"].invoke({"key": "ключ"}) == '"значение"'
+    assert tools["remember"].invoke({"key": "ключ", "value": "значение"}) == 'Remembered "ключ".'
+    assert tools["recall"].invoke({"key": "ключ"}) == "значение"
 
 
 def test_list_memories_is_capped(memory: botwire.Memory) -> None:
     memory.set_many({f"k{i:02}": i for i in range(5)})
     tool = {t.name: t for t in BotWireToolkit(memory=memory, list_limit=3).get_tools()}
     shown = tool["list_memories"].invoke({})
-    assert shown.startswith('["k00", "k01", "k02"] (only the first 3 keys')
-    assert tool["list_memories"].invoke({"prefix": "k04"}) == '["k04"]'
+    assert shown.startswith("k00: 0\nk01: 1\nk02: 2\n(only the first 3 keys")
+    assert tool["list_memories"].invoke({"prefix": "k04"}) == "k04: 4"
     assert (
         tool["list_memories"].invoke({"prefix": "zz"})
-        == 'No memories starting with "zz" are stored.'
+        == 'No memories with keys starting "zz" are saved.'
     )
     memory.delete_many([f"k{i:02}" for i in range(5)])
-    assert tool["list_memories"].invoke({}) == "No memories are stored."
+    assert tool["list_memories"].invoke({}) == "No memories are saved."
 
 
 def test_schemas_describe_every_argument(memory: botwire.Memory) -> None:
