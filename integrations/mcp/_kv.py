@@ -17,7 +17,7 @@ from botwire.mcp._compat import (
     keep_strings,
     resource_options,
 )
-from botwire.mcp._search import search
+from botwire.mcp._search import MAX_SEARCH, QUERY_DESCRIPTION, search
 
 __all__ = ["KV_TOOLS", "READ_TOOLS", "add_kv_tools", "add_resources"]
 
@@ -113,9 +113,11 @@ def add_kv_tools(server: Server, spaces: Namespaces, *, read_only: bool) -> None
         return {"namespace": memory.namespace, "key": key, "items": items}
 
     async def memory_search(
-        query: Annotated[str, Field(description="Words to look for, e.g. 'favourite colour'.")],
+        query: Annotated[str, Field(description=QUERY_DESCRIPTION)],
         namespace: Namespace = None,
-        limit: Annotated[int, Field(ge=1, le=100, description="Most results (1-100).")] = 10,
+        limit: Annotated[
+            int, Field(ge=1, le=MAX_SEARCH, description=f"Most results (1-{MAX_SEARCH}).")
+        ] = 10,
     ) -> dict[str, Any]:
         with tool_errors():
             memory = spaces.memory(namespace)

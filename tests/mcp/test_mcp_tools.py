@@ -165,6 +165,9 @@ async def test_search_ranks_keys_and_values(open_tools: Opener) -> None:
         found = await tools.memory_search(query="favourite colour")
         assert [r["key"] for r in found["results"]] == ["user:colour", "user:food"]
         assert found["results"][0]["value"] == "favourite colour is blue"
+        # the adapters' ranker: common words dropped, a plural matches its singular
+        plural = await tools.memory_search(query="what are my favourite colours?")
+        assert [r["key"] for r in plural["results"]] == ["user:colour", "user:food"]
         assert (await tools.memory_search(query="weather", limit=1))["results"][0]["key"] == (
             "weather"
         )
