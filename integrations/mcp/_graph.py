@@ -359,6 +359,17 @@ def add_graph_tools(server: Server, spaces: Namespaces, *, read_only: bool) -> N
         with tool_errors():
             return await graph().open(names)
 
+    @server.resource(
+        "memory://knowledge-graph",
+        name="knowledge-graph",
+        title="Knowledge Graph",
+        description="The full knowledge graph with all entities and relations",
+        mime_type="application/json",
+    )
+    async def knowledge_graph() -> str:
+        with tool_errors():
+            return json.dumps(await graph().read(), ensure_ascii=False, indent=2)
+
     server.add_tool(
         read_graph,
         title="Read Graph",

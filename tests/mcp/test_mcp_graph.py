@@ -108,6 +108,8 @@ async def test_graph_round_trip(open_tools: Opener) -> None:
             "entities": [{**ADA, "observations": ["first programmer"]}, BABBAGE],
             "relations": [],  # the relation to the deleted entity went with it
         }
+        resource = await tools.client.read_resource("memory://knowledge-graph")
+        assert json.loads(resource.contents[0].text) == final  # server-memory's resource too
         assert (await tools.delete_entities(entityNames=["Ada"]))["message"] == (
             "Entities deleted successfully"
         )
