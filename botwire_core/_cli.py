@@ -308,7 +308,7 @@ def _mcp_package() -> Any:
 @click.option("--url", envvar="BOTWIRE_URL", help="Store URL (default: the embedded file).")
 @click.option("--namespace", default="mcp", show_default=True, help="Default namespace.")
 @click.option(
-    "--allow", multiple=True, help="Namespace pattern the tools may use (repeat; default: NS)."
+    "--allow", multiple=True, help="Other namespace pattern the tools may use (repeatable)."
 )
 @click.option("--read-only", is_flag=True, help="Offer only the tools that do not write.")
 @click.option("--tools", default="kv", show_default=True, help="kv, graph or kv,graph.")
@@ -330,6 +330,12 @@ def mcp_group(
     import asyncio
 
     mcp = _mcp_package()
+    if sys.stdin.isatty():  # a person, not a host, started it: say what it is (stderr)
+        click.echo(
+            "botwire mcp speaks MCP on stdin/stdout; MCP hosts start it themselves "
+            "(see `botwire mcp config`). Ctrl-C stops it.",
+            err=True,
+        )
     server = mcp.create_server(
         url or getattr(ctx.obj, "url", None),
         api_key=getattr(ctx.obj, "api_key", None),
@@ -355,21 +361,28 @@ def mcp_config(host: str, url: str | None, args: tuple[str, ...]) -> None:
 
 @mcp_group.command("import-graph")
 @click.argument("path", type=click.File("r", encoding="utf-8"))
-@click.option("--url", envvar="BOTWIRE_URL", help="Store URL (default: the embedded file).")
-@click.option("--namespace", default="mcp", show_default=True, help="Namespace of the graph.")
-@click.pass_obj
-def mcp_import_graph(obj: Any, path: IO[str], url: str | None, namespace: str) -> None:
-    """Import a @modelcontextprotocol/server-memory JSONL file (PATH) as the graph."""
+@click.option("--url", help="Store URL (default: as for `botwire mcp`).")
+@click.option("--namespace", help="Namespace of the graph (default: as for `botwire mcp`).")
+@click.pass_context
+def mcp_import_graph(
+    ctx: click.Context, path: IO[str], url: str | None, namespace: str | None
+) -> None:
+    """Import a @modelcontextprotocol/server-memory JSONL file (PATH) as the graph.
+
+    Entities that exist get only the file's new observations; importing the same
+    file twice changes nothing.
+    """
     import asyncio
 
     from botwire._client import AsyncMemory
 
     mcp = _mcp_package()
+    group = ctx.parent.params if ctx.parent is not None else {}
+    url = url or group.get("url") or getattr(ctx.obj, "url", None)
+    namespace = namespace or group.get("namespace") or "mcp"
 
     async def run() -> dict[str, int]:
-        memory = AsyncMemory(
-            namespace, url or getattr(obj, "url", None), api_key=getattr(obj, "api_key", None)
-        )
+        memory = AsyncMemory(namespace, url, api_key=getattr(ctx.obj, "api_key", None))
         try:
             counts: dict[str, int] = await mcp.import_jsonl(memory, path)
             return counts

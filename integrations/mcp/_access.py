@@ -46,10 +46,11 @@ class Namespaces:
         store: AsyncStore | None = None,
     ) -> None:
         self.default = validate_namespace(default)
-        patterns = [default] if allow is None else list(allow)
-        if isinstance(allow, str) or not patterns or not all(isinstance(p, str) for p in patterns):
+        patterns = [] if allow is None else list(allow)
+        if isinstance(allow, str) or not all(isinstance(p, str) for p in patterns):
             raise ValidationError("allow must be a list of namespace patterns, e.g. ['team-*']")
-        self.allow = tuple(patterns)
+        # the default namespace is always allowed: calls without `namespace` use it
+        self.allow = tuple(dict.fromkeys([self.default, *patterns]))
         self.literal = tuple(p for p in self.allow if not any(c in p for c in "*?["))
         self._url = url
         self._api_key = api_key

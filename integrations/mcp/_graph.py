@@ -252,10 +252,10 @@ class Graph:
 
     async def open(self, names: list[str]) -> dict[str, Any]:
         """The named entities and the relations touching them."""
-        found = await self.memory.get_many([entity_key(n) for n in dict.fromkeys(names)])
-        order = {n: i for i, n in enumerate(names)}
-        entities = sorted(found.values(), key=lambda e: order.get(e["name"], 0))
-        return await self._with_relations(entities)
+        ops: list[Op] = [GetOp(entity_key(n)) for n in dict.fromkeys(names)]
+        found = [r for r in await self.memory.batch(ops) if isinstance(r, Record)] if ops else []
+        found.sort(key=lambda r: (r.created_at, r.key))  # graph order, as read_graph
+        return await self._with_relations([json.loads(r.raw) for r in found])
 
     async def _with_relations(self, entities: list[dict[str, Any]]) -> dict[str, Any]:
         names = {e["name"] for e in entities}

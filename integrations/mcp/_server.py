@@ -63,8 +63,8 @@ def create_server(
         store: an open ``botwire.AsyncStore`` to use instead of ``memory_url``.
         namespace: what a tool call without ``namespace`` uses; the knowledge
             graph lives there too.
-        allow: namespace patterns (``fnmatch``: ``team-*``) the tools may touch;
-            default: ``namespace`` only. Others are refused as tool errors.
+        allow: namespace patterns (``fnmatch``: ``team-*``) the tools may touch
+            besides ``namespace`` (always allowed). Others are refused as tool errors.
         read_only: register only the tools that do not write.
         tools: ``"kv"`` (the ``memory_*`` tools), ``"graph"`` (server-memory's
             knowledge-graph tools), or both.

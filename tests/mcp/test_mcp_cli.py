@@ -52,6 +52,11 @@ def test_import_graph(tmp_path: Path) -> None:
     }
     with Memory("kg", url) as memory:
         assert memory.get("graph:entity:Ada")["entityType"] == "person"
+    # the options of `botwire mcp` itself apply too
+    again = runner.invoke(
+        cli, ["mcp", "--url", url, "--namespace", "kg", "import-graph", str(path)]
+    )
+    assert json.loads(again.output)["entities"] == 0
     path.write_text('{"type": "entity"}\n', encoding="utf-8")
     bad = runner.invoke(cli, ["--url", url, "mcp", "import-graph", str(path)])
     assert bad.exit_code == 1 and "line 1 is not a server-memory record" in bad.output

@@ -124,6 +124,8 @@ async def test_allow_patterns(open_tools: Opener, namespace: str) -> None:
         assert (await tools.memory_get(key="k", namespace="team-red"))["value"] == 2
         refused = await tools.error("memory_get", key="k", namespace="other")
         assert "namespace 'other' is not allowed here" in refused and "'team-*'" in refused
+    async with open_tools(allow=["team-*"]) as tools:  # the default is always allowed
+        await tools.memory_set(key="k", value=3)
     async with open_tools() as tools:  # default: the default namespace only
         assert "not allowed" in await tools.error("memory_set", key="k", value=1, namespace="x")
 
