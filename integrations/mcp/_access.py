@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from fnmatch import fnmatchcase
 
 from botwire._client import AsyncMemory
 from botwire._errors import BotWireError, PermissionDeniedError, ValidationError
 from botwire._rules import validate_namespace
 from botwire._store import AsyncStore
+from botwire._tokens import RESERVED_PREFIX, Access, TokenScope, is_reserved
 from botwire._urls import open_async_store
 from botwire.mcp._compat import ToolError
 
@@ -41,42 +41,52 @@ class Namespaces:
         default: str,
         allow: Iterable[str] | None,
         *,
+        read_only: bool = False,
         url: str | None = None,
         api_key: str | None = None,
         store: AsyncStore | None = None,
     ) -> None:
         self.default = validate_namespace(default)
-        patterns = [] if allow is None else list(allow)
-        if isinstance(allow, str) or not all(isinstance(p, str) for p in patterns):
+        if isinstance(allow, str):
             raise ValidationError("allow must be a list of namespace patterns, e.g. ['team-*']")
-        # the default namespace is always allowed: calls without `namespace` use it
-        self.allow = tuple(dict.fromkeys([self.default, *patterns]))
-        self.literal = tuple(p for p in self.allow if not any(c in p for c in "*?["))
+        # the default namespace is always allowed: calls without `namespace` use it.
+        # The patterns are token scopes' (`*`, `?`; `_botwire.*` never reachable).
+        patterns = tuple(dict.fromkeys([self.default, *(allow or ())]))
+        self.scope = TokenScope(patterns, read=True, write=not read_only)
+        self.literal = tuple(p for p in patterns if not any(c in p for c in "*?"))
         self._url = url
         self._api_key = api_key
         self._store = store
         self._owns_store = store is None
         self._memories: dict[str, AsyncMemory] = {}
 
-    def name(self, namespace: str | None) -> str:
-        """The namespace a call means (``None``: the default), if it is allowed.
+    def name(self, namespace: str | None, access: Access = "read") -> str:
+        """The namespace a call means (``None``: the default), if ``access`` is allowed.
 
         Raises:
             ValidationError: not a valid namespace name.
-            PermissionDeniedError: valid, but outside the ``allow`` patterns.
+            PermissionDeniedError: valid, but outside the ``allow`` patterns, or a
+                write on a read-only server.
         """
         name = self.default if namespace is None or namespace == "" else namespace
         name = validate_namespace(name)
-        if not any(fnmatchcase(name, pattern) for pattern in self.allow):
+        if self.scope.allows(name, access):
+            return name
+        if is_reserved(name):
+            raise PermissionDeniedError(
+                f"namespace {name!r} is reserved for BotWire's own records; "
+                f"no tool can reach {RESERVED_PREFIX}*"
+            )
+        if not self.scope.covers(name):
             raise PermissionDeniedError(
                 f"namespace {name!r} is not allowed here; this server may use "
-                f"{', '.join(repr(p) for p in self.allow)}"
+                f"{', '.join(repr(p) for p in self.scope.patterns)}"
             )
-        return name
+        raise PermissionDeniedError(f"this server is read-only; it cannot write to {name!r}")
 
-    def memory(self, namespace: str | None) -> AsyncMemory:
+    def memory(self, namespace: str | None, access: Access = "read") -> AsyncMemory:
         """The ``AsyncMemory`` of an allowed namespace (see :meth:`name`)."""
-        name = self.name(namespace)
+        name = self.name(namespace, access)
         memory = self._memories.get(name)
         if memory is None:
             if self._store is None:

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from botwire._client import AsyncMemory
 from botwire._errors import ConflictError, NotFoundError, ValidationError
+from botwire._tokens import Access
 from botwire._types import GetOp, Op, Record
 from botwire.mcp._access import Namespaces, tool_errors
 from botwire.mcp._compat import Server, ToolAnnotations
@@ -333,8 +334,8 @@ _READ = ToolAnnotations(
 def add_graph_tools(server: Server, spaces: Namespaces, *, read_only: bool) -> None:
     """Register server-memory's tools over the graph in the default namespace."""
 
-    def graph() -> Graph:
-        return Graph(spaces.memory(None))
+    def graph(access: Access = "read") -> Graph:
+        return Graph(spaces.memory(None, access))
 
     async def read_graph() -> dict[str, Any]:
         with tool_errors():
@@ -393,17 +394,17 @@ def add_graph_tools(server: Server, spaces: Namespaces, *, read_only: bool) -> N
 
     async def create_entities(entities: list[EntityIn]) -> dict[str, Any]:
         with tool_errors():
-            created = await graph().create_entities(e.model_dump() for e in entities)
+            created = await graph("write").create_entities(e.model_dump() for e in entities)
         return {"entities": created}
 
     async def create_relations(relations: list[RelationIn]) -> dict[str, Any]:
         with tool_errors():
-            created = await graph().create_relations(r.as_dict() for r in relations)
+            created = await graph("write").create_relations(r.as_dict() for r in relations)
         return {"relations": created}
 
     async def add_observations(observations: list[ObservationsIn]) -> dict[str, Any]:
         with tool_errors():
-            results = await graph().add_observations(
+            results = await graph("write").add_observations(
                 (o.entityName, o.contents) for o in observations
             )
         return {"results": results}
@@ -412,7 +413,7 @@ def add_graph_tools(server: Server, spaces: Namespaces, *, read_only: bool) -> N
         entityNames: Annotated[list[str], Field(description="An array of entity names to delete")],
     ) -> dict[str, Any]:
         with tool_errors():
-            deleted, missing = await graph().delete_entities(entityNames)
+            deleted, missing = await graph("write").delete_entities(entityNames)
         message = (
             "Entities deleted successfully"
             if not missing
@@ -423,7 +424,7 @@ def add_graph_tools(server: Server, spaces: Namespaces, *, read_only: bool) -> N
 
     async def delete_observations(deletions: list[DeletionIn]) -> dict[str, Any]:
         with tool_errors():
-            removed, missing = await graph().delete_observations(
+            removed, missing = await graph("write").delete_observations(
                 (d.entityName, d.observations) for d in deletions
             )
         requested = sum(len(d.observations) for d in deletions)
@@ -440,7 +441,7 @@ def add_graph_tools(server: Server, spaces: Namespaces, *, read_only: bool) -> N
         ],
     ) -> dict[str, Any]:
         with tool_errors():
-            deleted = await graph().delete_relations(r.as_dict() for r in relations)
+            deleted = await graph("write").delete_relations(r.as_dict() for r in relations)
         message = (
             "Relations deleted successfully"
             if deleted == len(relations)

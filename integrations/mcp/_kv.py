@@ -179,13 +179,13 @@ def add_kv_tools(server: Server, spaces: Namespaces, *, read_only: bool) -> None
         ] = None,
     ) -> dict[str, Any]:
         with tool_errors():
-            memory = spaces.memory(namespace)
+            memory = spaces.memory(namespace, "write")
             version = await memory.set(key, value, ttl=ttl, if_version=if_version)
         return {"namespace": memory.namespace, "key": key, "version": version}
 
     async def memory_delete(key: Key, namespace: Namespace = None) -> dict[str, Any]:
         with tool_errors():
-            memory = spaces.memory(namespace)
+            memory = spaces.memory(namespace, "write")
             deleted = await memory.delete(key)
         return {"namespace": memory.namespace, "key": key, "deleted": deleted}
 
@@ -198,7 +198,7 @@ def add_kv_tools(server: Server, spaces: Namespaces, *, read_only: bool) -> None
         namespace: Namespace = None,
     ) -> dict[str, Any]:
         with tool_errors():
-            memory = spaces.memory(namespace)
+            memory = spaces.memory(namespace, "write")
             length = await memory.append(key, *items)
         return {"namespace": memory.namespace, "key": key, "length": length}
 

@@ -63,18 +63,21 @@ def create_server(
         store: an open ``botwire.AsyncStore`` to use instead of ``memory_url``.
         namespace: what a tool call without ``namespace`` uses; the knowledge
             graph lives there too.
-        allow: namespace patterns (``fnmatch``: ``team-*``) the tools may touch
-            besides ``namespace`` (always allowed). Others are refused as tool errors.
+        allow: namespace patterns (as in token scopes: ``*``, ``?``; ``team-*``)
+            the tools may touch besides ``namespace`` (always allowed). Others,
+            and the reserved ``_botwire.*``, are refused as tool errors.
         read_only: register only the tools that do not write.
         tools: ``"kv"`` (the ``memory_*`` tools), ``"graph"`` (server-memory's
             knowledge-graph tools), or both.
         name: the server name hosts show.
 
     Raises:
-        ValidationError: an invalid namespace or an unknown tool set.
+        ValidationError: an invalid namespace or pattern, or an unknown tool set.
     """
     chosen = _tool_sets(tools)
-    spaces = Namespaces(namespace, allow, url=memory_url, api_key=api_key, store=store)
+    spaces = Namespaces(
+        namespace, allow, read_only=read_only, url=memory_url, api_key=api_key, store=store
+    )
     server = new_server(name, INSTRUCTIONS)
     if "kv" in chosen:
         add_kv_tools(server, spaces, read_only=read_only)

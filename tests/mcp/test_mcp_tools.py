@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from botwire import Memory
-from botwire.mcp import KV_TOOLS, READ_TOOLS
+from botwire import Memory, ValidationError
+from botwire.mcp import KV_TOOLS, READ_TOOLS, create_server
 from tests.mcp.conftest import Opener, unpack
 
 pytestmark = pytest.mark.timeout(60)
@@ -124,10 +124,24 @@ async def test_allow_patterns(open_tools: Opener, namespace: str) -> None:
         assert (await tools.memory_get(key="k", namespace="team-red"))["value"] == 2
         refused = await tools.error("memory_get", key="k", namespace="other")
         assert "namespace 'other' is not allowed here" in refused and "'team-*'" in refused
+    async with open_tools(allow=["*"]) as tools:  # never the server's own records
+        refused = await tools.error("memory_list_keys", namespace="_botwire.tokens")
+        assert "reserved for BotWire's own records" in refused
     async with open_tools(allow=["team-*"]) as tools:  # the default is always allowed
         await tools.memory_set(key="k", value=3)
     async with open_tools() as tools:  # default: the default namespace only
         assert "not allowed" in await tools.error("memory_set", key="k", value=1, namespace="x")
+
+
+def test_bad_allow_patterns_are_refused_up_front() -> None:
+    with pytest.raises(ValidationError, match="invalid namespace pattern"):
+        create_server(allow=["bad pattern"])
+    with pytest.raises(ValidationError, match="reserved"):
+        create_server(allow=["_botwire.*"])
+    with pytest.raises(ValidationError, match="list of namespace patterns"):
+        create_server(allow="team-*")
+    with pytest.raises(ValidationError, match="tools must name"):
+        create_server(tools=["kv", "vectors"])
 
 
 async def test_list_keys_prefix_and_pages(open_tools: Opener) -> None:
@@ -180,6 +194,8 @@ async def test_resources(open_tools: Opener, namespace: str) -> None:
     async with open_tools(allow=[namespace, "team-*"]) as tools:
         await tools.memory_set(key="a/b é?#", value={"x": [1, None]})
         await tools.memory_set(key="plain", value='{"looks": "like json"}')
+        await tools.memory_set(key="../up", value=1)  # keys are not paths (2.x checks those)
+        await tools.memory_set(key="/abs", value=2)
         client = tools.client
         listed = [r.model_dump(by_alias=True) for r in (await client.list_resources()).resources]
         assert [str(r["uri"]) for r in listed] == [f"botwire://{namespace}"]
@@ -195,6 +211,8 @@ async def test_resources(open_tools: Opener, namespace: str) -> None:
         assert keys["a/b é?#"] == f"botwire://{namespace}/a%2Fb%20%C3%A9%3F%23"
         value = await client.read_resource(keys["a/b é?#"])
         assert json.loads(value.contents[0].text) == {"x": [1, None]}
+        for key, expected in [("../up", 1), ("/abs", 2)]:
+            assert json.loads((await client.read_resource(keys[key])).contents[0].text) == expected
         plain = await client.read_resource(keys["plain"])
         assert json.loads(plain.contents[0].text) == '{"looks": "like json"}'
         other = json.loads((await client.read_resource("botwire://team-x")).contents[0].text)
