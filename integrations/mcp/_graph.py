@@ -24,6 +24,7 @@ from botwire._tokens import Access
 from botwire._types import GetOp, Op, Record
 from botwire.mcp._access import Namespaces, tool_errors
 from botwire.mcp._compat import Server, ToolAnnotations
+from botwire.mcp._search import records
 
 __all__ = ["GRAPH_TOOLS", "Graph", "add_graph_tools", "import_jsonl"]
 
@@ -42,7 +43,6 @@ GRAPH_TOOLS = (
 
 ENTITY = "graph:entity:"
 RELATION = "graph:relation:"
-_PAGE = 500
 
 
 class EntityIn(BaseModel):
@@ -111,20 +111,9 @@ class Graph:
         self.memory = memory
 
     async def _records(self, prefix: str) -> list[Record]:
-        records: list[Record] = []
-        cursor: str | None = None
-        while True:
-            page = await self.memory.store.list_keys(
-                self.memory.namespace, prefix=prefix, limit=_PAGE, cursor=cursor
-            )
-            ops: list[Op] = [GetOp(k) for k in page.keys]
-            if ops:
-                records.extend(r for r in await self.memory.batch(ops) if isinstance(r, Record))
-            if page.next_cursor is None:
-                # oldest first, like server-memory's file order
-                records.sort(key=lambda r: (r.created_at, r.key))
-                return records
-            cursor = page.next_cursor
+        found = await records(self.memory, prefix=prefix)
+        found.sort(key=lambda r: (r.created_at, r.key))  # oldest first, like server-memory's file
+        return found
 
     async def entities(self) -> list[dict[str, Any]]:
         """Every entity, oldest first."""

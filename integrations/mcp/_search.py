@@ -9,7 +9,7 @@ from botwire._memory_tools import MAX_SEARCH, SEARCH_MEMORIES, SEARCH_SCAN, rank
 from botwire._rules import decode
 from botwire._types import GetOp, Op, Record
 
-__all__ = ["MAX_SEARCH", "QUERY_DESCRIPTION", "SEARCH_SCAN", "search"]
+__all__ = ["MAX_SEARCH", "QUERY_DESCRIPTION", "SEARCH_SCAN", "records", "search"]
 
 QUERY_DESCRIPTION = next(p.description for p in SEARCH_MEMORIES.params if p.name == "query")
 """The ``query`` argument as every adapter's search tool describes it."""
@@ -17,20 +17,28 @@ QUERY_DESCRIPTION = next(p.description for p in SEARCH_MEMORIES.params if p.name
 _PAGE = 200
 
 
-async def _records(memory: AsyncMemory, scan: int) -> list[Record]:
-    records: list[Record] = []
+async def records(
+    memory: AsyncMemory, *, prefix: str = "", most: int | None = None
+) -> list[Record]:
+    """The records of ``memory``'s keys starting with ``prefix``, in key order.
+
+    Reads one page of keys and one batch of values at a time; stops after
+    ``most`` keys if given.
+    """
+    found: list[Record] = []
     cursor: str | None = None
-    while len(records) < scan:
+    while most is None or len(found) < most:
+        limit = _PAGE if most is None else min(_PAGE, most - len(found))
         page = await memory.store.list_keys(
-            memory.namespace, limit=min(_PAGE, scan - len(records)), cursor=cursor
+            memory.namespace, prefix=prefix, limit=limit, cursor=cursor
         )
         ops: list[Op] = [GetOp(k) for k in page.keys]
         if ops:
-            records.extend(r for r in await memory.batch(ops) if isinstance(r, Record))
+            found.extend(r for r in await memory.batch(ops) if isinstance(r, Record))
         if page.next_cursor is None:
             break
         cursor = page.next_cursor
-    return records
+    return found
 
 
 async def search(
@@ -42,6 +50,6 @@ async def search(
     with the query (``botwire._memory_tools.rank``, the ranker of every adapter);
     ties go to the most recently updated key.
     """
-    records = await _records(memory, scan)
-    best = rank(query, ((f"{r.key} {r.raw}", r.updated_at, r) for r in records), limit)
+    scanned = await records(memory, most=scan)
+    best = rank(query, ((f"{r.key} {r.raw}", r.updated_at, r) for r in scanned), limit)
     return [{"key": r.key, "value": decode(r.raw), "version": r.version} for r in best]

@@ -62,14 +62,13 @@ def test_import_graph(tmp_path: Path) -> None:
     assert bad.exit_code == 1 and "line 1 is not a server-memory record" in bad.output
 
 
+def _run(argv: list[str], home: Path) -> subprocess.CompletedProcess[str]:
+    env = {"BOTWIRE_HOME": str(home)}
+    return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=60)
+
+
 def test_bad_options_fail_on_stderr_only(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [botwire_command(), "mcp", "--tools", "kv,nope"],
-        capture_output=True,
-        text=True,
-        env={"BOTWIRE_HOME": str(tmp_path)},
-        timeout=60,
-    )
+    result = _run([botwire_command(), "mcp", "--tools", "kv,nope"], tmp_path)
     assert result.returncode == 1 and result.stdout == ""
     assert "tools must name one or more of kv, graph, not nope" in result.stderr
 
@@ -82,12 +81,6 @@ def test_missing_extra_names_it(tmp_path: Path) -> None:
         "sys.argv = ['botwire', 'mcp']\n"
         "main()\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env={"BOTWIRE_HOME": str(tmp_path)},
-        timeout=60,
-    )
+    result = _run([sys.executable, "-c", code], tmp_path)
     assert result.returncode == 1 and result.stdout == ""
     assert 'pip install "botwire[mcp]"' in result.stderr
