@@ -374,7 +374,7 @@ def mcp_import_graph(
     """
     import asyncio
 
-    from botwire._client import AsyncMemory
+    from botwire import AsyncMemory
 
     mcp = _mcp_package()
     group = ctx.parent.params if ctx.parent is not None else {}

@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
-from botwire._client import AsyncMemory
-from botwire._errors import BotWireError, PermissionDeniedError, ValidationError
-from botwire._rules import validate_namespace
-from botwire._store import AsyncStore
-from botwire._tokens import RESERVED_PREFIX, Access, TokenScope, is_reserved
-from botwire._urls import open_async_store
+from botwire import (
+    AsyncMemory,
+    AsyncStore,
+    BotWireError,
+    PermissionDeniedError,
+    ValidationError,
+    open_async_store,
+)
+from botwire._tokens import RESERVED_PREFIX, Access, TokenScope, is_reserved, validate_pattern
 from botwire.mcp._compat import ToolError
 
 __all__ = ["Namespaces", "tool_errors"]
@@ -46,7 +49,11 @@ class Namespaces:
         api_key: str | None = None,
         store: AsyncStore | None = None,
     ) -> None:
-        self.default = validate_namespace(default)
+        if any(c in validate_pattern(default) for c in "*?"):
+            raise ValidationError(
+                f"the default namespace must be a name, not a pattern: {default!r}"
+            )
+        self.default = default
         if isinstance(allow, str):
             raise ValidationError("allow must be a list of namespace patterns, e.g. ['team-*']")
         # the default namespace is always allowed: calls without `namespace` use it.
@@ -60,39 +67,37 @@ class Namespaces:
         self._owns_store = store is None
         self._memories: dict[str, AsyncMemory] = {}
 
-    def name(self, namespace: str | None, access: Access = "read") -> str:
-        """The namespace a call means (``None``: the default), if ``access`` is allowed.
+    def memory(self, namespace: str | None, access: Access = "read") -> AsyncMemory:
+        """The ``AsyncMemory`` of ``namespace`` (``None``: the default) if ``access`` is allowed.
 
         Raises:
             ValidationError: not a valid namespace name.
             PermissionDeniedError: valid, but outside the ``allow`` patterns, or a
                 write on a read-only server.
         """
-        name = self.default if namespace is None or namespace == "" else namespace
-        name = validate_namespace(name)
-        if self.scope.allows(name, access):
-            return name
-        if is_reserved(name):
-            raise PermissionDeniedError(
-                f"namespace {name!r} is reserved for BotWire's own records; "
-                f"no tool can reach {RESERVED_PREFIX}*"
-            )
-        if not self.scope.covers(name):
-            raise PermissionDeniedError(
-                f"namespace {name!r} is not allowed here; this server may use "
-                f"{', '.join(repr(p) for p in self.scope.patterns)}"
-            )
-        raise PermissionDeniedError(f"this server is read-only; it cannot write to {name!r}")
-
-    def memory(self, namespace: str | None, access: Access = "read") -> AsyncMemory:
-        """The ``AsyncMemory`` of an allowed namespace (see :meth:`name`)."""
-        name = self.name(namespace, access)
+        name = namespace or self.default
         memory = self._memories.get(name)
         if memory is None:
             if self._store is None:
                 self._store = open_async_store(self._url, api_key=self._api_key)
-            memory = self._memories[name] = AsyncMemory(name, store=self._store)
+            memory = AsyncMemory(name, store=self._store)  # validates the name
+        if not self.scope.allows(name, access):
+            raise self._refusal(name)
+        self._memories[name] = memory  # only allowed ones: the cache stays small
         return memory
+
+    def _refusal(self, name: str) -> PermissionDeniedError:
+        if is_reserved(name):
+            return PermissionDeniedError(
+                f"namespace {name!r} is reserved for BotWire's own records; "
+                f"no tool can reach {RESERVED_PREFIX}*"
+            )
+        if not self.scope.covers(name):
+            return PermissionDeniedError(
+                f"namespace {name!r} is not allowed here; this server may use "
+                f"{', '.join(repr(p) for p in self.scope.patterns)}"
+            )
+        return PermissionDeniedError(f"this server is read-only; it cannot write to {name!r}")
 
     async def aclose(self) -> None:
         """Close the store if it was opened here (not one passed as ``store=``)."""

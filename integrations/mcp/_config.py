@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from botwire._urls import resolve_url
+from botwire import default_path
 
 __all__ = ["HOSTS", "botwire_command", "host_config"]
 
@@ -41,7 +41,8 @@ def host_config(
     """
     if host not in HOSTS:
         raise ValueError(f"host must be one of {', '.join(HOSTS)}, not {host!r}")
-    url = resolve_url(url)  # spelled out: the host's environment may differ from yours
+    # spelled out: the host's environment may differ from yours
+    url = url or os.environ.get("BOTWIRE_URL") or f"sqlite:///{default_path()}"
     env = {"BOTWIRE_URL": url}
     if url.startswith(("http://", "https://")):
         env["BOTWIRE_API_KEY"] = API_KEY_PLACEHOLDER

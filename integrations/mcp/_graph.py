@@ -18,10 +18,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from botwire._client import AsyncMemory
-from botwire._errors import ConflictError, NotFoundError, ValidationError
+from botwire import AsyncMemory, ConflictError, GetOp, NotFoundError, Record, ValidationError
 from botwire._tokens import Access
-from botwire._types import GetOp, Op, Record
 from botwire.mcp._access import Namespaces, tool_errors
 from botwire.mcp._compat import Server, ToolAnnotations
 from botwire.mcp._search import records
@@ -242,7 +240,7 @@ class Graph:
 
     async def open(self, names: list[str]) -> dict[str, Any]:
         """The named entities and the relations touching them."""
-        ops: list[Op] = [GetOp(entity_key(n)) for n in dict.fromkeys(names)]
+        ops = [GetOp(entity_key(n)) for n in dict.fromkeys(names)]
         found = [r for r in await self.memory.batch(ops) if isinstance(r, Record)] if ops else []
         found.sort(key=lambda r: (r.created_at, r.key))  # graph order, as read_graph
         return await self._with_relations([json.loads(r.raw) for r in found])

@@ -8,7 +8,7 @@ from urllib.parse import quote, unquote
 
 from pydantic import Field
 
-from botwire._types import Item
+from botwire import Item
 from botwire.mcp._access import Namespaces, tool_errors
 from botwire.mcp._compat import (
     URI_PARAMS_DECODED,

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from botwire._client import AsyncMemory
+from botwire import AsyncMemory, GetOp, Record
 from botwire._memory_tools import MAX_SEARCH, SEARCH_MEMORIES, SEARCH_SCAN, rank
-from botwire._rules import decode
-from botwire._types import GetOp, Op, Record
 
 __all__ = ["MAX_SEARCH", "QUERY_DESCRIPTION", "SEARCH_SCAN", "records", "search"]
 
@@ -32,7 +31,7 @@ async def records(
         page = await memory.store.list_keys(
             memory.namespace, prefix=prefix, limit=limit, cursor=cursor
         )
-        ops: list[Op] = [GetOp(k) for k in page.keys]
+        ops = [GetOp(k) for k in page.keys]
         if ops:
             found.extend(r for r in await memory.batch(ops) if isinstance(r, Record))
         if page.next_cursor is None:
@@ -52,4 +51,4 @@ async def search(
     """
     scanned = await records(memory, most=scan)
     best = rank(query, ((f"{r.key} {r.raw}", r.updated_at, r) for r in scanned), limit)
-    return [{"key": r.key, "value": decode(r.raw), "version": r.version} for r in best]
+    return [{"key": r.key, "value": json.loads(r.raw), "version": r.version} for r in best]

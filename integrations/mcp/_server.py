@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from botwire._errors import ValidationError
-from botwire._store import AsyncStore
+from botwire import AsyncStore, ValidationError
 from botwire.mcp._access import Namespaces
 from botwire.mcp._compat import Server, new_server
 from botwire.mcp._graph import add_graph_tools
