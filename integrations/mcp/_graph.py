@@ -197,7 +197,9 @@ class Graph:
             await self.memory.delete_many(touching)
         return existed, [n for n in names if n not in existed]
 
-    async def delete_observations(self, deletions: Iterable[tuple[str, list[str]]]) -> Any:
+    async def delete_observations(
+        self, deletions: Iterable[tuple[str, list[str]]]
+    ) -> tuple[int, list[str]]:
         """Remove observations: (how many were removed, entities not found)."""
         removed = 0
         missing: list[str] = []
@@ -297,7 +299,7 @@ async def import_jsonl(memory: AsyncMemory, lines: Iterable[str]) -> dict[str, i
             ) from None
     graph = Graph(memory)
     created = await graph.create_entities(entities)
-    fresh = {id(e) for e in created}
+    fresh = {id(e) for e in created}  # by identity: a name repeated in the file merges too
     added = 0
     for entity in entities:
         if id(entity) not in fresh:
