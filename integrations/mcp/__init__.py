@@ -32,7 +32,7 @@ from botwire._errors import require
 
 require("mcp", "mcp")
 
-from botwire.mcp._compat import MCP_MAJOR  # noqa: E402
+from botwire.mcp._compat import MCP_MAJOR, streamable_http_app  # noqa: E402
 from botwire.mcp._config import HOSTS, host_config  # noqa: E402
 from botwire.mcp._graph import GRAPH_TOOLS, import_jsonl  # noqa: E402
 from botwire.mcp._kv import KV_TOOLS, READ_TOOLS  # noqa: E402
@@ -49,4 +49,5 @@ __all__ = [
     "host_config",
     "import_jsonl",
     "run_stdio",
+    "streamable_http_app",
 ]

@@ -8,16 +8,25 @@ Everything else in ``botwire.mcp`` imports the SDK through this module.
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from mcp.types import ToolAnnotations
 
-__all__ = ["MCP_MAJOR", "Server", "ToolAnnotations", "ToolError", "keep_strings", "new_server"]
+__all__ = [
+    "MCP_MAJOR",
+    "Server",
+    "ToolAnnotations",
+    "ToolError",
+    "keep_strings",
+    "new_server",
+    "streamable_http_app",
+]
 
 if TYPE_CHECKING:  # type-checked against the lock's 1.x
     from mcp.server.fastmcp import FastMCP as Server
     from mcp.server.fastmcp.exceptions import ToolError
     from mcp.server.fastmcp.utilities.func_metadata import FuncMetadata
+    from starlette.applications import Starlette
 
     MCP_MAJOR: int
 else:
@@ -45,6 +54,28 @@ def new_server(name: str, instructions: str) -> Server:
         # `lifespan` field on every construction; nothing a user can act on
         warnings.filterwarnings("ignore", message="Field 'lifespan' has an incomplete definition")
         return Server(name, instructions=instructions, log_level="WARNING")
+
+
+def streamable_http_app(
+    server: Server, *, path: str = "/mcp", stateless: bool = True, json_response: bool = True
+) -> Starlette:
+    """The server's streamable-HTTP ASGI app, on either major.
+
+    1.x reads these settings from the server object, 2.x takes them as arguments.
+    Stateless (no session kept between requests) lets several server processes
+    behind a load balancer answer one client. The app's lifespan runs the SDK's
+    session manager; a host app that mounts it must run
+    ``server.session_manager.run()`` in its own lifespan (mounted lifespans are
+    not run). DNS-rebinding protection stays as the SDK sets it.
+    """
+    if MCP_MAJOR >= 2:
+        options = {"stateless_http": stateless, "json_response": json_response}
+        app: Starlette = cast(Any, server).streamable_http_app(streamable_http_path=path, **options)
+        return app
+    server.settings.streamable_http_path = path
+    server.settings.stateless_http = stateless
+    server.settings.json_response = json_response
+    return server.streamable_http_app()
 
 
 def resource_options(*params: str) -> dict[str, Any]:
