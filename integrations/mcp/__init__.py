@@ -17,15 +17,17 @@ Resources: ``botwire://{namespace}/{key}`` (keys percent-encoded) and
 
 In Python, build the server and run or mount it yourself::
 
-    from botwire.mcp import create_server
+    from botwire.mcp import create_server, streamable_http_app
 
     server = create_server("sqlite:///memory.db", allow=["mcp", "team-*"])
-    server.run("stdio")                          # or server.streamable_http_app()
+    server.run("stdio")                          # or: app = streamable_http_app(server)
 
 Values are any JSON and come back exactly as stored: a string that looks like
 JSON (``'{"a": 1}'``) stays a string, although the SDK would otherwise parse it
 (see docs/mcp.md). A BotWire error (bad key, version conflict, refused
 namespace) reaches the model as a tool error carrying the same sentence.
+``--allow`` takes the patterns of token scopes (``team-*``); the default
+namespace is always allowed and ``_botwire.*`` never is.
 """
 
 from botwire._errors import require

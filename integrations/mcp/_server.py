@@ -52,7 +52,7 @@ def create_server(
     Example:
         >>> from botwire.mcp import create_server
         >>> server = create_server("sqlite:///memory.db", allow=["mcp", "team-*"])
-        >>> server.run("stdio")  # or mount server.streamable_http_app()
+        >>> server.run("stdio")  # or botwire.mcp.streamable_http_app(server)
 
     Args:
         memory_url: where the data lives (default ``$BOTWIRE_URL``, else the

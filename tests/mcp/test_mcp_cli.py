@@ -84,3 +84,14 @@ def test_missing_extra_names_it(tmp_path: Path) -> None:
     result = _run([sys.executable, "-c", code], tmp_path)
     assert result.returncode == 1 and result.stdout == ""
     assert 'pip install "botwire[mcp]"' in result.stderr
+
+
+def test_public_surface() -> None:
+    import botwire.mcp
+
+    assert botwire.mcp.__all__ == sorted(botwire.mcp.__all__)
+    for name in botwire.mcp.__all__:
+        obj = getattr(botwire.mcp, name)
+        if callable(obj):
+            assert obj.__doc__ and obj.__doc__.strip(), f"{name} has no docstring"
+    assert botwire.mcp.__doc__ and "botwire mcp" in botwire.mcp.__doc__
