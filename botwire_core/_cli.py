@@ -319,6 +319,110 @@ def where(obj: _Context) -> None:
     _emit({"url": url, "default_path": str(default_path())}, url)
 
 
+# -- botwire mcp: the MCP server lives in botwire.mcp (extra "mcp"), imported on use --
+
+
+def _mcp_package() -> Any:
+    try:
+        import botwire.mcp
+    except ImportError as exc:  # MissingDependencyError names the extra
+        raise click.ClickException(str(exc)) from exc
+    return botwire.mcp
+
+
+@cli.group("mcp", invoke_without_command=True)
+@click.option("--url", envvar="BOTWIRE_URL", help="Store URL (default: the embedded file).")
+@click.option("--namespace", default="mcp", show_default=True, help="Default namespace.")
+@click.option(
+    "--allow", multiple=True, help="Other namespace pattern the tools may use (repeatable)."
+)
+@click.option("--read-only", is_flag=True, help="Offer only the tools that do not write.")
+@click.option("--tools", default="kv", show_default=True, help="kv, graph or kv,graph.")
+@click.pass_context
+def mcp_group(
+    ctx: click.Context,
+    url: str | None,
+    namespace: str,
+    allow: tuple[str, ...],
+    read_only: bool,
+    tools: str,
+) -> None:
+    """Serve BotWire memory to an MCP host over stdio (nothing else on stdout).
+
+    Hosts start it themselves; `botwire mcp config` prints their config block.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    import asyncio
+
+    mcp = _mcp_package()
+    if sys.stdin.isatty():  # a person, not a host, started it: say what it is (stderr)
+        click.echo(
+            "botwire mcp speaks MCP on stdin/stdout; MCP hosts start it themselves "
+            "(see `botwire mcp config`). Ctrl-C stops it.",
+            err=True,
+        )
+    server = mcp.create_server(
+        url or getattr(ctx.obj, "url", None),
+        api_key=getattr(ctx.obj, "api_key", None),
+        namespace=namespace,
+        allow=allow or None,
+        read_only=read_only,
+        tools=tools,
+    )
+    asyncio.run(mcp.run_stdio(server))
+
+
+@mcp_group.command("config")
+@click.argument(
+    "host", type=click.Choice(["claude-desktop", "vscode", "cursor"]), default="claude-desktop"
+)
+@click.option("--url", help="Store URL the host's server uses (default: this machine's).")
+@click.argument("args", nargs=-1)
+def mcp_config(host: str, url: str | None, args: tuple[str, ...]) -> None:
+    """Print HOST's JSON block that launches `botwire mcp` (extra ARGS after --)."""
+    config = _mcp_package().host_config(host, url=url, args=list(args))
+    click.echo(json.dumps(config, indent=2, ensure_ascii=False))
+
+
+@mcp_group.command("import-graph")
+@click.argument("path", type=click.File("r", encoding="utf-8"))
+@click.option("--url", help="Store URL (default: as for `botwire mcp`).")
+@click.option("--namespace", help="Namespace of the graph (default: as for `botwire mcp`).")
+@click.pass_context
+def mcp_import_graph(
+    ctx: click.Context, path: IO[str], url: str | None, namespace: str | None
+) -> None:
+    """Import a @modelcontextprotocol/server-memory JSONL file (PATH) as the graph.
+
+    Entities that exist get only the file's new observations; importing the same
+    file twice changes nothing.
+    """
+    import asyncio
+
+    from botwire import AsyncMemory
+
+    mcp = _mcp_package()
+    group = ctx.parent.params if ctx.parent is not None else {}
+    url = url or group.get("url") or getattr(ctx.obj, "url", None)
+    namespace = namespace or group.get("namespace") or "mcp"
+
+    async def run() -> dict[str, int]:
+        memory = AsyncMemory(namespace, url, api_key=getattr(ctx.obj, "api_key", None))
+        try:
+            counts: dict[str, int] = await mcp.import_jsonl(memory, path)
+            return counts
+        finally:
+            await memory.aclose()
+
+    counts = asyncio.run(run())
+    _emit(
+        {"namespace": namespace, **counts},
+        f"imported {counts['entities']} entities, {counts['observations']} observations "
+        f"and {counts['relations']} relations into {namespace}",
+    )
+
+
 def _register_server_commands() -> None:
     import importlib
 
