@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from botwire import _wire
+from botwire._errors import ERROR_CODES
 from botwire._wire import MAX_BATCH_OPS, MAX_ID_CHARS, MAX_TTL
 
 if TYPE_CHECKING:
@@ -258,28 +259,15 @@ class Health(BaseModel):
     store: str
 
 
-ErrorCode = Literal[
-    "invalid_namespace",
-    "invalid_key",
-    "invalid_value",
-    "invalid_request",
-    "value_too_large",
-    "not_found",
-    "version_conflict",
-    "not_a_list",
-    "quota_exceeded",
-    "unauthorized",
-    "forbidden",
-    "server_error",
-    "unavailable",
-]
-
-
 class ErrorBody(BaseModel):
     """Every error: a sentence that says what to fix, and a machine code."""
 
     detail: str
-    code: ErrorCode
+    # The enum is the one error-code table's keys, not a second list kept by hand.
+    code: str = Field(
+        description="Machine code of the error.",
+        json_schema_extra={"enum": list(ERROR_CODES)},
+    )
     key: str | None = Field(default=None, description="version_conflict: the key.")
     current_version: int | None = Field(
         default=None, description="version_conflict: the key's version now (0: absent)."
