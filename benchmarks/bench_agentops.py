@@ -1,11 +1,12 @@
-"""Overhead of ``botwire.agentops.traced`` on an embedded ``get``.
+"""Overhead of ``botwire.agentops`` tracing on an embedded ``get``.
 
 Run: ``python benchmarks/bench_agentops.py [--n 300] [--rounds 100]``
 
 Times, in one process and on the same SQLite file, microseconds per ``get`` of a
 small existing value for:
 
-* ``untraced``: a plain ``botwire.Memory``, the baseline;
+* ``untraced``: a ``botwire.Memory`` whose ``get`` is the original, unpatched
+  method (tracing patches the class), the baseline;
 * ``traced, no provider``: ``traced(memory)`` while no tracer provider exists
   (AgentOps not initialised): the cost of noticing there is nothing to record;
 * ``traced, recording``: ``traced(memory)`` with an OpenTelemetry SDK provider and
@@ -18,9 +19,9 @@ small existing value for:
 
 Each figure is the best of many short rounds, the cases alternating round by
 round (the figure least disturbed by other processes, as ``timeit`` advises), and
-is printed with its ratio to ``untraced`` measured in the same phase. The target:
-``traced, no provider`` within 15% of ``untraced``. While recording, the cost is
-the span's; compare with ``get in a bare span``.
+is printed with its ratio to ``untraced`` measured in the same phase. The targets:
+``traced, no provider`` within 10% of ``untraced``, and ``traced, recording``
+within 10% of ``get in a bare span``.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-TARGET = 0.15
+TARGET = 0.10
 KEY = "user-42:style"
 
 
@@ -82,9 +83,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return SpanExportResult.SUCCESS
 
     with tempfile.TemporaryDirectory() as tmp:
-        memory = Memory("bench", url=f"sqlite:///{tmp}/bench.db")
+        url = f"sqlite:///{tmp}/bench.db"
+        tmemory = traced(Memory("bench", url=url))
+        original_get: Any = getattr(Memory.get, "__wrapped__", Memory.get)
+
+        class Untraced(Memory):
+            get = original_get  # what Memory.get is before any tracing
+
+        memory = Untraced("bench", url=url)
         memory.set(KEY, {"style": "concise", "language": "en"})
-        tmemory = traced(memory)
         assert memory.get(KEY) == tmemory.get(KEY)
 
         off = best_of(
@@ -106,20 +113,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             log_level="CRITICAL",
         )
         tracer = trace.get_tracer("bench")
-        attrs = {
+        attrs = {  # what a traced get records
+            "db.system.name": "botwire",
+            "db.operation.name": "get",
+            "db.namespace": "bench",
+            "botwire.store": "sqlite",
             "agentops.span.kind": "tool",
             "operation.name": "botwire.get",
-            "botwire.namespace": "bench",
-            "botwire.store": "sqlite",
             "botwire.key": KEY,
         }
 
         def get_in_a_bare_span() -> Any:
-            with tracer.start_as_current_span("botwire.get.tool", attributes=attrs) as span:
+            with tracer.start_as_current_span(
+                "botwire.get.tool", kind=trace.SpanKind.CLIENT, attributes=attrs
+            ) as span:
                 value = memory.get(KEY)
-                span.set_attributes(
-                    {"botwire.hit": True, "botwire.bytes": 37, "botwire.version": 1}
-                )
+                span.set_attributes({"botwire.hit": True})
                 return value
 
         decorated = agentops.tool(name="memory.get")(memory.get)
@@ -151,10 +160,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     overhead = off["traced"] / off["untraced"] - 1
     verdict = "met" if overhead <= TARGET else "MISSED"
     print(f"overhead with no provider: {overhead:+.1%} (target <= {TARGET:.0%}: {verdict})")
+    over_span = on["traced"] / on["bare span"] - 1
+    verdict = "met" if over_span <= TARGET else "MISSED"
     print(
-        f"overhead while recording: {on['traced'] / on['untraced'] - 1:+.1%}, "
-        f"{on['traced'] - on['untraced']:.1f} us per get; one bare span costs "
-        f"{on['bare span'] - on['untraced']:.1f} us here, @agentops.tool "
+        f"overhead while recording: {over_span:+.1%} over a bare span "
+        f"(target <= {TARGET:.0%}: {verdict}); {on['traced'] - on['untraced']:.1f} us per "
+        f"get, one bare span {on['bare span'] - on['untraced']:.1f} us, @agentops.tool "
         f"{on['agentops.tool'] - on['untraced']:.1f} us"
     )
     return 0

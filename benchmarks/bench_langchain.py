@@ -41,7 +41,7 @@ from langchain_core.messages import (
 )
 
 import botwire
-from botwire._rules import encode
+from botwire._codec import encode
 from botwire.langchain import BotWireChatMessageHistory
 
 EDGE = 10  # turns averaged at each end: "turn 1" is turns 1-10, "turn N" the last 10

@@ -14,6 +14,8 @@ server, or ``postgresql://…`` to use PostgreSQL directly. Importing ``botwire`
 loads only httpx and the standard library.
 """
 
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+
 from botwire._client import AsyncMemory, Memory
 from botwire._errors import (
     AuthenticationError,
@@ -29,6 +31,7 @@ from botwire._errors import (
     ValidationError,
     ValueTooLargeError,
 )
+from botwire._open import default_path, open_async_store, open_store
 from botwire._sqlite import SQLiteStore
 from botwire._store import AsyncStore, Store, ThreadedAsyncStore
 from botwire._types import (
@@ -44,9 +47,50 @@ from botwire._types import (
     Usage,
     WriteResult,
 )
-from botwire._urls import default_path, open_async_store, open_store
 
 __version__ = "1.0.0.dev0"
+
+_REMOVED = {
+    "Channel": "the agent-to-agent channels of BotWire 0.1/0.2 are not part of BotWire 1.0",
+    "register": "BotWire 1.0 needs no registration: Memory works without an account",
+}
+
+
+def _moved_or_removed(name: str) -> object:
+    """Names of BotWire 0.2.x that moved (``BotWireChatHistory``) or went away.
+
+    ``botwire.BotWireChatHistory`` still works, with a ``DeprecationWarning``: it is
+    ``botwire.langchain.BotWireChatMessageHistory``, and loads LangChain only when
+    asked for. ``Channel`` and ``register`` raise an ``ImportError`` that says so.
+    """
+    if name == "BotWireChatHistory":
+        import warnings
+
+        warnings.warn(
+            "botwire.BotWireChatHistory moved: use "
+            "botwire.langchain.BotWireChatMessageHistory (the same class)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        try:
+            from botwire.langchain import BotWireChatMessageHistory
+        except MissingDependencyError as exc:
+            raise MissingDependencyError(
+                "botwire.BotWireChatHistory is now botwire.langchain.BotWireChatMessageHistory; "
+                f"{exc}"
+            ) from exc
+        return BotWireChatMessageHistory
+    if name in _REMOVED:
+        raise ImportError(
+            f"botwire.{name} is gone: {_REMOVED[name]}; see docs/migrating.md",
+            name=f"botwire.{name}",
+        )
+    raise AttributeError(f"module 'botwire' has no attribute {name!r}")
+
+
+if not _TYPE_CHECKING:  # keep mypy's check of every other botwire.<name>
+    __getattr__ = _moved_or_removed
+
 
 __all__ = [
     "AppendOp",

@@ -15,10 +15,11 @@ from typing import IO, Any
 import click
 
 from botwire._client import Memory
+from botwire._codec import encode
 from botwire._errors import BotWireError, ValidationError
-from botwire._rules import encode, validate_key
+from botwire._open import default_path, resolve_url
 from botwire._types import GetOp, Op, Record, RestoreOp
-from botwire._urls import default_path, resolve_url
+from botwire._validation import validate_key
 
 EXPORT_CHUNK = 500
 
@@ -56,8 +57,33 @@ class _Context:
         return Memory(namespace, self.url, api_key=self.api_key)
 
 
+class _Command(click.Command):
+    """A store command: takes ``--url`` and ``--api-key`` after its name too.
+
+    ``botwire get ns k --url URL`` and ``botwire --url URL get ns k`` do the same;
+    given in both places, the one after the command wins.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.params += [
+            click.Option(["--url"], help="Store URL (default: $BOTWIRE_URL, else the file)."),
+            click.Option(["--api-key"], help="Token for a server that needs one."),
+        ]
+
+    def invoke(self, ctx: click.Context) -> Any:
+        settings = ctx.find_object(_Context)
+        for name in ("url", "api_key"):
+            value = ctx.params.pop(name, None)
+            if value and settings is not None:
+                setattr(settings, name, value)
+        return super().invoke(ctx)
+
+
 class _Group(click.Group):
     """Turns BotWire errors into one readable line and exit status 1."""
+
+    command_class = _Command
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -263,8 +289,8 @@ def backup(obj: _Context, destination: str) -> None:
     """
     from urllib.parse import urlsplit
 
+    from botwire._open import open_store
     from botwire._sqlite import SQLiteStore
-    from botwire._urls import open_store
 
     url = resolve_url(obj.url)
     scheme = urlsplit(url).scheme.lower()

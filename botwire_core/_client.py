@@ -7,20 +7,14 @@ compares their public signatures).
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from botwire._backoff import backoff
+from botwire._codec import DEFAULT_MAX_VALUE_BYTES, decode, encode
 from botwire._errors import ConflictError, ValidationError
-from botwire._rules import (
-    DEFAULT_MAX_VALUE_BYTES,
-    _validate_key,
-    decode,
-    encode,
-    validate_key,
-    validate_namespace,
-)
+from botwire._open import open_async_store, open_store
 from botwire._store import AsyncStore, Store
 from botwire._types import (
     AppendOp,
@@ -34,7 +28,16 @@ from botwire._types import (
     SetOp,
     WriteResult,
 )
-from botwire._urls import open_async_store, open_store
+from botwire._validation import (
+    _validate_key,
+    check_id,
+    check_limit,
+    check_prefix,
+    check_ttl,
+    check_version,
+    validate_key,
+    validate_namespace,
+)
 
 __all__ = ["AsyncMemory", "Memory"]
 
@@ -47,7 +50,7 @@ UPDATE_ATTEMPTS = 1000
 
 def _backoff(attempt: int) -> float:
     """Jittered pause between ``update`` attempts: spreads out competing writers."""
-    return random.uniform(0, min(0.05, 0.0005 * 2 ** min(attempt, 10)))
+    return backoff(attempt, 0.0005, 0.05)
 
 
 class _BaseMemory:
@@ -63,39 +66,11 @@ class _BaseMemory:
     def _encode(self, value: Any) -> str:
         return encode(value, max_bytes=self.max_value_bytes)
 
-    @staticmethod
-    def _ttl(ttl: float | None) -> float | None:
-        if ttl is None:
-            return None
-        if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not ttl > 0:
-            raise ValidationError(f"ttl must be a positive number of seconds, not {ttl!r}")
-        if ttl > 100 * 365 * 86400:
-            raise ValidationError(f"ttl {ttl!r} is over 100 years; omit ttl to keep forever")
-        return float(ttl)
-
-    @staticmethod
-    def _if_version(if_version: int | None) -> int | None:
-        if if_version is None:
-            return None
-        if isinstance(if_version, bool) or not isinstance(if_version, int) or if_version < 0:
-            raise ValidationError(
-                f"if_version must be an integer >= 0 (0: only if absent), not {if_version!r}"
-            )
-        return if_version
-
-    @staticmethod
-    def _limit(name: str, value: int | None) -> int | None:
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValidationError(f"{name} must be an integer >= 0, not {value!r}")
-        return value
-
-    @staticmethod
-    def _prefix(prefix: str) -> str:
-        if not isinstance(prefix, str):
-            raise ValidationError(f"prefix must be a string, not {type(prefix).__name__}")
-        return prefix
+    # The checks the server's request parser runs too (botwire._validation).
+    _ttl = staticmethod(check_ttl)
+    _if_version = staticmethod(check_version)
+    _limit = staticmethod(check_limit)
+    _prefix = staticmethod(check_prefix)
 
     def _set_op(
         self, key: str, value: Any, ttl: float | None = None, if_version: int | None = None
@@ -107,9 +82,8 @@ class _BaseMemory:
     def _append_op(self, key: str, items: Sequence[Any], id: str | None) -> AppendOp:
         if not items:
             raise ValidationError("append needs at least one item")
-        if id is not None and (not isinstance(id, str) or not 0 < len(id) <= 128):
-            raise ValidationError("append id must be a string of 1-128 characters")
-        return AppendOp(validate_key(key), tuple(self._encode(i) for i in items), id)
+        checked_id = check_id(id)
+        return AppendOp(validate_key(key), tuple(self._encode(i) for i in items), checked_id)
 
     def _keys(self, keys: Iterable[str]) -> list[str]:
         if isinstance(keys, (str, bytes)):

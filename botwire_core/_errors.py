@@ -82,6 +82,16 @@ class NotAListError(BotWireError, TypeError):
 
     code = "not_a_list"
 
+    @classmethod
+    def at(cls, key: str, op: str) -> NotAListError:
+        """The error of ``op`` (``"append"`` or ``"get_list"``) on the value at ``key``."""
+        if op == "append":
+            return cls(
+                f"the value at {key!r} is not a list; append needs a list "
+                "(or a missing key, which it creates)"
+            )
+        return cls(f"the value at {key!r} is not a list; get_list and append need a list")
+
 
 class QuotaExceededError(BotWireError):
     """A server limit was reached; try again after ``retry_after`` seconds."""
@@ -139,19 +149,29 @@ def require(module: str, extra: str) -> None:
         ) from exc
 
 
+ERROR_CODES: dict[str, tuple[type[BotWireError], int]] = {
+    "invalid_namespace": (ValidationError, 400),
+    "invalid_key": (ValidationError, 400),
+    "invalid_value": (ValidationError, 400),
+    "invalid_request": (ValidationError, 400),
+    "value_too_large": (ValueTooLargeError, 413),
+    "not_found": (NotFoundError, 404),
+    "version_conflict": (ConflictError, 412),
+    "not_a_list": (NotAListError, 409),
+    "quota_exceeded": (QuotaExceededError, 429),
+    "unauthorized": (AuthenticationError, 401),
+    "forbidden": (PermissionDeniedError, 403),
+    "server_error": (ServerError, 500),
+    "unavailable": (UnavailableError, 503),
+}
+"""The one table of the wire protocol's error codes: each code's client class and the
+HTTP status the server answers it with. The maps below and the server's OpenAPI enum
+derive from it."""
+
 ERRORS_BY_CODE: dict[str, type[BotWireError]] = {
-    "invalid_namespace": ValidationError,
-    "invalid_key": ValidationError,
-    "invalid_value": ValidationError,
-    "invalid_request": ValidationError,
-    "value_too_large": ValueTooLargeError,
-    "not_found": NotFoundError,
-    "version_conflict": ConflictError,
-    "not_a_list": NotAListError,
-    "quota_exceeded": QuotaExceededError,
-    "unauthorized": AuthenticationError,
-    "forbidden": PermissionDeniedError,
-    "server_error": ServerError,
-    "unavailable": UnavailableError,
+    code: cls for code, (cls, _status) in ERROR_CODES.items()
 }
 """Machine codes of the wire protocol's error bodies, mapped to client classes."""
+
+STATUS_BY_CODE: dict[str, int] = {code: status for code, (_cls, status) in ERROR_CODES.items()}
+"""HTTP status of every error code the server answers with."""

@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from botwire import _wire
+from botwire._backoff import backoff
 from botwire._errors import NotAListError, ServerError, UnavailableError, ValidationError
 from botwire._types import (
     AppendOp,
@@ -85,7 +86,7 @@ class RetryPolicy:
 
     def backoff(self, attempt: int) -> float:
         """Pause before retry number ``attempt + 1`` (capped, fully jittered)."""
-        return random.uniform(0, min(self.cap, self.base * 2**attempt))
+        return backoff(attempt, self.base, self.cap)
 
     def after_answer(self, attempt: int, status: int, headers: Mapping[str, str]) -> float | None:
         """Seconds to wait before retrying an answer, or ``None`` to keep it."""
@@ -261,14 +262,16 @@ def _is_missing(response: httpx.Response) -> bool:
     if response.status_code != 404:
         return False
     try:
-        return bool(response.json().get("code") == "not_found")
-    except ValueError:
+        data = response.json()
+        # "route" in a 404: no such route (a wrong base URL), not a missing key.
+        return bool(data.get("code") == "not_found" and "route" not in data)
+    except (ValueError, AttributeError):
         return False
 
 
 def _as_list(key: str, record: Record | None) -> Record | None:
     if record is not None and not record.raw.startswith("["):
-        raise NotAListError(f"the value at {key!r} is not a list; get_list and append need a list")
+        raise NotAListError.at(key, "get_list")
     return record
 
 

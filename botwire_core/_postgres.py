@@ -32,7 +32,8 @@ The semantics are those of the embedded SQLite store, statement for statement:
 * a batch is one transaction (read-only batches see one snapshot).
 
 Sync and async stores share every SQL text and every decision: each operation is
-written once as a *plan* in ``botwire._postgres_plans``, a generator that yields
+written once as a *plan* in ``botwire._plans`` (with PostgreSQL's SQL from
+``botwire._postgres_sql``), a generator that yields
 queries and receives their rows. :class:`PostgresStore` runs plans on a psycopg
 ``ConnectionPool``, :class:`AsyncPostgresStore` on an ``AsyncConnectionPool``;
 that, connection handling and the translation of driver errors are all this
@@ -43,20 +44,19 @@ from __future__ import annotations
 
 import asyncio
 import os
-import random
-import re
 import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import psycopg_pool
 from psycopg.conninfo import conninfo_to_dict
 
+from botwire._backoff import backoff
 from botwire._errors import BotWireError, ServerError, UnavailableError, ValidationError
-from botwire._postgres_plans import (
+from botwire._open import redact
+from botwire._plans import (
     Plan,
     append_fast_plan,
     append_plan,
@@ -64,16 +64,18 @@ from botwire._postgres_plans import (
     count_writes_plan,
     delete_plan,
     get_plan,
+    is_read_only,
     list_keys_plan,
-    migrate_plan,
     namespaces_plan,
     purge_plan,
     set_plan,
     usage_plan,
     writes_on_plan,
 )
+from botwire._postgres_sql import DIALECT as _D
+from botwire._postgres_sql import migrate_plan
 from botwire._store import check_count
-from botwire._types import AppendResult, GetOp, KeyPage, Op, OpResult, Record, Usage, WriteResult
+from botwire._types import AppendResult, KeyPage, Op, OpResult, Record, Usage, WriteResult
 
 __all__ = ["AsyncPostgresStore", "PostgresStore"]
 
@@ -81,23 +83,6 @@ T = TypeVar("T")
 
 _PURGE_EVERY = 1000  # writes per store between sweeps of expired keys
 _DEADLOCK_RETRIES = 8  # a batch locking keys in another order than a concurrent one
-
-
-# -- errors and URLs ------------------------------------------------------------------
-
-_PASSWORD_PARAM = re.compile(r"(password\s*=\s*)('[^']*'|[^\s&]*)", re.IGNORECASE)
-
-
-def redact(url: str) -> str:
-    """Return ``url`` with any password replaced by ``***``."""
-    try:
-        parts = urlsplit(url)
-        if parts.password is not None:
-            host = parts.netloc.rpartition("@")[2]
-            url = urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
-    except ValueError:
-        url = re.sub(r"//[^@/]*@", "//***@", url)
-    return _PASSWORD_PARAM.sub(r"\1***", url)
 
 
 class _Base:
@@ -197,7 +182,7 @@ class _Base:
         """
         if exc.sqlstate is not None and exc.sqlstate.startswith("40"):
             if attempt <= _DEADLOCK_RETRIES:
-                return random.uniform(0, 0.002 * 2**attempt)
+                return backoff(attempt, 0.002, 0.002 * 2**_DEADLOCK_RETRIES)
             return None
         if idempotent and attempt == 1 and cls._connection_lost(exc):
             return 0.0
@@ -328,18 +313,18 @@ class PostgresStore(_Base):
         Expired keys are already invisible; this only reclaims their space. It runs
         by itself every thousand writes.
         """
-        return self._run(purge_plan)
+        return self._run(lambda now: purge_plan(_D, now))
 
     # -- the Store interface --------------------------------------------------------
 
     def get(self, namespace: str, key: str) -> Record | None:
         """Return the record at ``key``, or ``None`` (one statement, one snapshot)."""
-        return self._run(lambda now: get_plan(namespace, key, now), idempotent=True)
+        return self._run(lambda now: get_plan(_D, namespace, key, now), idempotent=True)
 
     def get_list(self, namespace: str, key: str, last: int | None = None) -> Record | None:
         """Return the list at ``key`` (its last ``last`` items if given)."""
         return self._run(
-            lambda now: get_plan(namespace, key, now, last, want_list=True), idempotent=True
+            lambda now: get_plan(_D, namespace, key, now, last, want_list=True), idempotent=True
         )
 
     def set(
@@ -358,23 +343,25 @@ class PostgresStore(_Base):
         an id seen before returns the first result again.
         """
         return self._write(
-            lambda now: set_plan(namespace, key, raw, ttl, if_version, now, id),
+            lambda now: set_plan(_D, namespace, key, raw, ttl, if_version, now, id),
             transaction=id is not None,
         )
 
     def delete(self, namespace: str, key: str) -> bool:
         """Delete ``key``; return whether it existed."""
-        return self._write(lambda now: delete_plan(namespace, key, now))
+        return self._write(lambda now: delete_plan(_D, namespace, key, now))
 
     def append(
         self, namespace: str, key: str, raws: Sequence[str], *, id: str | None = None
     ) -> AppendResult:
         """Append items to the list at ``key`` (one statement if it is a stored list)."""
-        result = self._run(lambda now: append_fast_plan(namespace, key, raws, id, now))
+        result = self._run(lambda now: append_fast_plan(_D, namespace, key, raws, id, now))
         if result is not None:
             self._count_write()
             return result
-        return self._write(lambda now: append_plan(namespace, key, raws, id, now), transaction=True)
+        return self._write(
+            lambda now: append_plan(_D, namespace, key, raws, id, now), transaction=True
+        )
 
     def list_keys(
         self,
@@ -386,23 +373,23 @@ class PostgresStore(_Base):
     ) -> KeyPage:
         """Return live keys in code point order, ``limit`` at a time."""
         return self._run(
-            lambda now: list_keys_plan(namespace, prefix, limit, cursor, now), idempotent=True
+            lambda now: list_keys_plan(_D, namespace, prefix, limit, cursor, now), idempotent=True
         )
 
     def batch(self, namespace: str, ops: Sequence[Op]) -> list[OpResult]:
         """Run ``ops`` in one transaction; a failing op rolls all of them back."""
-        plan = lambda now: batch_plan(namespace, ops, now)  # noqa: E731
-        if all(isinstance(op, GetOp) for op in ops):
+        plan = lambda now: batch_plan(_D, namespace, ops, now)  # noqa: E731
+        if is_read_only(ops):
             return self._run(plan, transaction=True, idempotent=True)
         return self._write(plan, transaction=True)
 
     def usage(self, namespace: str) -> Usage:
         """Return the live key count and stored bytes of ``namespace``."""
-        return self._run(lambda now: usage_plan(namespace, now), idempotent=True)
+        return self._run(lambda now: usage_plan(_D, namespace, now), idempotent=True)
 
     def namespaces(self) -> list[str]:
         """Return every namespace that holds at least one live key, in order."""
-        return self._run(namespaces_plan, idempotent=True)
+        return self._run(lambda now: namespaces_plan(_D, now), idempotent=True)
 
     # -- the WriteCounter capability (botwire._store.WriteCounter) --------------------
 
@@ -417,11 +404,11 @@ class PostgresStore(_Base):
             The new count, or ``None`` if it would pass ``limit`` (nothing counted).
         """
         check_count(writes, limit, day)
-        return self._run(lambda _now: count_writes_plan(namespace, writes, limit, day))
+        return self._run(lambda _now: count_writes_plan(_D, namespace, writes, limit, day))
 
     def writes_on(self, namespace: str, day: int) -> int:
         """Return the writes counted for ``namespace`` on UTC day ``day`` (0 if none)."""
-        return self._run(lambda _now: writes_on_plan(namespace, day), idempotent=True)
+        return self._run(lambda _now: writes_on_plan(_D, namespace, day), idempotent=True)
 
 
 class AsyncPostgresStore(_Base):
@@ -549,18 +536,18 @@ class AsyncPostgresStore(_Base):
 
     async def purge_expired(self) -> int:
         """Delete expired keys and stale idempotency ids now; return keys deleted."""
-        return await self._run(purge_plan)
+        return await self._run(lambda now: purge_plan(_D, now))
 
     # -- the AsyncStore interface ----------------------------------------------------
 
     async def get(self, namespace: str, key: str) -> Record | None:
         """Return the record at ``key``, or ``None``."""
-        return await self._run(lambda now: get_plan(namespace, key, now), idempotent=True)
+        return await self._run(lambda now: get_plan(_D, namespace, key, now), idempotent=True)
 
     async def get_list(self, namespace: str, key: str, last: int | None = None) -> Record | None:
         """Return the list at ``key`` (its last ``last`` items if given)."""
         return await self._run(
-            lambda now: get_plan(namespace, key, now, last, want_list=True), idempotent=True
+            lambda now: get_plan(_D, namespace, key, now, last, want_list=True), idempotent=True
         )
 
     async def set(
@@ -575,24 +562,24 @@ class AsyncPostgresStore(_Base):
     ) -> WriteResult:
         """Store ``raw`` under ``key`` (once per ``id``, if given)."""
         return await self._write(
-            lambda now: set_plan(namespace, key, raw, ttl, if_version, now, id),
+            lambda now: set_plan(_D, namespace, key, raw, ttl, if_version, now, id),
             transaction=id is not None,
         )
 
     async def delete(self, namespace: str, key: str) -> bool:
         """Delete ``key``; return whether it existed."""
-        return await self._write(lambda now: delete_plan(namespace, key, now))
+        return await self._write(lambda now: delete_plan(_D, namespace, key, now))
 
     async def append(
         self, namespace: str, key: str, raws: Sequence[str], *, id: str | None = None
     ) -> AppendResult:
         """Append items to the list at ``key`` (one statement if it is a stored list)."""
-        result = await self._run(lambda now: append_fast_plan(namespace, key, raws, id, now))
+        result = await self._run(lambda now: append_fast_plan(_D, namespace, key, raws, id, now))
         if result is not None:
             await self._count_write()
             return result
         return await self._write(
-            lambda now: append_plan(namespace, key, raws, id, now), transaction=True
+            lambda now: append_plan(_D, namespace, key, raws, id, now), transaction=True
         )
 
     async def list_keys(
@@ -605,23 +592,23 @@ class AsyncPostgresStore(_Base):
     ) -> KeyPage:
         """Return live keys in code point order, ``limit`` at a time."""
         return await self._run(
-            lambda now: list_keys_plan(namespace, prefix, limit, cursor, now), idempotent=True
+            lambda now: list_keys_plan(_D, namespace, prefix, limit, cursor, now), idempotent=True
         )
 
     async def batch(self, namespace: str, ops: Sequence[Op]) -> list[OpResult]:
         """Run ``ops`` in one transaction; a failing op rolls all of them back."""
-        plan = lambda now: batch_plan(namespace, ops, now)  # noqa: E731
-        if all(isinstance(op, GetOp) for op in ops):
+        plan = lambda now: batch_plan(_D, namespace, ops, now)  # noqa: E731
+        if is_read_only(ops):
             return await self._run(plan, transaction=True, idempotent=True)
         return await self._write(plan, transaction=True)
 
     async def usage(self, namespace: str) -> Usage:
         """Return the live key count and stored bytes of ``namespace``."""
-        return await self._run(lambda now: usage_plan(namespace, now), idempotent=True)
+        return await self._run(lambda now: usage_plan(_D, namespace, now), idempotent=True)
 
     async def namespaces(self) -> list[str]:
         """Return every namespace that holds at least one live key, in order."""
-        return await self._run(namespaces_plan, idempotent=True)
+        return await self._run(lambda now: namespaces_plan(_D, now), idempotent=True)
 
     # -- the AsyncWriteCounter capability (botwire._store.AsyncWriteCounter) -----------
 
@@ -634,11 +621,11 @@ class AsyncPostgresStore(_Base):
             The new count, or ``None`` if it would pass ``limit`` (nothing counted).
         """
         check_count(writes, limit, day)
-        return await self._run(lambda _now: count_writes_plan(namespace, writes, limit, day))
+        return await self._run(lambda _now: count_writes_plan(_D, namespace, writes, limit, day))
 
     async def writes_on(self, namespace: str, day: int) -> int:
         """Return the writes counted for ``namespace`` on UTC day ``day`` (0 if none)."""
-        return await self._run(lambda _now: writes_on_plan(namespace, day), idempotent=True)
+        return await self._run(lambda _now: writes_on_plan(_D, namespace, day), idempotent=True)
 
 
 def _check_sizes(min_size: int, max_size: int) -> None:
@@ -660,18 +647,24 @@ def _drive(conn: psycopg.Connection[Any], plan: Plan[T]) -> T:
         query = next(plan)
         while True:
             try:
-                cursor = conn.execute(query.sql, query.params)
+                cursor = conn.cursor()
+                if query.each is not None:
+                    cursor.executemany(query.sql, query.each)
+                else:
+                    cursor.execute(query.sql, query.params)
             except psycopg.Error as exc:
                 query = plan.throw(exc)  # the plan may expect it; else it propagates
                 continue
-            if query.fetch == "one":
-                answer: Any = cursor.fetchone()
-            elif query.fetch == "all":
+            fetch = query.fetch
+            answer: Any = None
+            if fetch == "one" or fetch == "written":
+                answer = cursor.fetchone()
+                if fetch == "written" and answer is not None:
+                    answer = answer[0]
+            elif fetch == "all":
                 answer = cursor.fetchall()
-            elif query.fetch == "rowcount":
+            elif fetch == "rowcount":
                 answer = cursor.rowcount
-            else:
-                answer = None
             query = plan.send(answer)
     except StopIteration as stop:
         result: T = stop.value
@@ -684,18 +677,24 @@ async def _adrive(conn: psycopg.AsyncConnection[Any], plan: Plan[T]) -> T:
         query = next(plan)
         while True:
             try:
-                cursor = await conn.execute(query.sql, query.params)
+                cursor = conn.cursor()
+                if query.each is not None:
+                    await cursor.executemany(query.sql, query.each)
+                else:
+                    await cursor.execute(query.sql, query.params)
             except psycopg.Error as exc:
                 query = plan.throw(exc)  # the plan may expect it; else it propagates
                 continue
-            if query.fetch == "one":
-                answer: Any = await cursor.fetchone()
-            elif query.fetch == "all":
+            fetch = query.fetch
+            answer: Any = None
+            if fetch == "one" or fetch == "written":
+                answer = await cursor.fetchone()
+                if fetch == "written" and answer is not None:
+                    answer = answer[0]
+            elif fetch == "all":
                 answer = await cursor.fetchall()
-            elif query.fetch == "rowcount":
+            elif fetch == "rowcount":
                 answer = cursor.rowcount
-            else:
-                answer = None
             query = plan.send(answer)
     except StopIteration as stop:
         result: T = stop.value

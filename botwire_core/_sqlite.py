@@ -16,42 +16,36 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from botwire._errors import (
-    BotWireError,
-    ConflictError,
-    NotAListError,
-    ServerError,
-    UnavailableError,
-    ValidationError,
+from botwire._backoff import backoff
+from botwire._errors import BotWireError, ServerError, UnavailableError, ValidationError
+from botwire._plans import (
+    Plan,
+    append_plan,
+    batch_plan,
+    count_writes_plan,
+    delete_plan,
+    get_plan,
+    is_read_only,
+    list_keys_plan,
+    namespaces_plan,
+    purge_plan,
+    set_plan,
+    usage_plan,
+    writes_on_plan,
 )
-from botwire._listing import decode_cursor, encode_cursor, prefix_upper_bound, split_list
-from botwire._rules import decode, encoded_size
+from botwire._sqlite_sql import DIALECT as _D
+from botwire._sqlite_sql import MIGRATIONS, SCHEMA_VERSION, SET_VALUE_SQL
 from botwire._store import check_count
-from botwire._types import (
-    AppendOp,
-    AppendResult,
-    DeleteOp,
-    GetOp,
-    KeyPage,
-    Op,
-    OpResult,
-    Record,
-    RestoreOp,
-    SetOp,
-    Usage,
-    WriteResult,
-)
+from botwire._types import AppendResult, KeyPage, Op, OpResult, Record, Usage, WriteResult
 
 __all__ = ["SQLiteStore"]
 
 T = TypeVar("T")
-
-SCHEMA_VERSION = 2
 
 # Connection settings. WAL lets readers run beside one writer and makes a commit
 # one sequential write; synchronous=NORMAL keeps every committed write through a
@@ -65,132 +59,9 @@ _PRAGMAS = {
     "temp_store": "MEMORY",
 }
 
-_MIGRATIONS: dict[int, str] = {
-    1: """
-    CREATE TABLE entries (
-        ns TEXT NOT NULL,
-        key TEXT NOT NULL,
-        raw TEXT,                              -- JSON text; NULL while is_list = 1
-        is_list INTEGER NOT NULL DEFAULT 0,    -- 1: items live in list_items
-        length INTEGER NOT NULL DEFAULT 0,     -- number of items when is_list = 1
-        bytes INTEGER NOT NULL,
-        version INTEGER NOT NULL,
-        created_at REAL NOT NULL,
-        updated_at REAL NOT NULL,
-        expires_at REAL,
-        PRIMARY KEY (ns, key)
-    ) WITHOUT ROWID;
-    CREATE INDEX entries_expiry ON entries (expires_at) WHERE expires_at IS NOT NULL;
-    CREATE TABLE list_items (
-        ns TEXT NOT NULL,
-        key TEXT NOT NULL,
-        seq INTEGER NOT NULL,
-        raw TEXT NOT NULL,
-        PRIMARY KEY (ns, key, seq)
-    ) WITHOUT ROWID;
-    -- Request idempotency ids (appends and sets): version and length (items after an
-    -- append) or bytes (the stored size after a set) of the first result.
-    CREATE TABLE append_ids (
-        ns TEXT NOT NULL,
-        key TEXT NOT NULL,
-        id TEXT NOT NULL,
-        version INTEGER NOT NULL,
-        length INTEGER NOT NULL,
-        created_at REAL NOT NULL,
-        PRIMARY KEY (ns, key, id)
-    ) WITHOUT ROWID;
-    -- Items and idempotency ids follow their entry, whichever statement drops it.
-    CREATE TRIGGER entries_list_dropped AFTER UPDATE OF is_list ON entries
-        WHEN old.is_list = 1 AND new.is_list = 0
-    BEGIN
-        DELETE FROM list_items WHERE ns = old.ns AND key = old.key;
-    END;
-    CREATE TRIGGER entries_deleted AFTER DELETE ON entries
-    BEGIN
-        DELETE FROM list_items WHERE ns = old.ns AND key = old.key;
-        DELETE FROM append_ids WHERE ns = old.ns AND key = old.key;
-    END;
-    """,
-    2: """
-    -- Writes per namespace on one UTC day (day = unix time // 86400), shared by every
-    -- process on the file: the server's --writes-per-day quota. Deleting keys leaves
-    -- it alone (a daily quota counts writes made, not data held).
-    CREATE TABLE write_counts (
-        ns TEXT PRIMARY KEY,
-        day INTEGER NOT NULL,
-        count INTEGER NOT NULL
-    ) WITHOUT ROWID;
-    """,
-}
-
-_LIVE = "(expires_at IS NULL OR expires_at > ?)"
-
-# The new version of a plain set goes back through botwire_new_version() (a Python
-# function registered on every connection, see _Connection) instead of RETURNING:
-# in the sqlite3 module a RETURNING clause costs as much as the upsert itself.
-_SET_SQL = f"""
-INSERT INTO entries (ns, key, raw, is_list, length, bytes, version, created_at, updated_at,
-                     expires_at)
-VALUES (?1, ?2, ?3, 0, 0, ?4, 1, ?5, ?5, ?6)
-ON CONFLICT (ns, key) DO UPDATE SET
-    raw = excluded.raw, is_list = 0, length = 0, bytes = excluded.bytes,
-    version = botwire_new_version(CASE WHEN {_LIVE.replace("?", "?5")} THEN version + 1 ELSE 1 END),
-    created_at = CASE WHEN {_LIVE.replace("?", "?5")} THEN created_at ELSE ?5 END,
-    updated_at = ?5, expires_at = ?6
-"""
-
-# The same without a TTL, for a key that holds no list (or none yet): the list-cleanup
-# trigger does not fire, and with a constant NULL expiry SQLite leaves the expiry
-# index alone (together ~10% of a set); a list is left alone (no row changed) for
-# _SET_SQL to replace.
-_SET_VALUE_SQL = f"""
-INSERT INTO entries (ns, key, raw, is_list, length, bytes, version, created_at, updated_at,
-                     expires_at)
-VALUES (?1, ?2, ?3, 0, 0, ?4, 1, ?5, ?5, NULL)
-ON CONFLICT (ns, key) DO UPDATE SET
-    raw = excluded.raw, bytes = excluded.bytes,
-    version = botwire_new_version(CASE WHEN {_LIVE.replace("?", "?5")} THEN version + 1 ELSE 1 END),
-    created_at = CASE WHEN {_LIVE.replace("?", "?5")} THEN created_at ELSE ?5 END,
-    updated_at = ?5, expires_at = NULL
-WHERE is_list = 0
-"""
-
-# Conditional writes know their new version in advance (1, or the expected one + 1);
-# the number of rows changed says whether the condition held.
-_CREATE_ONLY_SQL = f"""
-INSERT INTO entries (ns, key, raw, is_list, length, bytes, version, created_at, updated_at,
-                     expires_at)
-VALUES (?1, ?2, ?3, 0, 0, ?4, 1, ?5, ?5, ?6)
-ON CONFLICT (ns, key) DO UPDATE SET
-    raw = excluded.raw, is_list = 0, length = 0, bytes = excluded.bytes, version = 1,
-    created_at = ?5, updated_at = ?5, expires_at = ?6
-WHERE NOT {_LIVE.replace("?", "?5")}
-"""
-
-_UPDATE_IF_SQL = f"""
-UPDATE entries SET raw = ?3, is_list = 0, length = 0, bytes = ?4, version = version + 1,
-    updated_at = ?5, expires_at = ?6
-WHERE ns = ?1 AND key = ?2 AND version = ?7 AND {_LIVE.replace("?", "?5")}
-"""
-
-# Count writes unless the day's total would pass the limit (?4, NULL: none), in one
-# autocommit statement: SQLite runs writers one at a time, so the check and the
-# addition cannot interleave with another process's. A row of an earlier day starts
-# again from 0; a count for an earlier day than the row's (a lagging clock at
-# midnight) is added to the row's later day. Nothing matches: nothing is returned.
-_COUNT_WRITES_SQL = """
-INSERT INTO write_counts (ns, day, count) SELECT ?1, ?2, ?3 WHERE ?4 IS NULL OR ?3 <= ?4
-ON CONFLICT (ns) DO UPDATE SET
-    count = CASE WHEN day >= ?2 THEN count + ?3 ELSE ?3 END, day = max(day, ?2)
-WHERE ?4 IS NULL OR CASE WHEN day >= ?2 THEN count + ?3 ELSE ?3 END <= ?4
-RETURNING count
-"""
-
-_WRITES_ON_SQL = "SELECT count FROM write_counts WHERE ns = ? AND day = ?"
-
 
 class _Connection(sqlite3.Connection):
-    """A connection that hands back the version a plain set wrote (see ``_SET_SQL``)."""
+    """A connection that hands back the version a statement wrote (see ``_sqlite_sql``)."""
 
     new_version = 1
 
@@ -203,17 +74,11 @@ class _Connection(sqlite3.Connection):
         self.new_version = version
         return version
 
-    def set_version(self, params: tuple[Any, ...]) -> int:
-        """Run ``_SET_SQL`` with ``params``; return the version it wrote."""
+    def written(self, sql: str, params: Mapping[str, Any]) -> int | None:
+        """Run a "written" statement; the version it wrote, or ``None`` if no row changed."""
         self.new_version = 1  # an insert does not call botwire_new_version()
-        self.set_cursor.execute(_SET_SQL, params)
-        return self.new_version
-
-    def set_value(self, ns: str, key: str, raw: str, size: int, now: float) -> int | None:
-        """Run ``_SET_VALUE_SQL`` (no TTL); the version written, or ``None`` on a list."""
-        self.new_version = 1
         cursor = self.set_cursor
-        cursor.execute(_SET_VALUE_SQL, (ns, key, raw, size, now))
+        cursor.execute(sql, params)
         return self.new_version if cursor.rowcount == 1 else None
 
 
@@ -235,10 +100,6 @@ def _statements(script: str) -> Iterator[str]:
         if sqlite3.complete_statement(buffer):
             yield buffer.strip()
             buffer = ""
-
-
-def _list_raw(items: Sequence[str]) -> str:
-    return "[" + ",".join(items) + "]"
 
 
 class SQLiteStore:
@@ -351,7 +212,7 @@ class SQLiteStore:
             with self._transaction(conn):
                 (now,) = conn.execute("PRAGMA user_version").fetchone()
                 for version in range(now + 1, SCHEMA_VERSION + 1):
-                    for statement in _statements(_MIGRATIONS[version]):
+                    for statement in _statements(MIGRATIONS[version]):
                         conn.execute(statement)
                     conn.execute(f"PRAGMA user_version = {version}")
 
@@ -388,10 +249,10 @@ class SQLiteStore:
         except sqlite3.Error as exc:
             self._raise_unless_locked(exc)
         deadline = time.monotonic() + self._lock_timeout
-        delay = 0.001
+        attempt = 0
         while True:
-            time.sleep(delay)
-            delay = min(delay * 2, 0.05)
+            time.sleep(backoff(attempt, 0.002, 0.1))  # full jitter: the mean as before
+            attempt += 1
             try:
                 return fn()
             except sqlite3.Error as exc:
@@ -420,17 +281,6 @@ class SQLiteStore:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
-
-    def _write(self, fn: Callable[[_Connection, float], T]) -> T:
-        conn = self._conn()
-
-        def run() -> T:
-            with self._transaction(conn):
-                return fn(conn, time.time())
-
-        result = self._retry(run)
-        self._after_write()
-        return result
 
     def _after_write(self) -> None:
         if next(self._writes) % _PURGE_EVERY == 0:
@@ -466,252 +316,59 @@ class SQLiteStore:
         Expired keys are already invisible; this only reclaims their space. It runs
         by itself every few hundred writes.
         """
+        return self._write(lambda now: purge_plan(_D, now), counted=False)
 
-        def run(conn: sqlite3.Connection, now: float) -> int:
-            count = conn.execute(
-                "DELETE FROM entries WHERE expires_at IS NOT NULL AND expires_at <= ?", (now,)
-            ).rowcount
-            conn.execute("DELETE FROM append_ids WHERE created_at < ?", (now - 86400,))
-            # Daily write counts of days before yesterday: nothing reads them again.
-            conn.execute("DELETE FROM write_counts WHERE day < ?", (int(now // 86400) - 1,))
-            return int(count)
+    # -- running plans ---------------------------------------------------------------
 
+    def _run(self, plan: Callable[[float], Plan[T]]) -> T:
+        """Run ``plan`` in autocommit (one statement, or statements that need no lock)."""
+        conn = self._conn()
+        return self._retry(lambda: _drive(conn, plan(time.time())))
+
+    def _read(self, plan: Callable[[float], Plan[T]]) -> T:
+        """Run ``plan`` in a read transaction: one snapshot for all its statements."""
         conn = self._conn()
 
-        def tx() -> int:
+        def run() -> T:
+            with self._transaction(conn, write=False):
+                return _drive(conn, plan(time.time()))
+
+        return self._retry(run)
+
+    def _write(self, plan: Callable[[float], Plan[T]], *, counted: bool = True) -> T:
+        """Run ``plan`` in a write transaction (``BEGIN IMMEDIATE``), committed on return."""
+        conn = self._conn()
+
+        def run() -> T:
             with self._transaction(conn):
-                return run(conn, time.time())
+                return _drive(conn, plan(time.time()))
 
-        return self._retry(tx)
-
-    # -- operations inside a transaction (shared by single calls and batches) ---
-
-    @staticmethod
-    def _row(conn: sqlite3.Connection, ns: str, key: str, now: float) -> tuple[Any, ...] | None:
-        row: tuple[Any, ...] | None = conn.execute(
-            f"SELECT raw, is_list, length, version, created_at, updated_at, expires_at "
-            f"FROM entries WHERE ns = ? AND key = ? AND {_LIVE}",
-            (ns, key, now),
-        ).fetchone()
-        return row
-
-    def _get_in(
-        self,
-        conn: sqlite3.Connection,
-        ns: str,
-        key: str,
-        now: float,
-        last: int | None = None,
-        want_list: bool = False,
-    ) -> Record | None:
-        row = self._row(conn, ns, key, now)
-        if row is None:
-            return None
-        raw, is_list, length, version, created, updated, expires = row
-        if is_list:
-            if last is None:
-                items = conn.execute(
-                    "SELECT raw FROM list_items WHERE ns = ? AND key = ? ORDER BY seq",
-                    (ns, key),
-                ).fetchall()
-            else:
-                items = conn.execute(
-                    "SELECT raw FROM (SELECT seq, raw FROM list_items WHERE ns = ? AND key = ? "
-                    "ORDER BY seq DESC LIMIT ?) ORDER BY seq",
-                    (ns, key, last),
-                ).fetchall()
-            raw = _list_raw([r[0] for r in items])
-        elif want_list:
-            if not raw.startswith("["):
-                raise NotAListError(
-                    f"the value at {key!r} is not a list; get_list and append need a list"
-                )
-            if last is not None:
-                from botwire._rules import encode
-
-                raw = encode(decode(raw)[-last:] if last else [], max_bytes=None)
-        return Record(key, raw, version, created, updated, expires)
-
-    def _get_many_in(
-        self, conn: sqlite3.Connection, ns: str, keys: list[str], now: float
-    ) -> dict[str, Record]:
-        found: dict[str, Record] = {}
-        unique = list(dict.fromkeys(keys))
-        for start in range(0, len(unique), 500):
-            chunk = unique[start : start + 500]
-            rows = conn.execute(
-                "SELECT key, raw, is_list, version, created_at, updated_at, expires_at "
-                f"FROM entries WHERE ns = ? AND key IN ({','.join('?' * len(chunk))}) AND {_LIVE}",
-                (ns, *chunk, now),
-            ).fetchall()
-            for key, raw, is_list, version, created, updated, expires in rows:
-                if is_list:
-                    record = self._get_in(conn, ns, key, now)
-                    if record is not None:
-                        found[key] = record
-                else:
-                    found[key] = Record(key, raw, version, created, updated, expires)
-        return found
-
-    def _set_in(
-        self,
-        conn: _Connection,
-        ns: str,
-        key: str,
-        raw: str,
-        ttl: float | None,
-        if_version: int | None,
-        now: float,
-        id: str | None = None,
-    ) -> WriteResult:
-        if id is not None:
-            seen = self._seen_id(conn, ns, key, id)
-            if seen is not None:
-                return WriteResult(seen[0], seen[1])
-        size = encoded_size(raw)
-        expires = now + ttl if ttl is not None else None
-        params: tuple[Any, ...] = (ns, key, raw, size, now, expires)
-        if if_version is None:
-            found = None if expires is not None else conn.set_value(ns, key, raw, size, now)
-            version = conn.set_version(params) if found is None else found
-        else:
-            if if_version == 0:
-                changed = conn.execute(_CREATE_ONLY_SQL, params).rowcount
-                version = 1
-            else:
-                changed = conn.execute(_UPDATE_IF_SQL, params + (if_version,)).rowcount
-                version = if_version + 1
-            if changed != 1:
-                current = self._row(conn, ns, key, now)
-                have = current[3] if current is not None else 0
-                raise ConflictError.expected(key, if_version, have)
-        if id is not None:
-            self._remember_id(conn, ns, key, id, version, size, now)
-        return WriteResult(version, size)
-
-    @staticmethod
-    def _seen_id(conn: sqlite3.Connection, ns: str, key: str, id: str) -> tuple[int, int] | None:
-        """The (version, length or bytes) a request with this id already produced."""
-        row: tuple[int, int] | None = conn.execute(
-            "SELECT version, length FROM append_ids WHERE ns = ? AND key = ? AND id = ?",
-            (ns, key, id),
-        ).fetchone()
-        return row
-
-    @staticmethod
-    def _remember_id(
-        conn: sqlite3.Connection, ns: str, key: str, id: str, version: int, size: int, now: float
-    ) -> None:
-        conn.execute(
-            "INSERT INTO append_ids (ns, key, id, version, length, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (ns, key, id, version, size, now),
-        )
-
-    @staticmethod
-    def _delete_in(conn: sqlite3.Connection, ns: str, key: str, now: float) -> bool:
-        rows = conn.execute(
-            "DELETE FROM entries WHERE ns = ? AND key = ? RETURNING expires_at", (ns, key)
-        ).fetchall()
-        row = rows[0] if rows else None
-        return row is not None and (row[0] is None or row[0] > now)
-
-    def _append_in(
-        self,
-        conn: sqlite3.Connection,
-        ns: str,
-        key: str,
-        raws: Sequence[str],
-        id: str | None,
-        now: float,
-    ) -> AppendResult:
-        if id is not None:
-            seen = self._seen_id(conn, ns, key, id)
-            if seen is not None:
-                return AppendResult(seen[0], seen[1])
-        row = conn.execute(
-            "SELECT raw, is_list, length, bytes, version, expires_at FROM entries "
-            "WHERE ns = ? AND key = ?",
-            (ns, key),
-        ).fetchone()
-        added = sum(encoded_size(r) for r in raws) + len(raws)
-        if row is None or (row[5] is not None and row[5] <= now):
-            if row is not None:
-                conn.execute("DELETE FROM entries WHERE ns = ? AND key = ?", (ns, key))
-            start, version = 0, 1
-            conn.execute(
-                "INSERT INTO entries (ns, key, raw, is_list, length, bytes, version, "
-                "created_at, updated_at, expires_at) VALUES (?, ?, NULL, 1, ?, ?, 1, ?, ?, NULL)",
-                (ns, key, len(raws), added + 1, now, now),
-            )
-        else:
-            raw, is_list, length, _bytes, version, _expires = row
-            start = length
-            if not is_list:
-                items = split_list(raw)
-                if items is None:
-                    raise NotAListError(
-                        f"the value at {key!r} is not a list; append needs a list "
-                        "(or a missing key, which it creates)"
-                    )
-                conn.executemany(
-                    "INSERT INTO list_items (ns, key, seq, raw) VALUES (?, ?, ?, ?)",
-                    [(ns, key, i, item) for i, item in enumerate(items)],
-                )
-                start = len(items)
-            version += 1
-            conn.execute(
-                "UPDATE entries SET raw = NULL, is_list = 1, length = ?, bytes = bytes + ?, "
-                "version = ?, updated_at = ? WHERE ns = ? AND key = ?",
-                (start + len(raws), added, version, now, ns, key),
-            )
-        conn.executemany(
-            "INSERT INTO list_items (ns, key, seq, raw) VALUES (?, ?, ?, ?)",
-            [(ns, key, start + i, r) for i, r in enumerate(raws)],
-        )
-        result = AppendResult(version, start + len(raws))
-        if id is not None:
-            self._remember_id(conn, ns, key, id, result.version, result.length, now)
+        result = self._retry(run)
+        if counted:
+            self._after_write()
         return result
-
-    @staticmethod
-    def _restore_in(conn: sqlite3.Connection, ns: str, op: RestoreOp) -> WriteResult:
-        conn.execute("DELETE FROM entries WHERE ns = ? AND key = ?", (ns, op.key))
-        size = encoded_size(op.raw)
-        conn.execute(
-            "INSERT INTO entries (ns, key, raw, is_list, length, bytes, version, created_at, "
-            "updated_at, expires_at) VALUES (?, ?, ?, 0, 0, ?, ?, ?, ?, ?)",
-            (ns, op.key, op.raw, size, op.version, op.created_at, op.updated_at, op.expires_at),
-        )
-        return WriteResult(op.version, size)
 
     # -- the Store interface -----------------------------------------------------
 
     def get(self, namespace: str, key: str) -> Record | None:
         """Return the record at ``key``, or ``None``."""
+        # The embedded fast path: one statement, unless the key holds a list.
         conn = self._conn()
-
-        def run() -> Record | None:
-            now = time.time()
-            row = self._row(conn, namespace, key, now)
-            if row is None:
-                return None
-            if row[1]:  # a list: read entry and items in one snapshot
-                with self._transaction(conn, write=False):
-                    return self._get_in(conn, namespace, key, time.time())
-            return Record(key, row[0], row[3], row[4], row[5], row[6])
-
-        return self._retry(run)
+        params = {"ns": namespace, "key": key, "now": time.time(), "last": None}
+        try:
+            row = conn.execute(_D.get, params).fetchone()
+        except sqlite3.Error as exc:
+            self._raise_unless_locked(exc)
+            row = self._retry(lambda: conn.execute(_D.get, params).fetchone())
+        if row is None:
+            return None
+        if row[1]:  # a list: read entry and items in one snapshot
+            return self._read(lambda now: get_plan(_D, namespace, key, now))
+        return Record(key, row[0], row[2], row[3], row[4], row[5])
 
     def get_list(self, namespace: str, key: str, last: int | None = None) -> Record | None:
         """Return the list at ``key`` (its last ``last`` items if given)."""
-        conn = self._conn()
-
-        def run() -> Record | None:
-            with self._transaction(conn, write=False):
-                return self._get_in(conn, namespace, key, time.time(), last, want_list=True)
-
-        return self._retry(run)
+        return self._read(lambda now: get_plan(_D, namespace, key, now, last, want_list=True))
 
     def set(
         self,
@@ -729,14 +386,15 @@ class SQLiteStore:
         transaction, and an id seen before returns the first result again.
         """
         if ttl is None and if_version is None and id is None:
-            # The hot path, kept lean: one statement, no closures, no option handling.
+            # The embedded fast path, kept lean: one statement, no plan, no closures.
             local = self._local
             conn = getattr(local, "conn", None)
             if conn is None or local.pid != _process[0]:
                 conn = self._conn()
             size = len(raw) if raw.isascii() else len(raw.encode("utf-8"))
+            params = {"ns": namespace, "key": key, "raw": raw, "bytes": size, "now": time.time()}
             try:
-                version = conn.set_value(namespace, key, raw, size, time.time())
+                version = conn.written(SET_VALUE_SQL, params)
             except sqlite3.Error as exc:
                 self._raise_unless_locked(exc)  # locked: the general path below retries
             else:
@@ -744,21 +402,16 @@ class SQLiteStore:
                     if next(self._writes) % _PURGE_EVERY == 0:
                         self.purge_expired()
                     return _write_result(WriteResult, (version, size))
+        plan = lambda now: set_plan(_D, namespace, key, raw, ttl, if_version, now, id)  # noqa: E731
         if id is not None:
-            return self._write(
-                lambda c, now: self._set_in(c, namespace, key, raw, ttl, if_version, now, id)
-            )
-        conn = self._conn()
-        result = self._retry(
-            lambda: self._set_in(conn, namespace, key, raw, ttl, if_version, time.time())
-        )
+            return self._write(plan)
+        result = self._run(plan)
         self._after_write()
         return result
 
     def delete(self, namespace: str, key: str) -> bool:
         """Delete ``key``; return whether it existed."""
-        conn = self._conn()
-        result = self._retry(lambda: self._delete_in(conn, namespace, key, time.time()))
+        result = self._run(lambda now: delete_plan(_D, namespace, key, now))
         self._after_write()
         return result
 
@@ -766,7 +419,7 @@ class SQLiteStore:
         self, namespace: str, key: str, raws: Sequence[str], *, id: str | None = None
     ) -> AppendResult:
         """Append items to the list at ``key`` in one transaction."""
-        return self._write(lambda c, now: self._append_in(c, namespace, key, raws, id, now))
+        return self._write(lambda now: append_plan(_D, namespace, key, raws, id, now))
 
     def list_keys(
         self,
@@ -777,94 +430,22 @@ class SQLiteStore:
         cursor: str | None = None,
     ) -> KeyPage:
         """Return live keys in order, ``limit`` at a time."""
-        conn = self._conn()
-        lower = prefix
-        strict = False
-        if cursor is not None:
-            after = decode_cursor(cursor)
-            if limit == 0:
-                return KeyPage([], cursor)
-            if after >= lower:
-                lower, strict = after, True
-        if limit == 0:
-            return KeyPage([], None)
-        sql = f"SELECT key FROM entries WHERE ns = ? AND key {'>' if strict else '>='} ?"
-        params: list[Any] = [namespace, lower]
-        upper = prefix_upper_bound(prefix)
-        if upper is not None:
-            sql += " AND key < ?"
-            params.append(upper)
-        sql += f" AND {_LIVE} ORDER BY key"
-        params.append(time.time())
-        if limit is not None:
-            sql += " LIMIT ?"
-            params.append(limit + 1)
-        rows = self._retry(lambda: conn.execute(sql, params).fetchall())
-        keys = [r[0] for r in rows]
-        if limit is not None and len(keys) > limit:
-            keys = keys[:limit]
-            return KeyPage(keys, encode_cursor(keys[-1]))
-        return KeyPage(keys, None)
+        return self._run(lambda now: list_keys_plan(_D, namespace, prefix, limit, cursor, now))
 
     def batch(self, namespace: str, ops: Sequence[Op]) -> list[OpResult]:
         """Run ``ops`` in one transaction; a failing op rolls all of them back."""
-        writes = any(not isinstance(op, GetOp) for op in ops)
-        conn = self._conn()
-
-        def run() -> list[OpResult]:
-            results: list[OpResult] = []
-            if not writes:  # reads only: one query per 500 keys, not one per key
-                with self._transaction(conn, write=False):
-                    found = self._get_many_in(conn, namespace, [op.key for op in ops], time.time())
-                return [found.get(op.key) for op in ops]
-            with self._transaction(conn, write=writes):
-                now = time.time()
-                for op in ops:
-                    if isinstance(op, GetOp):
-                        results.append(self._get_in(conn, namespace, op.key, now))
-                    elif isinstance(op, SetOp):
-                        results.append(
-                            self._set_in(
-                                conn, namespace, op.key, op.raw, op.ttl, op.if_version, now, op.id
-                            )
-                        )
-                    elif isinstance(op, DeleteOp):
-                        results.append(self._delete_in(conn, namespace, op.key, now))
-                    elif isinstance(op, AppendOp):
-                        results.append(
-                            self._append_in(conn, namespace, op.key, op.raws, op.id, now)
-                        )
-                    elif isinstance(op, RestoreOp):
-                        results.append(self._restore_in(conn, namespace, op))
-                    else:
-                        raise ValidationError(f"unknown batch operation {op!r}")
-            return results
-
-        results = self._retry(run)
-        if writes:
-            self._after_write()
-        return results
+        plan = lambda now: batch_plan(_D, namespace, ops, now)  # noqa: E731
+        if is_read_only(ops):
+            return self._read(plan)
+        return self._write(plan)
 
     def usage(self, namespace: str) -> Usage:
         """Return the live key count and stored bytes of ``namespace``."""
-        conn = self._conn()
-        row = self._retry(
-            lambda: conn.execute(
-                f"SELECT count(*), coalesce(sum(bytes), 0) FROM entries WHERE ns = ? AND {_LIVE}",
-                (namespace, time.time()),
-            ).fetchone()
-        )
-        return Usage(int(row[0]), int(row[1]))
+        return self._run(lambda now: usage_plan(_D, namespace, now))
 
     def namespaces(self) -> list[str]:
         """Return every namespace that holds at least one live key, in order."""
-        conn = self._conn()
-        rows = self._retry(
-            lambda: conn.execute(
-                f"SELECT DISTINCT ns FROM entries WHERE {_LIVE} ORDER BY ns", (time.time(),)
-            ).fetchall()
-        )
-        return [r[0] for r in rows]
+        return self._run(lambda now: namespaces_plan(_D, now))
 
     # -- the WriteCounter capability (botwire._store.WriteCounter) ------------------
 
@@ -879,14 +460,41 @@ class SQLiteStore:
             The new count, or ``None`` if it would pass ``limit`` (nothing counted).
         """
         check_count(writes, limit, day)
-        conn = self._conn()
-        params = (namespace, day, writes, limit)
-        # fetchall steps the statement to its end: committed before we return.
-        rows = self._retry(lambda: conn.execute(_COUNT_WRITES_SQL, params).fetchall())
-        return int(rows[0][0]) if rows else None
+        return self._run(lambda _now: count_writes_plan(_D, namespace, writes, limit, day))
 
     def writes_on(self, namespace: str, day: int) -> int:
         """Return the writes counted for ``namespace`` on UTC day ``day`` (0 if none)."""
-        conn = self._conn()
-        row = self._retry(lambda: conn.execute(_WRITES_ON_SQL, (namespace, day)).fetchone())
-        return int(row[0]) if row is not None else 0
+        return self._run(lambda _now: writes_on_plan(_D, namespace, day))
+
+
+def _drive(conn: _Connection, plan: Plan[T]) -> T:
+    """Execute ``plan``'s queries on ``conn`` in order; return its result.
+
+    Every statement is stepped to its end (``fetchall``), so none is left running
+    when its transaction commits.
+    """
+    try:
+        query = next(plan)
+        while True:
+            answer: Any = None
+            try:
+                if query.each is not None:
+                    conn.executemany(query.sql, query.each)
+                elif query.fetch == "written":
+                    answer = conn.written(query.sql, query.params or {})
+                else:
+                    cursor = conn.execute(query.sql, query.params or {})
+                    rows = cursor.fetchall()
+                    if query.fetch == "one":
+                        answer = rows[0] if rows else None
+                    elif query.fetch == "all":
+                        answer = rows
+                    elif query.fetch == "rowcount":
+                        answer = cursor.rowcount
+            except sqlite3.Error as exc:
+                query = plan.throw(exc)  # the plan may expect it; else it propagates
+                continue
+            query = plan.send(answer)
+    except StopIteration as stop:
+        result: T = stop.value
+        return result

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, NamedTuple, TypeAlias
 
-from botwire._rules import decode
+from botwire._codec import decode
 
 __all__ = [
     "AppendOp",

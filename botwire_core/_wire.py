@@ -17,15 +17,16 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from botwire._codec import MAX_DEPTH, encode
 from botwire._errors import (
     ERRORS_BY_CODE,
+    STATUS_BY_CODE,
     BotWireError,
     ConflictError,
     QuotaExceededError,
     ServerError,
     ValidationError,
 )
-from botwire._rules import MAX_DEPTH, encode
 from botwire._types import (
     AppendOp,
     AppendResult,
@@ -40,6 +41,7 @@ from botwire._types import (
     Usage,
     WriteResult,
 )
+from botwire._validation import MAX_ID_CHARS, MAX_TTL, check_id, check_ttl, check_version
 
 __all__ = [
     "HEALTH_PATH",
@@ -101,14 +103,10 @@ NAMESPACES_PREFIX = "/namespaces/"
 HEALTH_PATH = "/healthz"
 METRICS_PATH = "/metrics"
 
-MAX_TTL = 100 * 365 * 86400
-"""Longest TTL accepted, in seconds (100 years); omit ``ttl`` to keep a key forever."""
 MAX_BATCH_OPS = 10_000
 """Most operations in one ``POST /memory/{ns}`` batch."""
 MAX_LIST_LIMIT = 10_000
 """Largest page ``GET /memory/{ns}?limit=`` serves; no ``limit`` lists every key."""
-MAX_ID_CHARS = 128
-"""Longest request idempotency id (an append's ``id``, a set's ``Idempotency-Key``)."""
 IDEMPOTENCY_HEADER = "idempotency-key"
 """Header carrying a ``PUT``'s idempotency id: a repeat with the same id (a retry)
 returns the first result instead of writing again."""
@@ -117,22 +115,6 @@ UNAVAILABLE_RETRY_AFTER = 1
 """``Retry-After`` seconds the server sends with a ``503 unavailable`` (the store is
 down or locked): clients come back soon, and the server heals once the store is back."""
 
-STATUS_BY_CODE: dict[str, int] = {
-    "invalid_namespace": 400,
-    "invalid_key": 400,
-    "invalid_value": 400,
-    "invalid_request": 400,
-    "value_too_large": 413,
-    "not_found": 404,
-    "version_conflict": 412,
-    "not_a_list": 409,
-    "quota_exceeded": 429,
-    "unauthorized": 401,
-    "forbidden": 403,
-    "server_error": 500,
-    "unavailable": 503,
-}
-"""HTTP status of every error code the server answers with."""
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 
@@ -576,44 +558,10 @@ def check_fields(data: Mapping[str, Any], allowed: frozenset[str], where: str) -
         )
 
 
-def parse_ttl(value: Any) -> float | None:
-    """Validate a ``ttl`` field: ``null``/absent, or seconds > 0 (at most 100 years)."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValidationError(
-            f"ttl must be a positive number of seconds, not {value!r}", code="invalid_value"
-        )
-    if value > MAX_TTL:
-        raise ValidationError(
-            f"ttl {value!r} is over 100 years; omit ttl to keep the key forever",
-            code="invalid_value",
-        )
-    return float(value)
-
-
-def parse_version(value: Any, name: str) -> int | None:
-    """Validate an ``if_version`` field: ``null``/absent or an integer >= 0."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
-        raise ValidationError(
-            f"{name} must be an integer >= 0 (0: only if absent), not {value!r}",
-            code="invalid_value",
-        )
-    return value
-
-
-def parse_id(value: Any) -> str | None:
-    """Validate a request idempotency ``id``: ``null``/absent or 1-128 characters."""
-    if value is None:
-        return None
-    if not isinstance(value, str) or not 0 < len(value) <= MAX_ID_CHARS:
-        raise ValidationError(
-            f"id must be a string of 1-{MAX_ID_CHARS} characters, not {str(value)[:40]!r}",
-            code="invalid_value",
-        )
-    return value
+# The checks of request fields are the client's own (botwire._validation), by name.
+parse_ttl = check_ttl
+parse_version = check_version
+parse_id = check_id
 
 
 def encode_value(value: Any, max_bytes: int | None) -> str:

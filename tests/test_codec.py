@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from botwire import ValidationError, _rules
+from botwire import ValidationError, _codec
 
 json_values = st.recursive(
     st.none()
@@ -28,22 +28,22 @@ def _reference(value: Any) -> str:
 
 @given(json_values)
 def test_encode_matches_json_dumps(value: Any) -> None:
-    assert _rules.encode(value) == _reference(value)
-    assert _rules.decode(_rules.encode(value)) == value
+    assert _codec.encode(value) == _reference(value)
+    assert _codec.decode(_codec.encode(value)) == value
 
 
 @given(json_values)
 def test_without_the_c_encoder_the_text_is_the_same(value: Any) -> None:
-    saved = _rules._C_ENCODE
-    _rules._C_ENCODE = None
+    saved = _codec._C_ENCODE
+    _codec._C_ENCODE = None
     try:
-        assert _rules.encode(value) == _reference(value)
+        assert _codec.encode(value) == _reference(value)
     finally:
-        _rules._C_ENCODE = saved
+        _codec._C_ENCODE = saved
 
 
 def test_the_c_encoder_is_in_use() -> None:
-    assert _rules._C_ENCODE is not None  # CPython ships it; losing it would be a slowdown
+    assert _codec._C_ENCODE is not None  # CPython ships it; losing it would be a slowdown
 
 
 @pytest.mark.parametrize(
@@ -57,11 +57,11 @@ def test_the_c_encoder_is_in_use() -> None:
 )
 def test_what_json_cannot_hold_is_refused(value: Any, message: str) -> None:
     with pytest.raises(ValidationError, match=message):
-        _rules.encode(value)
+        _codec.encode(value)
 
 
 def test_a_cycle_is_refused_not_looped() -> None:
     value: list[Any] = []
     value.append(value)
     with pytest.raises(ValidationError, match="nested more than"):
-        _rules.encode(value)
+        _codec.encode(value)

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from botwire import Memory, ServerError, SQLiteStore, UnavailableError, ValidationError
-from botwire._sqlite import SCHEMA_VERSION
-from botwire._urls import default_path, resolve_url
+from botwire._open import default_path, resolve_url
+from botwire._sqlite_sql import SCHEMA_VERSION
 
 
 def test_default_location_follows_botwire_home(_isolated_home: Path) -> None:
@@ -48,6 +48,8 @@ def test_sqlite_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         ("sqlite:///:memory:", "needs a SQLite file"),
         ("redis://localhost", "unsupported store URL"),
         ("ftp://user:secret@host/x", "unsupported store URL"),
+        ("sqlite:///x.db?synchronus=FULL", "unknown option 'synchronus'.*did you mean"),
+        ("sqlite:///x.db?synchronous=FULL&cache=shared", "unknown option 'cache'"),
     ],
 )
 def test_bad_urls_say_what_to_write(url: str, fragment: str) -> None:
@@ -184,7 +186,7 @@ def test_background_checkpoint_copies_the_wal_back(tmp_path: Path) -> None:
 
 
 def test_a_schema_1_file_migrates_forward_and_keeps_its_data(tmp_path: Path) -> None:
-    from botwire._sqlite import _MIGRATIONS
+    from botwire._sqlite_sql import MIGRATIONS as _MIGRATIONS
 
     # A file as BotWire wrote it before the write counts (schema 1), with data in it.
     path = tmp_path / "v1.db"

@@ -20,13 +20,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from botwire.server._settings import Settings
-
 if TYPE_CHECKING:
-    from fastapi import FastAPI
-
     from botwire._store import AsyncStore, Store
-    from botwire.server._app import Authorize
+    from botwire.server._app import Authorize, Server
+    from botwire.server._settings import Settings
 
 __all__ = ["Settings", "app_from_env", "create_app"]
 
@@ -34,8 +31,19 @@ __all__ = ["Settings", "app_from_env", "create_app"]
 def _require_server() -> None:
     from botwire._errors import require
 
-    for module in ("fastapi", "uvicorn", "prometheus_client"):
+    for module in ("fastapi", "uvicorn", "prometheus_client", "pydantic_settings"):
         require(module, "server")
+
+
+def __getattr__(name: str) -> Any:
+    # Settings needs pydantic-settings (the server extra): imported on first use, so
+    # `import botwire.server` (the CLI does) works without the extra.
+    if name == "Settings":
+        _require_server()
+        from botwire.server._settings import Settings
+
+        return Settings
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def create_app(
@@ -43,7 +51,7 @@ def create_app(
     settings: Settings | None = None,
     *,
     authorize: Authorize | None = None,
-) -> FastAPI:
+) -> Server:
     """Build the BotWire server as an ASGI app (see :func:`botwire.server._app.create_app`).
 
     Example:
@@ -71,10 +79,7 @@ def app_from_env() -> Any:
     Tokens are required when ``BOTWIRE_ADMIN_TOKEN`` is set (uvicorn picks the
     host here, so the loopback rule of ``botwire serve`` is the operator's to keep).
     """
-    import os
+    _require_server()
+    from botwire.server._settings import Settings
 
-    from botwire.server.auth import TokenAuth
-
-    settings = Settings.from_env()
-    admin_token = os.environ.get("BOTWIRE_ADMIN_TOKEN") or None
-    return TokenAuth(create_app(settings=settings), settings.db, admin_token)
+    return create_app(settings=Settings())

@@ -1,57 +1,71 @@
-"""The reference server: a thin HTTP layer over any store (DESIGN.md §5, §6).
+"""The reference server: a route table and one request pipeline (DESIGN.md §5, §6, §9).
 
-Built for speed without losing the documentation:
+Read it top to bottom::
 
-* Each memory route is a FastAPI ``APIRoute`` whose typed signature and pydantic
-  models (``_docs``) produce the OpenAPI schema, but whose request path is a
-  plain ASGI handler: bodies are parsed and answers written by
-  :mod:`botwire._wire` (values are spliced in as the JSON text the store holds,
-  never re-encoded), with no dependency solving, no pydantic validation and no
-  ``Request``/``Response`` objects per request.
-* A small dispatcher in front of FastAPI sends those routes straight to their
-  handlers; ``/docs``, ``/openapi.json``, ``/metrics`` and unknown paths go
-  through FastAPI as usual.
-* SQLite calls run on the event loop (no thread hop), and concurrent writes to
-  one namespace share a commit (``_runner``); other synchronous stores run in a
-  thread pool, asynchronous stores (``AsyncPostgresStore``) are awaited.
+    ASGI ─► RouteTable.match(raw path)           (_routes: parsed once into a Match)
+         ─► guard.authenticate(call)             (auth: the token, if tokens are on)
+         ─► call.allow(access)                   (the namespace checked is the one served;
+                                                   ``_botwire.*`` refused here, always)
+         ─► route.handler(call)                  (module-level functions below)
+         ─► runner                               (_runner: store calls never on the loop)
+         ─► one answer writer, one access log line, one metrics label (the route template)
 
-Access control plugs in as one ``authorize`` callable (called with the request,
-the namespace and ``"read"``/``"write"`` before the store is touched), or as an
-ASGI middleware around the app (``botwire.server.auth``).
+**The seam.** The server is a plain ASGI app, not a FastAPI one: the route table
+(:data:`ROUTES`, plus the token admin routes of :mod:`botwire.server.auth`) is the
+only router, and each route carries its :class:`~botwire.server._shapes.Shape`,
+from which ``/openapi.json`` is generated. FastAPI's router would parse the
+*decoded* path a second time (the source of the old ``/%6Demory`` exploit), run
+dependency solving and pydantic per request (half the throughput), and could
+only be bypassed by overriding its internals; here nothing is overridden. What
+FastAPI still gives is the Swagger UI page (``get_swagger_ui_html``), and
+pydantic gives the JSON schemas.
+
+Handlers take a :class:`Call` (the server, the ASGI scope, the match, the token)
+and return an :class:`Answer`; they raise :class:`~botwire.BotWireError` to refuse.
 """
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
+import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, Literal, TypeAlias
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any, Literal, NamedTuple, TypeAlias
 
-from fastapi import FastAPI
-from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
-from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from botwire import _wire
+from botwire._codec import encoded_size
 from botwire._errors import (
     BotWireError,
     NotFoundError,
+    PermissionDeniedError,
     QuotaExceededError,
     ServerError,
     ValidationError,
 )
-from botwire._rules import encoded_size
 from botwire._store import AsyncStore, Store
-from botwire._types import AppendOp, DeleteOp, KeyPage, RestoreOp, SetOp
-from botwire.server import _docs, _requests, _runner
+from botwire._tokens import is_reserved
+from botwire._types import AppendOp, DeleteOp, KeyPage, Op, RestoreOp, SetOp
+from botwire.server import _requests, _runner, _shapes
 from botwire.server._limits import Quotas
-from botwire.server._observe import Metrics, ObserveMiddleware
+from botwire.server._observe import ACCESS_LOGGER, Metrics, log_request
+from botwire.server._routes import (
+    Access,
+    Match,
+    Route,
+    RouteTable,
+    UnknownRoute,
+    allowed_methods,
+    raw_target,
+)
 from botwire.server._settings import Settings
 
-__all__ = ["Authorize", "create_app"]
+__all__ = ["ROUTES", "Answer", "Authorize", "Call", "Server", "create_app"]
 
 _log = logging.getLogger("botwire.server")
 
@@ -59,108 +73,549 @@ Authorize: TypeAlias = Callable[[Request, str, Literal["read", "write"]], Awaita
 """Checks a request's right to read or write a namespace; raises
 ``AuthenticationError`` / ``PermissionDeniedError`` to refuse it."""
 
-Answer: TypeAlias = tuple[int, bytes, list[tuple[bytes, bytes]]]
-Handler: TypeAlias = Callable[[Scope, Receive], Awaitable[Answer]]
+OFF_LOOP_BYTES = 64 * 1024
+"""Bodies larger than this are parsed in a worker thread, not on the event loop."""
 
-_JSON = (b"content-type", b"application/json")
-_RETRY_SOON = (b"retry-after", str(_wire.UNAVAILABLE_RETRY_AFTER).encode("ascii"))
+_JSON = b"application/json"
 _NO_HEADERS: list[tuple[bytes, bytes]] = []
 
 
-# -- the app ------------------------------------------------------------------
+class Answer(NamedTuple):
+    """What a handler answers: status, body, extra headers, content type."""
+
+    status: int
+    body: bytes
+    headers: list[tuple[bytes, bytes]] = _NO_HEADERS
+    media_type: bytes = _JSON
 
 
-class _WireRoute(APIRoute):
-    """An ``APIRoute`` documented by its endpoint's signature, served by a raw handler."""
+@dataclass(slots=True)
+class Call:
+    """One request on its way through the pipeline: what every handler reads."""
 
-    def __init__(self, path: str, endpoint: Callable[..., Any], *, handler: Handler, **kw: Any):
-        super().__init__(path, endpoint, **kw)
-        self.app = _asgi(handler)
+    server: Server
+    scope: Scope
+    receive: Receive
+    match: Match
+    token: str | None = None
+    """The public id of the token used (``"admin"`` for the admin token), for the log."""
+    principal: Any = None
+    """What the guard authenticated (a token record), for :meth:`allow`."""
+    authorized: bool = field(default=False)
 
-    def get_route_handler(self) -> Any:  # pragma: no cover - replaced by self.app above
-        return super().get_route_handler()
+    @property
+    def namespace(self) -> str:
+        assert self.match.namespace is not None
+        return self.match.namespace
+
+    @property
+    def key(self) -> str:
+        assert self.match.key is not None
+        return self.match.key
+
+    async def allow(self, *needs: Literal["read", "write"]) -> None:
+        """Authorize this call's namespace for ``needs`` (the pipeline calls it; a
+        batch handler calls it once it knows from the body what the batch does).
+
+        Raises:
+            PermissionDeniedError: the token lacks the right.
+        """
+        await self.server.guard.authorize(self, self.namespace, needs)
+        self.authorized = True
+
+    async def body(self, limit: int | None = None) -> bytes:
+        settings = self.server.settings
+        return await _requests.read_body(
+            self.scope,
+            self.receive,
+            settings.max_body_bytes if limit is None else limit,
+            settings.max_value_bytes,
+            settings.body_timeout,
+        )
+
+    def header(self, name: bytes) -> str | None:
+        return _requests.header(self.scope, name)
 
 
-def _asgi(handler: Handler) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+class Guard:
+    """Who may do what: the open server's guard (no tokens) and the base of the others."""
+
+    tokens = False
+
+    async def authenticate(self, call: Call) -> None:
+        """Identify the caller (sets ``call.principal``/``call.token``) or raise 401."""
+
+    async def authorize(
+        self, call: Call, namespace: str, needs: tuple[Literal["read", "write"], ...]
+    ) -> None:
+        """Raise ``PermissionDeniedError`` unless the caller may ``needs`` on ``namespace``."""
+
+    def admin(self, call: Call) -> None:
+        """Raise unless the caller holds the admin token."""
+        raise NotFoundError(
+            "token management is off on this server: start it with BOTWIRE_ADMIN_TOKEN set"
+        )
+
+    async def aclose(self) -> None:
+        """Release what the guard holds."""
+
+
+class _HookGuard(Guard):
+    """``create_app(authorize=...)``: a caller's own per-namespace check."""
+
+    def __init__(self, hook: Authorize) -> None:
+        self.hook = hook
+
+    async def authorize(
+        self, call: Call, namespace: str, needs: tuple[Literal["read", "write"], ...]
+    ) -> None:
+        request = Request(call.scope, call.receive)
+        for access in needs:
+            await self.hook(request, namespace, access)
+
+
+# -- handlers -------------------------------------------------------------------------
+
+
+def _etag(version: int) -> list[tuple[bytes, bytes]]:
+    return [(b"etag", _wire.etag(version).encode("ascii"))]
+
+
+async def _off_loop(body: bytes, parse: Callable[[bytes], Any]) -> Any:
+    """Parse a body; a large one in a worker thread, so the loop keeps answering."""
+    if len(body) > OFF_LOOP_BYTES:
+        return await asyncio.to_thread(parse, body)
+    return parse(body)
+
+
+async def get_value(call: Call) -> Answer:
+    """Read a value with its version and timestamps (the version is also the ETag)."""
+    namespace, key = call.namespace, call.key
+    last = _requests.int_param(_requests.query_of(call.scope), "last", 0, 2**31)
+    run = call.server.run
+    record = await (
+        run("get", namespace, key) if last is None else run("get_list", namespace, key, last)
+    )
+    if record is None:
+        raise NotFoundError(f"no key {key!r} in namespace {namespace!r}")
+    headers = _etag(record.version)
+    if_none = call.header(b"if-none-match")
+    if if_none is not None and _wire.etag_listed(if_none, record.version):
+        return Answer(304, b"", headers)
+    return Answer(200, _wire.record_answer(namespace, record), headers)
+
+
+def _parse_put(max_value: int) -> Callable[[bytes], tuple[str, float | None]]:
+    def parse(body: bytes) -> tuple[str, float | None]:
+        data = _wire.object_body(body, '{"value": ..., "ttl": seconds}')
+        _wire.check_fields(data, _shapes.PUT_FIELDS, "a PUT body")
+        if "value" not in data:
+            raise ValidationError(
+                'the body needs a "value" field: {"value": <any JSON>}', code="invalid_value"
+            )
+        return _wire.encode_value(data["value"], max_value), _wire.parse_ttl(data.get("ttl"))
+
+    return parse
+
+
+async def put_value(call: Call) -> Answer:
+    """Store any JSON value under a key; the answer carries the new version."""
+    server, namespace, key = call.server, call.namespace, call.key
+    if_version = _requests.condition(call.scope)
+    request_id = _requests.idempotency_key(call.scope)
+    raw, ttl = await _off_loop(await call.body(), _parse_put(server.settings.max_value_bytes))
+    await server.admit(namespace, 1, encoded_size(raw), key)
+    result = await server.runner().write(namespace, SetOp(key, raw, ttl, if_version, request_id))
+    return Answer(200, _wire.put_answer(namespace, key, result), _etag(result.version))
+
+
+async def delete_value(call: Call) -> Answer:
+    """Delete a key (404 if it did not exist)."""
+    namespace, key = call.namespace, call.key
+    if not await call.server.run("delete", namespace, key):
+        raise NotFoundError(f"no key {key!r} in namespace {namespace!r}")
+    call.server.quotas.forget(namespace)
+    return Answer(200, _wire.delete_answer(namespace, key))
+
+
+def _parse_append(max_value: int) -> Callable[[bytes], tuple[tuple[str, ...], str | None]]:
+    def parse(body: bytes) -> tuple[tuple[str, ...], str | None]:
+        data = _wire.object_body(body, '{"append": [...], "id": "..."}')
+        _wire.check_fields(data, _shapes.APPEND_FIELDS, "an append body")
+        raws = _wire.encode_items(data.get("append"), max_value, "append")
+        return raws, _wire.parse_id(data.get("id"))
+
+    return parse
+
+
+async def append_items(call: Call) -> Answer:
+    """Append items to the list at a key, creating it; O(1) in the list's length."""
+    server, namespace, key = call.server, call.namespace, call.key
+    raws, append_id = await _off_loop(
+        await call.body(), _parse_append(server.settings.max_value_bytes)
+    )
+    await server.admit(namespace, 1, _requests.item_bytes(raws))
+    result = await server.runner().write(namespace, AppendOp(key, raws, append_id))
+    return Answer(200, _wire.append_answer(result), _etag(result.version))
+
+
+async def list_keys(call: Call) -> Answer:
+    """List keys in code point order, a page at a time."""
+    namespace = call.namespace
+    query = _requests.query_of(call.scope)
+    limit = _requests.int_param(query, "limit", 0, _wire.MAX_LIST_LIMIT)
+    prefix = query.get("prefix", "")
+    cursor = query.get("cursor") or None
+    if limit == 0:
+        page = KeyPage([], None)
+    else:
+        page = await call.server.run(
+            "list_keys", namespace, prefix=prefix, limit=limit, cursor=cursor
+        )
+    return Answer(200, _wire.keys_answer(namespace, page))
+
+
+def _parse_batch(max_value: int) -> Callable[[bytes], list[Op]]:
+    def parse(body: bytes) -> list[Op]:
+        data = _wire.object_body(body, '{"ops": [...]}')
+        _wire.check_fields(data, _shapes.BATCH_FIELDS, "a batch body")
+        return _requests.parse_ops(data.get("ops"), max_value)
+
+    return parse
+
+
+async def batch(call: Call) -> Answer:
+    """Run get/set/delete/append operations in one transaction: all or nothing."""
+    server, namespace = call.server, call.namespace
+    ops = await _off_loop(await call.body(), _parse_batch(server.settings.max_value_bytes))
+    writes = [op for op in ops if isinstance(op, (SetOp, AppendOp, RestoreOp))]
+    changes = bool(writes) or any(isinstance(op, DeleteOp) for op in ops)
+    reads = len(ops) > len(writes) + sum(isinstance(op, DeleteOp) for op in ops) or not ops
+    await call.allow(*(("read",) if reads else ()), *(("write",) if changes else ()))
+    if writes:
+        incoming = sum(
+            encoded_size(op.raw)
+            if isinstance(op, (SetOp, RestoreOp))
+            else _requests.item_bytes(op.raws)
+            for op in writes
+        )
+        await server.admit(namespace, len(writes), incoming)
+    results = await server.run("batch", namespace, ops) if ops else []
+    if changes:
+        server.quotas.forget(namespace)
+    return Answer(200, _wire.batch_answer(ops, results))
+
+
+async def usage(call: Call) -> Answer:
+    """A namespace's keys, bytes and writes today, with the server's limits."""
+    server, namespace = call.server, call.namespace
+    used = await server.run("usage", namespace)
+    writes = await server.quotas.writes_today(namespace)
+    return Answer(200, _wire.usage_answer(namespace, used, writes, server.settings.limits()))
+
+
+async def health(call: Call) -> Answer:
+    """Liveness: 200 while the server runs."""
+    kind = call.server.runner().kind.encode()
+    return Answer(200, b'{"status":"ok","store":"' + kind + b'"}')
+
+
+async def prometheus(call: Call) -> Answer:
+    """Requests by route and status, request latency, store operation latency."""
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+    body = generate_latest(call.server.metrics.registry)
+    return Answer(200, body, media_type=CONTENT_TYPE_LATEST.encode("ascii"))
+
+
+async def openapi_json(call: Call) -> Answer:
+    """The OpenAPI document, generated from the route table."""
+    return Answer(200, call.server.openapi_bytes())
+
+
+async def swagger_ui(call: Call) -> Answer:
+    """The interactive API documentation (Swagger UI, served by this server)."""
+    from botwire.server import _assets
+
+    return Answer(200, _assets.swagger_page(), media_type=b"text/html; charset=utf-8")
+
+
+async def asset(call: Call) -> Answer:
+    """A Swagger UI file (JavaScript, CSS), from the installed package."""
+    from botwire.server import _assets
+
+    body, media_type = _assets.read(call.match.route.template)
+    return Answer(200, body, [(b"cache-control", b"max-age=86400")], media_type)
+
+
+_S = _shapes
+_KEY = (_S.NAMESPACE, _S.KEY)
+
+ROUTES: list[Route] = [
+    Route("GET", "/memory/{namespace}/{key}", "get_value", get_value, "read", _S.Shape(
+        "Read a value", "keys", _S.ValueAnswer, None,
+        (*_KEY, _S.LAST, _S.IF_NONE_MATCH_READ), (304, 400, 401, 403, 404, 409, 503))),
+    Route("PUT", "/memory/{namespace}/{key}", "put_value", put_value, "write", _S.Shape(
+        "Store a value", "keys", _S.PutAnswer, _S.PutBody,
+        (*_KEY, _S.IF_MATCH, _S.IF_NONE_MATCH_WRITE, _S.IDEMPOTENCY_KEY),
+        (400, 401, 403, 412, 413, 429, 503))),
+    Route("DELETE", "/memory/{namespace}/{key}", "delete_value", delete_value, "write", _S.Shape(
+        "Delete a key", "keys", _S.DeleteAnswer, None, _KEY, (400, 401, 403, 404, 503))),
+    Route("POST", "/memory/{namespace}/{key}", "append_items", append_items, "write", _S.Shape(
+        "Append to a list", "lists", _S.AppendAnswer, _S.AppendBody, _KEY,
+        (400, 401, 403, 409, 413, 429, 503))),
+    Route("GET", "/memory/{namespace}", "list_keys", list_keys, "read", _S.Shape(
+        "List keys", "namespaces", _S.KeysAnswer, None,
+        (_S.NAMESPACE, _S.PREFIX, _S.LIMIT, _S.CURSOR), (400, 401, 403, 503))),
+    Route("POST", "/memory/{namespace}", "batch", batch, "batch", _S.Shape(
+        "Run a batch", "namespaces", _S.BatchAnswer, _S.BatchBody, (_S.NAMESPACE,),
+        (400, 401, 403, 404, 409, 412, 413, 429, 503))),
+    Route("GET", "/namespaces/{namespace}", "usage", usage, "read", _S.Shape(
+        "Namespace usage", "namespaces", _S.UsageAnswer, None, (_S.NAMESPACE,),
+        (400, 401, 403, 503))),
+    Route("GET", _wire.HEALTH_PATH, "health", health, "open", _S.Shape(
+        "Liveness", "operations", _S.Health, secured=False)),
+    Route("GET", _wire.METRICS_PATH, "metrics", prometheus, "token", _S.Shape(
+        "Prometheus metrics", "operations", None, media_type="text/plain", errors=(401,))),
+]  # fmt: skip
+"""The data and operations routes; :func:`create_app` adds the token admin routes
+(:data:`botwire.server._guard.ADMIN_ROUTES`) and the documentation routes."""
+
+DOC_ROUTES: list[Route] = [
+    Route("GET", "/openapi.json", "openapi", openapi_json, "token",
+          _S.Shape("OpenAPI document", "operations"), in_schema=False),
+    Route("GET", "/docs", "docs", swagger_ui, "token",
+          _S.Shape("API documentation", "operations"), in_schema=False),
+    Route("GET", "/docs/swagger-ui-bundle.js", "docs_js", asset, "open",
+          _S.Shape("Swagger UI", "operations"), in_schema=False),
+    Route("GET", "/docs/swagger-ui.css", "docs_css", asset, "open",
+          _S.Shape("Swagger UI", "operations"), in_schema=False),
+]  # fmt: skip
+"""Documentation routes: served, but not themselves in the OpenAPI document."""
+
+
+# -- the pipeline -----------------------------------------------------------------------
+
+
+class Server:
+    """The BotWire server as a plain ASGI app: :data:`ROUTES` and one pipeline.
+
+    Build it with :func:`create_app`.
+    """
+
+    def __init__(
+        self,
+        store: Store | AsyncStore | None,
+        settings: Settings,
+        guard: Guard,
+        routes: list[Route],
+    ) -> None:
+        self.settings = settings
+        self.metrics = Metrics()
+        self.table = RouteTable(routes)
+        self.guard = guard
+        self.state = SimpleNamespace(settings=settings, metrics=self.metrics, server=self)
+        self._store = store
+        self._owned = store is None
+        self._runner: _runner.Runner | None = None
+        self._openapi: bytes | None = None
+        self._logger = logging.getLogger(ACCESS_LOGGER)
+        self._shared_counts = _runner.StoreCounter(self.run)
+        self.quotas = Quotas(
+            settings.writes_per_day,
+            settings.max_namespace_bytes,
+            lambda namespace: self.run("usage", namespace),
+            counter=lambda: self._shared_counts if self.runner().counts_writes else None,
+        )
+        if store is not None:
+            self.runner()
+
+    # -- the store ----------------------------------------------------------------
+
+    def runner(self) -> _runner.Runner:
+        """The store's runner (the store is opened on first use when not given)."""
+        if self._runner is None:
+            store = self._store if self._store is not None else _runner.open_store(self.settings)
+            self._store = store
+            self._runner = _runner.Runner(store, self.metrics)
+        return self._runner
+
+    @property
+    def store(self) -> Store | AsyncStore:
+        """The one store this server (and its token book) uses."""
+        return self.runner().store
+
+    async def run(self, op: str, *args: Any, **kwargs: Any) -> Any:
+        """Call a store operation off the event loop (see :class:`~._runner.Runner`)."""
+        return await self.runner()(op, *args, **kwargs)
+
+    async def admit(
+        self, namespace: str, writes: int, incoming: int, key: str | None = None
+    ) -> None:
+        """Admit writes against the quotas, or raise ``QuotaExceededError``."""
+
+        async def replaced() -> int:
+            record = await self.run("get", namespace, key)
+            return 0 if record is None else encoded_size(record.raw)
+
         try:
-            status, body, headers = await handler(scope, receive)
+            await self.quotas.admit(namespace, writes, incoming, replaced if key else None)
+        except QuotaExceededError:
+            self.metrics.refusals.inc()
+            raise
+
+    async def aclose(self) -> None:
+        """Stop the store's threads; close the store if this server opened it."""
+        runner, self._runner = self._runner, None
+        await self.guard.aclose()
+        if runner is not None:
+            await runner.close(self._owned)
+            if self._owned:
+                self._store = None
+
+    def use_tokens(self, admin_token: str) -> None:
+        """Require scoped tokens (see :mod:`botwire.server.auth`), managed with ``admin_token``.
+
+        Raises:
+            ValidationError: the admin token is shorter than 16 characters.
+        """
+        from botwire.server._guard import TokenGuard
+
+        checked = self.settings.replace(admin_token=admin_token).admin_token
+        assert checked is not None
+        guard = TokenGuard(checked)
+        guard.bind(self)
+        self.guard = guard
+
+    # -- the schema -----------------------------------------------------------------
+
+    def openapi(self) -> dict[str, Any]:
+        """The OpenAPI document: every route of the table that is in the schema."""
+        from botwire import __version__
+
+        routes = [r for r in self.table.routes if r.in_schema]
+        return _shapes.openapi(routes, title="BotWire", version=__version__)
+
+    def openapi_bytes(self) -> bytes:
+        if self._openapi is None:
+            self._openapi = json.dumps(self.openapi()).encode("utf-8")
+        return self._openapi
+
+    # -- ASGI ------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+        else:  # no websocket route exists
+            await send({"type": "websocket.close", "code": 1008})
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    self.runner()  # open the store now, so a bad --db fails at start
+                except Exception as exc:  # noqa: BLE001 - reported to the ASGI server
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.aclose()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        call: Call | None = None
+        route_label = "unmatched"
+        headers: list[tuple[bytes, bytes]]
+        code: str | None = None
+        try:
+            try:
+                match = self.table.match(scope["method"], raw_target(scope))
+            except BotWireError as exc:  # 404/405: still behind the token, if tokens are on
+                match = Match(_UNMATCHED, error=exc)
+            route_label = match.route.template
+            call = Call(self, scope, receive, match)
+            status, body, headers, media_type = await self._serve(call)
         except BotWireError as exc:
-            status, body, extra = _wire.error_answer(exc)
-            headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()]
-            if status == 503:
-                headers.append(_RETRY_SOON)
+            status, body, headers = _error(exc)
+            code, media_type = exc.code, _JSON
+            if status == 500:
+                code = "server_error"
         except Exception:
             _log.exception("unexpected error answering %s %s", scope["method"], scope["path"])
-            status, headers = 500, []
-            body = _wire.error_body("server_error", "the server failed; its log has the details")
+            status, headers, media_type, code = 500, [], _JSON, ServerError.code
+            body = _wire.error_body(code, "the server failed; its log has the details")
         if status == 304:
             start = headers
         else:
-            start = [_JSON, (b"content-length", str(len(body)).encode("ascii")), *headers]
+            length = str(len(body)).encode("ascii")
+            start = [(b"content-type", media_type), (b"content-length", length), *headers]
         await send({"type": "http.response.start", "status": status, "headers": start})
-        await send({"type": "http.response.body", "body": b"" if status == 304 else body})
+        head = status == 304 or scope["method"] == "HEAD"
+        await send({"type": "http.response.body", "body": b"" if head else body})
+        seconds = time.perf_counter() - started
+        self.metrics.observe_request(scope["method"], route_label, status, seconds)
+        if self.settings.access_log and self._logger.isEnabledFor(logging.INFO):
+            match_ns = call.match.namespace if call is not None else None
+            token = call.token if call is not None else None
+            log_request(
+                self._logger, scope, route_label, status, seconds, len(body), match_ns, token, code
+            )
 
-    return app
-
-
-class _Dispatch:
-    """Send memory requests straight to their handlers; everything else to FastAPI.
-
-    The routes stay registered in FastAPI (the OpenAPI schema and ``/docs`` come
-    from them); this only skips FastAPI's per-request middleware and route
-    scanning for the routes that carry the load.
-    """
-
-    def __init__(self, routes: dict[tuple[str, str], APIRoute], fallback: ASGIApp) -> None:
-        self.routes = routes
-        self.fallback = fallback
-
-    def _match(self, scope: Scope) -> APIRoute | None:
-        raw: bytes | None = scope.get("raw_path")
-        if raw is None:
-            raw = scope["path"].encode("utf-8", "surrogateescape")
-        root = scope.get("root_path")
-        if root and raw.startswith(root.encode("utf-8")):
-            raw = raw[len(root) :]
-        if raw.startswith(_MEMORY):
-            kind = "key" if b"/" in raw[len(_MEMORY) :].split(b"?", 1)[0] else "namespace"
-        elif raw.startswith(_NAMESPACES) and b"/" not in raw[len(_NAMESPACES) :]:
-            kind = "usage"
-        elif raw == _HEALTH:
-            kind = "health"
-        else:
-            return None
-        return self.routes.get((kind, scope["method"]))
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            route = self._match(scope)
-            if route is not None:
-                scope["route"] = route
-                await route.app(scope, receive, send)
-                return
-        await self.fallback(scope, receive, send)
+    async def _serve(self, call: Call) -> Answer:
+        """Authenticate, authorize, handle: the steps every matched request takes."""
+        route = call.match.route
+        access: Access = route.access
+        if access != "open":
+            await self.guard.authenticate(call)
+        namespace = call.match.namespace
+        if namespace is not None and is_reserved(namespace):  # the one place, tokens or not
+            raise PermissionDeniedError(
+                f"namespace {namespace!r} is reserved for the server; "
+                "no client can reach _botwire.*"
+            )
+        if call.match.error is not None:
+            raise call.match.error
+        if access == "read" or access == "write":
+            await call.allow(access)
+        elif access == "admin":
+            self.guard.admin(call)
+        answer: Answer = await route.handler(call)
+        if access == "batch" and not call.authorized:  # pragma: no cover - a handler's bug
+            raise ServerError("a batch route answered without authorizing")
+        return answer
 
 
-_HEALTH = _wire.HEALTH_PATH.encode("ascii")
-_MEMORY = _wire.MEMORY_PREFIX.encode("ascii")
-_NAMESPACES = _wire.NAMESPACES_PREFIX.encode("ascii")
+async def _refuse(call: Call) -> Answer:
+    raise AssertionError("unreachable: the match error is raised first")  # pragma: no cover
 
 
-class _App(FastAPI):
-    """FastAPI, entered through the metrics/log middleware and the fast dispatcher."""
+_UNMATCHED = Route(
+    "*", "unmatched", "unmatched", _refuse, "token", _shapes.Shape("", ""), in_schema=False
+)
+"""The route of a request no route matches: authenticated (with tokens on), then 404/405."""
 
-    entry: ASGIApp | None = None
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.entry is None:
-            await super().__call__(scope, receive, send)
-        else:
-            await self.entry(scope, receive, send)
-
-    async def _fastapi(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await super().__call__(scope, receive, send)
+def _error(exc: BotWireError) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+    status, body, extra = _wire.error_answer(exc)
+    if isinstance(exc, UnknownRoute):
+        body = _wire.error_body(exc.code, str(exc), route=None)
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()]
+    allowed = allowed_methods(exc)
+    if allowed is not None:
+        status = 405
+        headers.append((b"allow", ", ".join(allowed).encode("ascii")))
+    if status == 503:
+        headers.append((b"retry-after", str(_wire.UNAVAILABLE_RETRY_AFTER).encode("ascii")))
+    challenge = getattr(exc, "challenge", None)
+    if challenge:
+        headers.append((b"www-authenticate", challenge))
+    return status, body, headers
 
 
 def create_app(
@@ -168,7 +623,7 @@ def create_app(
     settings: Settings | None = None,
     *,
     authorize: Authorize | None = None,
-) -> FastAPI:
+) -> Server:
     """Build the BotWire server as an ASGI app.
 
     Example:
@@ -180,345 +635,25 @@ def create_app(
     Args:
         store: the store to serve (a :class:`~botwire.Store` or
             :class:`~botwire.AsyncStore`); the caller closes it. ``None``: open
-            ``settings.db`` on first use and close it at shutdown.
-        settings: limits and options (default :class:`Settings` ()).
-        authorize: called before every memory operation with the request, the
-            namespace and ``"read"``/``"write"``; raise ``AuthenticationError`` or
-            ``PermissionDeniedError`` to refuse (the hook token auth uses).
+            ``settings.db`` on first use and close it at shutdown. Token records
+            live in this same store.
+        settings: limits and options (default :class:`Settings` (), which reads
+            ``BOTWIRE_*`` variables). With ``settings.admin_token`` every request
+            needs a scoped token (:mod:`botwire.server.auth`).
+        authorize: a per-namespace check instead of tokens: called with the
+            request, the namespace and ``"read"``/``"write"`` before the store is
+            touched; raise ``AuthenticationError`` or ``PermissionDeniedError``.
 
     Returns:
-        A FastAPI app serving DESIGN.md §5, with ``/docs``, ``/healthz`` and ``/metrics``.
+        An ASGI app serving DESIGN.md §5, with ``/docs``, ``/healthz`` and ``/metrics``.
     """
-    settings = settings or Settings()
-    metrics = Metrics()
-    state: dict[str, _runner.Runner] = {}
-    owned = store is None
+    from botwire.server._guard import ADMIN_ROUTES
 
-    def runner() -> _runner.Runner:
-        run = state.get("runner")
-        if run is None:
-            opened = store if store is not None else _runner.open_store(settings)
-            run = state["runner"] = _runner.Runner(opened, settings.inline_store, metrics)
-        return run
-
-    if store is not None:
-        runner()
-
-    async def run(op: str, *args: Any, **kwargs: Any) -> Any:
-        return await runner()(op, *args, **kwargs)
-
-    async def usage_of(namespace: str) -> Any:
-        return await run("usage", namespace)
-
-    shared_counts = _runner.StoreCounter(run)
-
-    def write_counter() -> _runner.StoreCounter | None:
-        # The store's shared daily write counts, if it keeps them (SQLite, PostgreSQL).
-        return shared_counts if runner().counts_writes else None
-
-    quotas = Quotas(
-        settings.writes_per_day, settings.max_namespace_bytes, usage_of, counter=write_counter
-    )
-    max_value = settings.max_value_bytes
-    body_limit = settings.max_body_bytes
-
-    async def guard(scope: Scope, receive: Receive, namespace: str, access: Any) -> None:
-        if authorize is not None:
-            await authorize(Request(scope, receive), namespace, access)
-
-    async def admit(namespace: str, writes: int, incoming: int, key: str | None = None) -> None:
-        async def replaced() -> int:
-            record = await run("get", namespace, key)
-            return 0 if record is None else encoded_size(record.raw)
-
-        try:
-            await quotas.admit(namespace, writes, incoming, replaced if key else None)
-        except QuotaExceededError:
-            metrics.refusals.inc()
-            raise
-
-    # -- handlers ------------------------------------------------------------
-
-    async def get_value(scope: Scope, receive: Receive) -> Answer:
-        namespace, key = _requests.path_of(scope, _MEMORY)
-        assert key is not None
-        await guard(scope, receive, namespace, "read")
-        last = _requests.int_param(_requests.query_of(scope), "last", 0, 2**31)
-        if last is None:
-            record = await run("get", namespace, key)
-        else:
-            record = await run("get_list", namespace, key, last)
-        if record is None:
-            raise NotFoundError(f"no key {key!r} in namespace {namespace!r}")
-        headers = _requests.etag_headers(record.version)
-        if_none = _requests.header(scope, b"if-none-match")
-        if if_none is not None and _wire.etag_listed(if_none, record.version):
-            return 304, b"", headers
-        return 200, _wire.record_answer(namespace, record), headers
-
-    async def put_value(scope: Scope, receive: Receive) -> Answer:
-        namespace, key = _requests.path_of(scope, _MEMORY)
-        assert key is not None
-        await guard(scope, receive, namespace, "write")
-        if_version = _requests.condition(scope)
-        request_id = _requests.idempotency_key(scope)
-        data = _wire.object_body(
-            await _requests.read_body(scope, receive, body_limit, max_value),
-            '{"value": ..., "ttl": seconds}',
-        )
-        _wire.check_fields(data, _requests.PUT_FIELDS, "a PUT body")
-        if "value" not in data:
-            raise ValidationError(
-                'the body needs a "value" field: {"value": <any JSON>}', code="invalid_value"
-            )
-        raw = _wire.encode_value(data["value"], max_value)
-        ttl = _wire.parse_ttl(data.get("ttl"))
-        await admit(namespace, 1, encoded_size(raw), key)
-        result = await runner().write(namespace, SetOp(key, raw, ttl, if_version, request_id))
-        return 200, _wire.put_answer(namespace, key, result), _requests.etag_headers(result.version)
-
-    async def delete_value(scope: Scope, receive: Receive) -> Answer:
-        namespace, key = _requests.path_of(scope, _MEMORY)
-        assert key is not None
-        await guard(scope, receive, namespace, "write")
-        if not await run("delete", namespace, key):
-            raise NotFoundError(f"no key {key!r} in namespace {namespace!r}")
-        quotas.forget(namespace)
-        return 200, _wire.delete_answer(namespace, key), _NO_HEADERS
-
-    async def append_items(scope: Scope, receive: Receive) -> Answer:
-        namespace, key = _requests.path_of(scope, _MEMORY)
-        assert key is not None
-        await guard(scope, receive, namespace, "write")
-        data = _wire.object_body(
-            await _requests.read_body(scope, receive, body_limit, max_value),
-            '{"append": [...], "id": "..."}',
-        )
-        _wire.check_fields(data, _requests.APPEND_FIELDS, "an append body")
-        raws = _wire.encode_items(data.get("append"), max_value, "append")
-        append_id = _wire.parse_id(data.get("id"))
-        await admit(namespace, 1, _requests.item_bytes(raws))
-        result = await runner().write(namespace, AppendOp(key, raws, append_id))
-        return 200, _wire.append_answer(result), _requests.etag_headers(result.version)
-
-    async def list_keys(scope: Scope, receive: Receive) -> Answer:
-        namespace, _ = _requests.path_of(scope, _MEMORY)
-        await guard(scope, receive, namespace, "read")
-        query = _requests.query_of(scope)
-        limit = _requests.int_param(query, "limit", 0, _wire.MAX_LIST_LIMIT)
-        prefix = query.get("prefix", "")
-        cursor = query.get("cursor") or None
-        if limit == 0:
-            page = KeyPage([], None)
-        else:
-            page = await run("list_keys", namespace, prefix=prefix, limit=limit, cursor=cursor)
-        return 200, _wire.keys_answer(namespace, page), _NO_HEADERS
-
-    async def batch(scope: Scope, receive: Receive) -> Answer:
-        namespace, _ = _requests.path_of(scope, _MEMORY)
-        data = _wire.object_body(
-            await _requests.read_body(scope, receive, body_limit, max_value), '{"ops": [...]}'
-        )
-        _wire.check_fields(data, _requests.BATCH_FIELDS, "a batch body")
-        ops = _requests.parse_ops(data.get("ops"), max_value)
-        writes = [op for op in ops if isinstance(op, (SetOp, AppendOp, RestoreOp))]
-        changes = writes or any(isinstance(op, DeleteOp) for op in ops)
-        await guard(scope, receive, namespace, "write" if changes else "read")
-        if writes:
-            incoming = sum(
-                encoded_size(op.raw)
-                if isinstance(op, (SetOp, RestoreOp))
-                else _requests.item_bytes(op.raws)
-                for op in writes
-            )
-            await admit(namespace, len(writes), incoming)
-        results = await run("batch", namespace, ops) if ops else []
-        if changes:
-            quotas.forget(namespace)
-        return 200, _wire.batch_answer(ops, results), _NO_HEADERS
-
-    async def usage(scope: Scope, receive: Receive) -> Answer:
-        namespace, _ = _requests.path_of(scope, _NAMESPACES)
-        await guard(scope, receive, namespace, "read")
-        used = await run("usage", namespace)
-        writes = await quotas.writes_today(namespace)
-        body = _wire.usage_answer(namespace, used, writes, settings.limits())
-        return 200, body, _NO_HEADERS
-
-    async def health(scope: Scope, receive: Receive) -> Answer:
-        return 200, b'{"status":"ok","store":"' + runner().kind.encode() + b'"}', _NO_HEADERS
-
-    # -- the app -------------------------------------------------------------
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runner()  # open the store now, so a bad --db fails at start
-        try:
-            yield
-        finally:
-            run_ = state.pop("runner", None)
-            if run_ is not None:
-                await run_.close(owned)
-
-    app = _App(
-        title="BotWire",
-        version=_version(),
-        summary="Durable key-value memory for AI agents.",
-        description=_docs.DESCRIPTION,
-        lifespan=lifespan,
-        redoc_url=None,
-    )
-    app.state.settings = settings
-    app.state.metrics = metrics
-
-    fast_routes: dict[tuple[str, str], APIRoute] = {}
-    kinds = {
-        "/memory/{namespace}/{key:path}": "key",
-        "/memory/{namespace}": "namespace",
-        "/namespaces/{namespace}": "usage",
-        _wire.HEALTH_PATH: "health",
-    }
-
-    def add(path: str, method: str, stub: Callable[..., Any], handler: Handler, **kw: Any) -> None:
-        route = _WireRoute(path, stub, handler=handler, methods=[method], **kw)
-        app.router.routes.append(route)
-        fast_routes[(kinds[path], method)] = route
-
-    key_path = "/memory/{namespace}/{key:path}"
-    add(
-        key_path,
-        "GET",
-        _docs.get_doc,
-        get_value,
-        response_model=_docs.ValueAnswer,
-        responses=_docs.errors(304, 400, 404, 409),
-        tags=["keys"],
-    )
-    add(
-        key_path,
-        "PUT",
-        _docs.put_doc,
-        put_value,
-        response_model=_docs.PutAnswer,
-        responses=_docs.errors(400, 412, 413, 429),
-        tags=["keys"],
-    )
-    add(
-        key_path,
-        "DELETE",
-        _docs.delete_doc,
-        delete_value,
-        response_model=_docs.DeleteAnswer,
-        responses=_docs.errors(400, 404),
-        tags=["keys"],
-    )
-    add(
-        key_path,
-        "POST",
-        _docs.append_doc,
-        append_items,
-        response_model=_docs.AppendAnswer,
-        responses=_docs.errors(400, 409, 413, 429),
-        tags=["lists"],
-    )
-    add(
-        "/memory/{namespace}",
-        "GET",
-        _docs.keys_doc,
-        list_keys,
-        response_model=_docs.KeysAnswer,
-        responses=_docs.errors(400),
-        tags=["namespaces"],
-    )
-    add(
-        "/memory/{namespace}",
-        "POST",
-        _docs.batch_doc,
-        batch,
-        response_model=_docs.BatchAnswer,
-        responses=_docs.errors(400, 404, 409, 412, 413, 429),
-        tags=["namespaces"],
-    )
-    add(
-        "/namespaces/{namespace}",
-        "GET",
-        _docs.usage_doc,
-        usage,
-        response_model=_docs.UsageAnswer,
-        responses=_docs.errors(400),
-        tags=["namespaces"],
-    )
-    add(
-        _wire.HEALTH_PATH,
-        "GET",
-        _docs.health_doc,
-        health,
-        response_model=_docs.Health,
-        tags=["operations"],
-    )
-
-    @app.get(
-        _wire.METRICS_PATH,
-        tags=["operations"],
-        response_class=Response,
-        responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
-        summary="Prometheus metrics",
-    )
-    def prometheus() -> Response:
-        """Requests by route and status, request latency, store operation latency."""
-        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
-
-    _install_error_handlers(app)
-    app.entry = ObserveMiddleware(
-        _Dispatch(fast_routes, app._fastapi), metrics=metrics, access_log=settings.access_log
-    )
-    return app
-
-
-def _install_error_handlers(app: FastAPI) -> None:
-    def answer(status: int, code: str, detail: str, headers: Any = None) -> Response:
-        return Response(
-            _wire.error_body(code, detail),
-            status_code=status,
-            media_type="application/json",
-            headers=headers,
-        )
-
-    async def http_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, StarletteHTTPException)
-        if exc.status_code == 404:
-            return answer(404, "invalid_request", f"no route {request.url.path[:200]}; see /docs")
-        if exc.status_code == 405:
-            return answer(
-                405,
-                "invalid_request",
-                f"{request.method} is not allowed on this path; see /docs",
-                exc.headers,
-            )
-        return answer(exc.status_code, "invalid_request", str(exc.detail), exc.headers)
-
-    async def invalid(request: Request, exc: Exception) -> Response:
-        return answer(400, "invalid_request", f"invalid request: {exc}")
-
-    async def botwire_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, BotWireError)
-        status, body, headers = _wire.error_answer(exc)
-        if status == 503:
-            headers["retry-after"] = str(_wire.UNAVAILABLE_RETRY_AFTER)
-        return Response(body, status_code=status, media_type="application/json", headers=headers)
-
-    async def crashed(request: Request, exc: Exception) -> Response:
-        return answer(500, ServerError.code, "the server failed; its log has the details")
-
-    app.add_exception_handler(StarletteHTTPException, http_error)
-    app.add_exception_handler(RequestValidationError, invalid)
-    app.add_exception_handler(BotWireError, botwire_error)
-    app.add_exception_handler(Exception, crashed)
-
-
-def _version() -> str:
-    from botwire import __version__
-
-    return __version__
+    settings = settings if settings is not None else Settings()
+    if settings.admin_token is not None and authorize is not None:
+        raise ValidationError("use either tokens (admin_token) or authorize=, not both")
+    guard = _HookGuard(authorize) if authorize is not None else Guard()
+    server = Server(store, settings, guard, [*ROUTES, *ADMIN_ROUTES, *DOC_ROUTES])
+    if settings.admin_token is not None:
+        server.use_tokens(settings.admin_token)
+    return server

@@ -1,7 +1,8 @@
-"""Prometheus metrics and structured access logs, as one plain ASGI middleware.
+"""Prometheus metrics and the structured access log line.
 
-A plain ASGI middleware (not Starlette's ``BaseHTTPMiddleware``) costs a few
-microseconds per request; metric children are cached per label set.
+The pipeline (``_app``) calls :meth:`Metrics.observe_request` and
+:func:`log_request` once per request, labelled by the route template of its
+match; metric children are cached per label set.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
-__all__ = ["ACCESS_LOGGER", "AccessLogHandler", "Metrics", "ObserveMiddleware"]
+__all__ = ["ACCESS_LOGGER", "AccessLogHandler", "Metrics", "log_request"]
 
 T = TypeVar("T")
 
@@ -89,18 +90,6 @@ class Metrics:
             self.observe_store(op, time.perf_counter() - started)
 
 
-_FIXED_ROUTES = frozenset({"/docs", "/openapi.json", "/docs/oauth2-redirect", "/redoc"})
-
-
-def _route_label(scope: Scope, status: int) -> str:
-    route = scope.get("route")
-    path = getattr(route, "path", None)
-    if isinstance(path, str):
-        return path
-    raw = scope.get("path", "")
-    return raw if raw in _FIXED_ROUTES and status != 404 else "unmatched"
-
-
 class AccessLogHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Access log lines to stderr through a buffer flushed every 0.2 s.
 
@@ -140,66 +129,55 @@ class AccessLogHandler(logging.StreamHandler):  # type: ignore[type-arg]
         super().close()
 
 
-class ObserveMiddleware:
-    """Time every HTTP request, count it by route and status, and log it."""
+def log_request(
+    logger: logging.Logger,
+    scope: Scope,
+    route: str,
+    status: int,
+    seconds: float,
+    sent: int,
+    namespace: str | None,
+    token: str | None,
+    code: str | None,
+) -> None:
+    """Write one access log line (the only place one is written).
 
-    def __init__(self, app: ASGIApp, metrics: Metrics, access_log: bool) -> None:
-        self.app = app
-        self.metrics = metrics
-        self.logger = logging.getLogger(ACCESS_LOGGER)
-        self.access_log = access_log
+    Built by hand: this runs for every request, and json.dumps with options builds
+    a new encoder per call. Strings from the client go through ``_text``. The
+    query string is logged without its values' secrets: an ``api_key`` is elided.
+    """
+    client = scope.get("client")
+    raw = scope.get("raw_path") or scope.get("path", "").encode("utf-8", "replace")
+    path = raw.split(b"?", 1)[0].decode("ascii", "replace")[:300]
+    query = scope.get("query_string", b"")
+    if query:
+        path += "?" + _safe_query(query)
+    line = (
+        f'{{"ts":{time.time():.3f},"method":{_text(scope["method"])},"path":{_text(path)},'
+        f'"route":{_text(route)},"status":{status},"ms":{seconds * 1000:.3f},'
+        f'"bytes":{sent},"client":'
+        + (_text(f"{client[0]}:{client[1]}") if client else "null")
+        + ("" if namespace is None else f',"namespace":{_text(namespace)}')
+        + ("" if token is None else f',"token":{_text(token)}')
+        + ("" if code is None else f',"code":{_text(code)}')
+        + "}"
+    )
+    handlers = logger.handlers
+    if len(handlers) == 1 and type(handlers[0]) is AccessLogHandler and not logger.filters:
+        handlers[0].write_line(line)
+    else:
+        logger.info(line)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-        sent = 0
 
-        async def send_and_watch(message: Message) -> None:
-            nonlocal status, sent
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            elif message["type"] == "http.response.body":
-                sent += len(message.get("body", b""))
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_and_watch)
-        finally:
-            seconds = time.perf_counter() - started
-            method = scope["method"]
-            route = _route_label(scope, status)
-            self.metrics.observe_request(method, route, status, seconds)
-            if self.access_log and self.logger.isEnabledFor(logging.INFO):
-                self._log(scope, method, route, status, seconds, sent)
-
-    def _log(
-        self, scope: Scope, method: str, route: str, status: int, seconds: float, sent: int
-    ) -> None:
-        # Built by hand: this runs for every request, and json.dumps with options
-        # builds a new encoder per call. Strings from the client go through _text.
-        client = scope.get("client")
-        raw = scope.get("raw_path") or scope.get("path", "").encode("utf-8", "replace")
-        query = scope.get("query_string", b"")
-        path = raw.decode("ascii", "replace")[:300]
-        if query:
-            path += "?" + query.decode("ascii", "replace")[:200]
-        namespace = scope.get("botwire.namespace")
-        line = (
-            f'{{"ts":{time.time():.3f},"method":{_text(method)},"path":{_text(path)},'
-            f'"route":{_text(route)},"status":{status},"ms":{seconds * 1000:.3f},'
-            f'"bytes":{sent},"client":'
-            + (_text(f"{client[0]}:{client[1]}") if client else "null")
-            + ("" if namespace is None else f',"namespace":{_text(namespace)}')
-            + "}"
-        )
-        handlers = self.logger.handlers
-        if len(handlers) == 1 and type(handlers[0]) is AccessLogHandler and not self.logger.filters:
-            handlers[0].write_line(line)
-        else:
-            self.logger.info(line)
+def _safe_query(query: bytes) -> str:
+    text = query.decode("ascii", "replace")[:200]
+    if "api_key" not in text.lower():
+        return text
+    parts = []
+    for part in text.split("&"):
+        name = part.partition("=")[0]
+        parts.append(f"{name}=…" if name.lower() == "api_key" else part)
+    return "&".join(parts)
 
 
 _text = json.JSONEncoder(ensure_ascii=True).encode

@@ -1,28 +1,24 @@
-"""Reading requests: path, query, headers and bodies, each refused with a sentence.
+"""Reading requests: query, headers and bodies, each refused with a sentence.
 
-Namespaces and keys come from the *raw* path, percent-decoded once and strictly
-as UTF-8 (the decoded path a server hands over would turn bad bytes into U+FFFD).
-Bodies are read with a size cap checked before and while reading.
+The path is parsed once, by :mod:`botwire.server._routes`. Bodies are read with a
+size cap checked before and while reading, and a stall timeout.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, unquote_to_bytes
+from urllib.parse import parse_qsl
 
 from botwire import _wire
+from botwire._codec import encoded_size
 from botwire._errors import ValidationError, ValueTooLargeError
-from botwire._rules import encoded_size, validate_key, validate_namespace
 from botwire._types import AppendOp, DeleteOp, GetOp, Op, RestoreOp, SetOp
+from botwire._validation import validate_key
 
-if TYPE_CHECKING:  # annotations only: the token CLI imports this without starlette
+if TYPE_CHECKING:
     from starlette.types import Receive, Scope
-
-BODY_TIMEOUT = float(os.environ.get("BOTWIRE_BODY_TIMEOUT", "30"))
-"""Seconds a request body may stall between chunks before the answer is 400."""
 
 __all__ = [
     "APPEND_FIELDS",
@@ -35,40 +31,9 @@ __all__ = [
     "int_param",
     "item_bytes",
     "parse_ops",
-    "path_of",
     "query_of",
     "read_body",
 ]
-
-
-def unquote(raw: bytes, what: str, code: str) -> str:
-    try:
-        return unquote_to_bytes(raw).decode("utf-8")
-    except UnicodeDecodeError:
-        raise ValidationError(
-            f"the {what} in the path is not valid UTF-8 once percent-decoded; "
-            "percent-encode the UTF-8 bytes of the text",
-            code=code,
-        ) from None
-
-
-def path_of(scope: Scope, prefix: bytes) -> tuple[str, str | None]:
-    """Namespace and key from the raw path (the decoded one hides bad UTF-8)."""
-    raw: bytes | None = scope.get("raw_path")
-    if raw is None:
-        raw = scope["path"].encode("utf-8", "surrogateescape")
-    else:
-        raw = raw.split(b"?", 1)[0]
-        root = scope.get("root_path", "").encode("utf-8")
-        if root and raw.startswith(root):
-            raw = raw[len(root) :]
-    rest = raw[raw.find(prefix) + len(prefix) :]
-    ns_raw, slash, key_raw = rest.partition(b"/")
-    namespace = validate_namespace(unquote(ns_raw, "namespace", "invalid_namespace"))
-    scope["botwire.namespace"] = namespace
-    if not slash:
-        return namespace, None
-    return namespace, validate_key(unquote(key_raw, "key", "invalid_key"))
 
 
 def query_of(scope: Scope) -> dict[str, str]:
@@ -108,12 +73,15 @@ def header(scope: Scope, name: bytes) -> str | None:
 
 
 async def read_body(
-    scope: Scope, receive: Receive, limit: int, max_value: int | None = None
+    scope: Scope,
+    receive: Receive,
+    limit: int,
+    max_value: int | None = None,
+    timeout: float = 30.0,
 ) -> bytes:
     """Read the body, refusing one over ``limit`` before reading it all.
 
-    Used by the memory routes and by the token middleware alike; a body that stalls
-    for ``BODY_TIMEOUT`` seconds is refused.
+    A body that stalls for ``timeout`` seconds between chunks is refused.
     """
     too_large = f"the request body is over {limit} bytes, the most this server reads"
     if max_value is not None:
@@ -128,10 +96,10 @@ async def read_body(
     total = 0
     while True:
         try:
-            message = await asyncio.wait_for(receive(), BODY_TIMEOUT)
+            message = await asyncio.wait_for(receive(), timeout)
         except asyncio.TimeoutError:
             raise ValidationError(
-                f"the request body stalled for {BODY_TIMEOUT:g} s; send it whole, promptly",
+                f"the request body stalled for {timeout:g} s; send it whole, promptly",
                 code="invalid_request",
             ) from None
         if message["type"] == "http.disconnect":
@@ -194,18 +162,7 @@ def item_bytes(raws: Sequence[str]) -> int:
     return sum(encoded_size(r) for r in raws) + len(raws)
 
 
-PUT_FIELDS = frozenset({"value", "ttl"})
-APPEND_FIELDS = frozenset({"append", "id"})
-BATCH_FIELDS = frozenset({"ops"})
-OP_FIELDS = {
-    "get": frozenset({"op", "key"}),
-    "set": frozenset({"op", "key", "value", "ttl", "if_version", "id"}),
-    "delete": frozenset({"op", "key"}),
-    "append": frozenset({"op", "key", "items", "id"}),
-    "restore": frozenset(
-        {"op", "key", "value", "version", "created_at", "updated_at", "expires_at"}
-    ),
-}
+from botwire.server._shapes import APPEND_FIELDS, BATCH_FIELDS, OP_FIELDS, PUT_FIELDS  # noqa: E402
 
 
 def parse_ops(raw_ops: Any, max_value: int) -> list[Op]:

@@ -1,50 +1,74 @@
-"""How the server calls its store: inline, in threads, or awaited; group commit."""
+"""How the server calls its store: off the event loop (threads or awaited); group commit."""
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+import threading
 import time
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
-from functools import partial
+from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
 from typing import Any
 
-from botwire._errors import BotWireError, ValidationError
+from botwire._errors import BotWireError
+from botwire._open import open_serving_store
 from botwire._store import AsyncStore, AsyncWriteCounter, Store, WriteCounter
-from botwire._types import AppendOp, SetOp
+from botwire._types import AppendOp, GetOp, SetOp
 from botwire.server._observe import Metrics
 from botwire.server._settings import Settings
 
-__all__ = ["POSTGRES_SERVE_TIMEOUT", "Runner", "StoreCounter", "open_store"]
+__all__ = ["POSTGRES_SERVE_TIMEOUT", "READS", "Runner", "StoreCounter", "open_store"]
 
 POSTGRES_SERVE_TIMEOUT = 2.0
 """Seconds a served request waits for a PostgreSQL connection (and to connect)."""
 
 
-class Runner:
-    """Calls a store the fastest safe way and times every call.
+READS = frozenset({"get", "get_list", "list_keys", "usage", "writes_on", "namespaces"})
+"""Store operations that only read: on SQLite they run in the reader pool."""
 
-    * An asynchronous store is awaited.
-    * SQLite (``inline``) is called on the event loop: its calls take microseconds,
-      writers are serialised by SQLite anyway, and a thread hop would cost more
-      than the call. Sets and appends go through :meth:`write` (group commit).
-    * Any other synchronous store runs in a thread pool.
+READER_THREADS = 4
+
+
+class Runner:
+    """Calls a store off the event loop and times every call.
+
+    * An asynchronous store (``AsyncPostgresStore``) is awaited: its I/O never
+      blocks the loop.
+    * A synchronous store runs in threads, never on the loop: reads in a small
+      reader pool, and everything that writes in **one writer thread**. On
+      SQLite that thread is the only one that ever waits for the file's write
+      lock (another process may hold it for seconds: the wait is bounded by the
+      store's ``lock_timeout``, after which the write fails with
+      ``UnavailableError``/503), so a held lock stalls writes, never the loop,
+      ``/healthz`` or reads.
+    * Sets and appends go through :meth:`write`: those queued while the writer
+      is busy commit together (group commit).
     """
 
-    def __init__(self, store: Store | AsyncStore, inline: bool | None, metrics: Metrics) -> None:
+    def __init__(self, store: Store | AsyncStore, metrics: Metrics) -> None:
         self.store = store
         self.kind: str = getattr(store, "kind", "store")
         self.is_async = inspect.iscoroutinefunction(getattr(store, "get", None))
-        self.inline = self.kind == "sqlite" if inline is None else inline
         self.metrics = metrics
         self.counts_writes = isinstance(store, (WriteCounter, AsyncWriteCounter))
         """Whether the store keeps shared daily write counts (see :class:`StoreCounter`)."""
-        self._pool: ThreadPoolExecutor | None = None
-        self._pending: dict[str, list[tuple[SetOp | AppendOp, asyncio.Future[Any]]]] = {}
-        self._flush_scheduled = False
-        if not self.is_async and not self.inline:
-            self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="botwire-store")
+        self._lock = threading.Lock()
+        self._pending: dict[str, list[tuple[SetOp | AppendOp, Future[Any]]]] = {}
+        self._flush_queued = False
+        self._writer: ThreadPoolExecutor | None = None
+        self._readers: ThreadPoolExecutor | None = None
+        if not self.is_async:
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="botwire-writer")
+            readers = READER_THREADS if self.kind == "sqlite" else 16
+            self._readers = ThreadPoolExecutor(readers, thread_name_prefix="botwire-reader")
+
+    def _pool_for(self, op: str, args: tuple[Any, ...]) -> ThreadPoolExecutor:
+        assert self._writer is not None and self._readers is not None
+        if op in READS:
+            return self._readers
+        if op == "batch" and all(isinstance(o, GetOp) for o in args[1]):
+            return self._readers
+        return self._writer
 
     async def __call__(self, op: str, *args: Any, **kwargs: Any) -> Any:
         fn = getattr(self.store, op)
@@ -52,36 +76,36 @@ class Runner:
         try:
             if self.is_async:
                 return await fn(*args, **kwargs)
-            if self._pool is None:
-                return fn(*args, **kwargs)
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._pool, partial(fn, *args, **kwargs))
+            pool = self._pool_for(op, args)
+            return await asyncio.wrap_future(pool.submit(fn, *args, **kwargs))
         finally:
             self.metrics.observe_store(op, time.perf_counter() - started)
 
     async def write(self, namespace: str, op: SetOp | AppendOp) -> Any:
-        """Run one set or append; on an inline store, commit it with its neighbours.
+        """Run one set or append; on a synchronous store, commit it with its neighbours.
 
-        Writes that arrive in the same event-loop turn for the same namespace are
+        Writes queued for the same namespace while the writer thread is busy are
         committed in one transaction (group commit): each is still committed
         before its answer is sent, and a group that fails (a version conflict,
         a value that is not a list) is re-run one write at a time, so every write
         gets its own result or error.
         """
-        if self.is_async or self._pool is not None:
+        if self.is_async:
             if isinstance(op, SetOp):
                 ids = {} if op.id is None else {"id": op.id}  # stores that predate set ids
                 return await self(
                     "set", namespace, op.key, op.raw, ttl=op.ttl, if_version=op.if_version, **ids
                 )
             return await self("append", namespace, op.key, op.raws, id=op.id)
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
-        self._pending.setdefault(namespace, []).append((op, future))
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            loop.call_soon(self._flush)
-        return await future
+        assert self._writer is not None
+        future: Future[Any] = Future()
+        with self._lock:
+            self._pending.setdefault(namespace, []).append((op, future))
+            queue = not self._flush_queued
+            self._flush_queued = True
+        if queue:
+            self._writer.submit(self._flush)
+        return await asyncio.wrap_future(future)
 
     def _single(self, namespace: str, op: SetOp | AppendOp) -> Any:
         store: Any = self.store
@@ -94,8 +118,10 @@ class Runner:
         return store.append(namespace, op.key, op.raws, id=op.id)
 
     def _flush(self) -> None:
-        self._flush_scheduled = False
-        pending, self._pending = self._pending, {}
+        """In the writer thread: commit every queued write, a group per namespace."""
+        with self._lock:
+            pending, self._pending = self._pending, {}
+            self._flush_queued = False
         for namespace, items in pending.items():
             started = time.perf_counter()
             results: list[Any] | None = None
@@ -106,34 +132,42 @@ class Runner:
                     results = None  # re-run one by one: each write gets its own answer
                 except Exception as exc:  # noqa: BLE001 - handed to every waiting request
                     for _, future in items:
-                        if not future.done():
-                            future.set_exception(exc)
+                        _settle(future, error=exc)
                     continue
             if results is not None:
                 for (_, future), result in zip(items, results, strict=True):
-                    if not future.done():
-                        future.set_result(result)
+                    _settle(future, result)
             else:
                 for op, future in items:
                     try:
                         result = self._single(namespace, op)
                     except Exception as exc:  # noqa: BLE001 - raised in the request
-                        if not future.done():
-                            future.set_exception(exc)
+                        _settle(future, error=exc)
                     else:
-                        if not future.done():
-                            future.set_result(result)
+                        _settle(future, result)
             label = "group_commit" if len(items) > 1 else items[0][0].op
             self.metrics.observe_store(label, time.perf_counter() - started)
 
     async def close(self, owned: bool) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False)
+        for pool in (self._writer, self._readers):
+            if pool is not None:
+                await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
         if owned:
             if self.is_async:
                 await self.store.aclose()  # type: ignore[union-attr]
             else:
                 self.store.close()  # type: ignore[union-attr]
+
+
+def _settle(future: Future[Any], result: Any = None, error: BaseException | None = None) -> None:
+    """Hand a result to a waiting request (one that went away has cancelled its future)."""
+    try:
+        if error is None:
+            future.set_result(result)
+        else:
+            future.set_exception(error)
+    except InvalidStateError:
+        pass
 
 
 class StoreCounter:
@@ -161,30 +195,12 @@ class StoreCounter:
 
 
 def open_store(settings: Settings) -> Store | AsyncStore:
-    from urllib.parse import urlsplit
-
-    from botwire._urls import default_path
-
-    url = settings.db or "sqlite:///" + str(default_path())
-    scheme = urlsplit(url).scheme.lower()
-    if scheme in ("postgresql", "postgres"):
-        from botwire._urls import _require_postgres
-
-        _require_postgres()  # a clear MissingDependencyError without the extra
-        from botwire._postgres import AsyncPostgresStore
-
-        # Fail fast while PostgreSQL is down: a request waits at most this long for
-        # a connection, then answers 503 with Retry-After; the pool reconnects by
-        # itself once the database is back.
-        return AsyncPostgresStore(url, timeout=POSTGRES_SERVE_TIMEOUT)
-    if scheme == "sqlite":
-        from botwire._sqlite import SQLiteStore
-        from botwire._urls import _options, _sqlite_path
-
-        path, params = _sqlite_path(url)
-        # Serving: checkpoints in a background thread, so no request pays for one
-        # while every other request in flight waits behind it.
-        return SQLiteStore(path, background_checkpoint=True, **_options(params))
-    raise ValidationError(
-        f"the server stores data in sqlite:///path.db or postgresql://…, not {scheme}://"
+    # Fail fast while PostgreSQL is down: a request waits at most
+    # POSTGRES_SERVE_TIMEOUT for a connection, then answers 503 with Retry-After;
+    # SQLite checkpoints in a background thread, so no request pays for one.
+    return open_serving_store(
+        settings.db,
+        timeout=POSTGRES_SERVE_TIMEOUT,
+        background_checkpoint=True,
+        lock_timeout=settings.lock_timeout,
     )

@@ -1,31 +1,39 @@
-"""Server settings: one dataclass, filled from flags or ``BOTWIRE_*`` variables."""
+"""Server settings: one object, filled from arguments and ``BOTWIRE_*`` variables.
+
+One mechanism fills it: pydantic-settings. Arguments given to :class:`Settings`
+(``botwire serve`` passes the flags that were typed) win over ``BOTWIRE_<FIELD>``
+variables, which win over the defaults. Nothing else in the server reads the
+environment.
+"""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from typing import Any
 
+from pydantic import Field, field_validator
+from pydantic import ValidationError as PydanticError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from botwire._codec import DEFAULT_MAX_VALUE_BYTES
 from botwire._errors import ValidationError
-from botwire._rules import DEFAULT_MAX_VALUE_BYTES
 
 __all__ = ["ENV_PREFIX", "Settings"]
 
 ENV_PREFIX = "BOTWIRE_"
 
 DEFAULT_NAMESPACE_BYTES = 50 * 1000 * 1000
+MIN_ADMIN_TOKEN_CHARS = 16
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(BaseSettings):
     """How a BotWire server runs.
 
     Every field can be set from the environment as ``BOTWIRE_<FIELD>`` (e.g.
-    ``BOTWIRE_WRITES_PER_DAY=1000``); see :meth:`from_env`.
+    ``BOTWIRE_WRITES_PER_DAY=1000``); arguments win over the environment.
 
     Example:
-        >>> Settings(db="sqlite:////srv/botwire.db", writes_per_day=1000)
-        Settings(host='127.0.0.1', port=8080, db='sqlite:////srv/botwire.db', ...)
+        >>> Settings(db="sqlite:////srv/botwire.db", writes_per_day=1000).writes_per_day
+        1000
 
     Args:
         host: address to listen on.
@@ -36,31 +44,67 @@ class Settings:
         max_value_bytes: largest encoded value (413 above it).
         max_namespace_bytes: largest namespace (429 above it; ``None``: no limit).
         access_log: log one JSON line per request to the ``botwire.access`` logger.
-        inline_store: run a synchronous store's calls on the event loop instead of
-            in worker threads (``None``: inline for SQLite, whose calls take
-            microseconds, threads for anything else).
+        admin_token: the secret that manages tokens; set, every request needs a
+            token (``BOTWIRE_ADMIN_TOKEN``; at least 16 characters).
+        insecure_open: serve a non-loopback address without tokens.
+        body_timeout: seconds a request body may stall between chunks (400 after).
+        lock_timeout: seconds a SQLite write waits for another process's lock
+            before it answers 503.
+        log_level: the server's log level.
+        inline_store: kept for compatibility; store calls never run on the event loop.
     """
 
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, frozen=True, extra="ignore", validate_default=False
+    )
+
     host: str = "127.0.0.1"
-    port: int = 8080
+    port: int = Field(default=8080, ge=0, le=65535)
     db: str | None = None
-    writes_per_day: int | None = None
-    max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES
-    max_namespace_bytes: int | None = DEFAULT_NAMESPACE_BYTES
+    writes_per_day: int | None = Field(default=None, ge=1)
+    max_value_bytes: int = Field(default=DEFAULT_MAX_VALUE_BYTES, ge=16)
+    max_namespace_bytes: int | None = Field(default=DEFAULT_NAMESPACE_BYTES, ge=1)
     access_log: bool = True
+    admin_token: str | None = Field(default=None, repr=False)
+    insecure_open: bool = False
+    body_timeout: float = Field(default=30.0, gt=0)
+    lock_timeout: float = Field(default=60.0, gt=0)
+    log_level: str = "info"
     inline_store: bool | None = None
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.port, int) or not 0 <= self.port <= 65535:
-            raise ValidationError(f"port must be 0-65535, not {self.port!r}")
-        for name in ("writes_per_day", "max_namespace_bytes"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or value < 1):
-                raise ValidationError(f"{name} must be a positive integer or None, not {value!r}")
-        if not isinstance(self.max_value_bytes, int) or self.max_value_bytes < 16:
-            raise ValidationError(
-                f"max_value_bytes must be an integer >= 16, not {self.max_value_bytes!r}"
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except PydanticError as exc:
+            raise ValidationError(_sentence(exc)) from None
+
+    @field_validator("writes_per_day", "max_namespace_bytes", mode="before")
+    @classmethod
+    def _limit(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip().lower().replace("_", "")
+            if text in ("", "none", "unlimited"):
+                return None
+            return text
+        return value
+
+    @field_validator("db", "admin_token", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("admin_token")
+    @classmethod
+    def _admin_token(cls, value: str | None) -> str | None:
+        if value is not None and len(value.strip()) < MIN_ADMIN_TOKEN_CHARS:
+            raise ValueError(
+                f"the admin token (BOTWIRE_ADMIN_TOKEN) must be at least "
+                f"{MIN_ADMIN_TOKEN_CHARS} characters; make one with: "
+                'python -c "import secrets; print(secrets.token_urlsafe(32))"'
             )
+        return None if value is None else value.strip()
 
     @property
     def max_body_bytes(self) -> int:
@@ -76,42 +120,25 @@ class Settings:
         }
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
-        """Build settings from ``BOTWIRE_*`` variables, then apply ``overrides``.
-
-        Integers accept ``none``/``unlimited`` (or an empty value) for "no limit";
-        booleans accept ``1/0``, ``true/false``, ``yes/no``, ``on/off``.
+    def from_env(cls, **overrides: Any) -> Settings:
+        """Settings from ``BOTWIRE_*`` variables, with ``overrides`` that are not ``None``.
 
         Raises:
-            ValidationError: a variable holds something that is not its type.
+            ValidationError: a value is not of its field's type.
         """
-        environ = os.environ if environ is None else environ
-        values: dict[str, object] = {}
-        for f in fields(cls):
-            name = ENV_PREFIX + f.name.upper()
-            if name in environ:
-                values[f.name] = _parse(name, environ[name], str(f.type))
-        settings = cls(**values)  # type: ignore[arg-type]
-        clean = {k: v for k, v in overrides.items() if v is not None}
-        return replace(settings, **clean) if clean else settings  # type: ignore[arg-type]
+        return cls(**{k: v for k, v in overrides.items() if v is not None})
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with ``changes`` applied (validated like the constructor)."""
+        return type(self)(**{**self.model_dump(), **changes})
 
 
-def _parse(name: str, text: str, annotation: str) -> object:
-    text = text.strip()
-    if "bool" in annotation:
-        if text == "" and "None" in annotation:
-            return None
-        lowered = text.lower()
-        if lowered in ("1", "true", "yes", "on"):
-            return True
-        if lowered in ("0", "false", "no", "off"):
-            return False
-        raise ValidationError(f"{name} must be true or false, not {text!r}")
-    if "int" in annotation:
-        if "None" in annotation and text.lower() in ("", "none", "unlimited"):
-            return None
-        try:
-            return int(text.replace("_", ""))
-        except ValueError:
-            raise ValidationError(f"{name} must be an integer, not {text!r}") from None
-    return text or None
+def _sentence(exc: PydanticError) -> str:
+    parts = []
+    for error in exc.errors():
+        field = ".".join(str(p) for p in error["loc"]) or "settings"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        given = error.get("input")
+        shown = "" if field == "admin_token" or isinstance(given, dict) else f", not {given!r}"
+        parts.append(f"{field} (env {ENV_PREFIX}{field.upper()}): {message}{shown}")
+    return "; ".join(parts)

@@ -1,22 +1,25 @@
 """``botwire serve``: run the reference server.
 
 Every option can also come from a ``BOTWIRE_*`` environment variable (shown in
-``botwire serve --help``). FastAPI and uvicorn are imported only when the command
-runs, so ``botwire --help`` works without the ``server`` extra.
+``botwire serve --help``): the flags typed are passed to :class:`Settings`, which
+reads the variables (one mechanism, pydantic-settings). FastAPI, uvicorn and
+pydantic are imported only when the command runs, so ``botwire --help`` works
+without the ``server`` extra.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import socket
 import sys
 from typing import Any
 
 import click
 
+from botwire._codec import DEFAULT_MAX_VALUE_BYTES
 from botwire._errors import BotWireError
-from botwire.server._settings import Settings
+
+DEFAULT_NAMESPACE_BYTES = 50 * 1000 * 1000  # Settings' default (kept here: no pydantic import)
 
 __all__ = ["serve"]
 
@@ -44,92 +47,81 @@ class _Limit(click.ParamType):  # type: ignore[type-arg]
 LIMIT = _Limit()
 
 
-@click.command(context_settings={"show_default": True, "max_content_width": 100})
+def _env(name: str) -> str:
+    return f"[env: BOTWIRE_{name.upper()}]"
+
+
+@click.command(context_settings={"max_content_width": 100})
 @click.option(
     "--host",
-    default="127.0.0.1",
-    envvar="BOTWIRE_HOST",
-    show_envvar=True,
-    help="Address to listen on (0.0.0.0: every interface).",
+    default=None,
+    help=f"Address to listen on (0.0.0.0: every interface) [default: 127.0.0.1] {_env('host')}",
 )
 @click.option(
     "--port",
-    default=8080,
+    default=None,
     type=click.IntRange(0, 65535),
-    envvar="BOTWIRE_PORT",
-    show_envvar=True,
-    help="TCP port (0: any free port; the chosen one is printed).",
+    help=f"TCP port (0: any free port; the chosen one is printed) [default: 8080] {_env('port')}",
 )
 @click.option(
     "--db",
     default=None,
-    envvar="BOTWIRE_DB",
-    show_envvar=True,
-    help="Store URL: sqlite:///path.db or postgresql://user@host/db "
-    "[default: the embedded SQLite file, $BOTWIRE_HOME/memory.db]",
+    help="Store URL: sqlite:///path.db or "
+    "postgresql://user@host/db [default: the embedded SQLite file, "
+    f"$BOTWIRE_HOME/memory.db] {_env('db')}",
 )
 @click.option(
     "--writes-per-day",
     type=LIMIT,
     default=None,
-    envvar="BOTWIRE_WRITES_PER_DAY",
-    show_envvar=True,
-    help="Writes per namespace per UTC day [default: unlimited].",
+    help=f"Writes per namespace per UTC day [default: unlimited] {_env('writes_per_day')}",
 )
 @click.option(
     "--max-value-bytes",
     type=click.IntRange(16),
-    default=Settings.max_value_bytes,
-    envvar="BOTWIRE_MAX_VALUE_BYTES",
-    show_envvar=True,
-    help="Largest encoded value (413 above it).",
+    default=None,
+    help=f"Largest encoded value (413 above it) [default: {DEFAULT_MAX_VALUE_BYTES}] "
+    f"{_env('max_value_bytes')}",
 )
 @click.option(
     "--max-namespace-bytes",
     type=LIMIT,
-    default=Settings.max_namespace_bytes,
-    envvar="BOTWIRE_MAX_NAMESPACE_BYTES",
-    show_envvar=True,
-    help="Largest namespace ('unlimited' for none; 429 above it).",
+    default=None,
+    help="Largest namespace ('unlimited' for none; 429 above it) "
+    f"[default: {DEFAULT_NAMESPACE_BYTES}] {_env('max_namespace_bytes')}",
 )
 @click.option(
     "--access-log/--no-access-log",
-    default=True,
-    envvar="BOTWIRE_ACCESS_LOG",
-    show_envvar=True,
-    help="Log one JSON line per request to stderr.",
+    default=None,
+    help=f"Log one JSON line per request to stderr [default: on] {_env('access_log')}",
 )
 @click.option(
     "--insecure-open",
     is_flag=True,
-    envvar="BOTWIRE_INSECURE_OPEN",
-    show_envvar=True,
-    help="Serve a non-loopback address without tokens (only on a network you trust).",
+    default=None,
+    help="Serve a non-loopback address without tokens (only on a network you trust) "
+    f"{_env('insecure_open')}",
+)
+@click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Seconds a SQLite write waits for another process's lock, then 503 "
+    f"[default: 60] {_env('lock_timeout')}",
 )
 @click.option(
     "--log-level",
     type=click.Choice(["debug", "info", "warning", "error"]),
-    default="info",
-    envvar="BOTWIRE_LOG_LEVEL",
-    show_envvar=True,
-    help="Server log level.",
+    default=None,
+    help=f"Server log level [default: info] {_env('log_level')}",
 )
-def serve(
-    host: str,
-    port: int,
-    db: str | None,
-    writes_per_day: int | None,
-    max_value_bytes: int,
-    max_namespace_bytes: int | None,
-    access_log: bool,
-    insecure_open: bool,
-    log_level: str,
-) -> None:
+def serve(**flags: Any) -> None:
     """Run the BotWire server (HTTP API, /docs, /healthz, /metrics).
 
     Point clients at it with BOTWIRE_URL=http://HOST:PORT. Set BOTWIRE_ADMIN_TOKEN
     to require scoped tokens (`botwire token create ...`); a non-loopback --host
-    needs tokens or --insecure-open.
+    needs tokens or --insecure-open. Every option can also be set by the
+    BOTWIRE_* variable shown beside it; a flag wins over its variable.
     """
     try:
         import uvicorn
@@ -139,28 +131,24 @@ def serve(
         _require_server()
     except ImportError:
         raise click.ClickException(INSTALL_HINT) from None
-    try:
-        settings = Settings(
-            host=host,
-            port=port,
-            db=db or None,
-            writes_per_day=writes_per_day,
-            max_value_bytes=max_value_bytes,
-            max_namespace_bytes=max_namespace_bytes,
-            access_log=access_log,
-        )
-        from botwire.server import create_app
-        from botwire.server.auth import TokenAuth, check_exposure
+    from botwire.server._settings import Settings
 
-        admin_token = os.environ.get("BOTWIRE_ADMIN_TOKEN") or None
-        warning = check_exposure(host, admin_token is not None, insecure_open)
-        app: Any = TokenAuth(create_app(settings=settings), settings.db, admin_token)
+    try:
+        settings = Settings.from_env(**flags)
+        from botwire.server import create_app
+        from botwire.server.auth import check_exposure
+
+        warning = check_exposure(
+            settings.host, settings.admin_token is not None, settings.insecure_open
+        )
+        app: Any = create_app(settings=settings)
     except BotWireError as exc:
         raise click.ClickException(str(exc)) from None
     if warning:
         click.echo(warning, err=True)
 
-    _setup_logging(log_level, access_log)
+    host, port = settings.host, settings.port
+    _setup_logging(settings.log_level, settings.access_log)
     try:
         sock = _bind(host, port)
     except OSError as exc:
@@ -175,18 +163,22 @@ def serve(
             await super().startup(sockets)
             if self.started:
                 click.echo(f"BotWire server listening on {url} (store: {store}; docs: {url}/docs)")
+                click.echo(f"Point agents at it: BOTWIRE_URL={url}   (Ctrl-C stops it)")
                 sys.stdout.flush()
 
     config = uvicorn.Config(
         app,
         access_log=False,
-        log_level=log_level,
+        log_level=settings.log_level,
         server_header=False,
         lifespan="on",
         timeout_graceful_shutdown=5,
     )
     server = Server(config)
-    server.run(sockets=[sock])
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled: a normal stop
+        pass
     if not server.started:
         raise SystemExit(3)
 
@@ -206,13 +198,12 @@ def _bind(host: str, port: int) -> socket.socket:
 
 def _shown_store(db: str | None) -> str:
     if not db:
-        from botwire._urls import default_path
+        from botwire._open import default_path
 
         return f"sqlite:///{default_path()}"
-    if "@" in db:  # never print a password
-        scheme, _, rest = db.partition("://")
-        return f"{scheme}://…@{rest.rsplit('@', 1)[-1]}"
-    return db
+    from botwire._open import redact
+
+    return redact(db)
 
 
 def _setup_logging(level: str, access_log: bool) -> None:

@@ -1,9 +1,10 @@
-"""``@memory_operation``: a span for a helper function built on memory.
+"""``@record_function`` / ``@memory_operation``: a span for a helper built on memory.
 
-The replacement for the ``@agentops.record_function("name")`` that older AgentOps
-guides put on such helpers. Unlike ``@agentops.operation``/``@agentops.tool``, it
-records no argument and no return value, only where the memory is: the namespace
-and store of a memory passed in, and the ``key``/``keys`` arguments.
+``@record_function("get_user_preference")`` is the call shape of the
+``@agentops.record_function`` that AgentOps 0.4 removed and older guides still
+show. Unlike ``@agentops.operation``/``@agentops.tool`` it records no argument
+and no return value, only where the memory is: the namespace and store of a memory
+passed in, and ``key``/``keys`` arguments.
 """
 
 from __future__ import annotations
@@ -13,15 +14,20 @@ import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
-from botwire._client import AsyncMemory, Memory
-from botwire.agentops._spans import MAX_KEYS, enabled, finish, start
+from opentelemetry import trace
+from opentelemetry.semconv.attributes.error_attributes import ERROR_TYPE
 
-__all__ = ["memory_operation"]
+from botwire import AsyncMemory, Memory, __version__
+from botwire.agentops._instrumentor import MAX_KEYS, _watch_provider, global_provider_ready
+
+__all__ = ["memory_operation", "record_function"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 SPAN_KIND = "task"
 """AgentOps span kind of a helper: the kind ``@agentops.operation`` gives too."""
+
+_TRACER = trace.get_tracer(__name__, __version__)
 
 
 def _describe(signature: inspect.Signature, args: Any, kwargs: Any) -> dict[str, Any]:
@@ -34,7 +40,7 @@ def _describe(signature: inspect.Signature, args: Any, kwargs: Any) -> dict[str,
     for name, value in bound.arguments.items():
         if isinstance(value, (Memory, AsyncMemory)) and "botwire.namespace" not in attrs:
             attrs["botwire.namespace"] = value.namespace
-            attrs["botwire.store"] = value.store.kind
+            attrs["botwire.store"] = str(getattr(value.store, "kind", "unknown"))
         elif name == "key" and isinstance(value, str):
             attrs["botwire.key"] = value
         elif name == "keys" and isinstance(value, (list, tuple)):
@@ -56,12 +62,11 @@ def memory_operation(func: Any = None, /, *, name: str | None = None) -> Any:
     """Trace a function that works with memory as one AgentOps step.
 
     Each call opens a span ``<name>.task`` (``agentops.span.kind`` ``"task"``,
-    ``operation.name`` ``<name>``) in the current trace. The operations of a
-    :func:`~botwire.agentops.traced` memory used inside become its children.
-    Recorded: the ``namespace`` and ``store`` of the first ``Memory``/``AsyncMemory``
-    argument, and a ``key`` (string) or ``keys`` (list) argument; never other
-    arguments or the return value. Exceptions are recorded and re-raised.
-    Works on plain and ``async`` functions and methods.
+    ``operation.name`` ``<name>``) in the current trace; traced memory calls made
+    inside become its children. Recorded: the ``namespace`` and ``store`` of the
+    first ``Memory``/``AsyncMemory`` argument, and a ``key`` (string) or ``keys``
+    (list) argument; never other arguments or the return value. Exceptions are
+    recorded and re-raised. Works on plain and ``async`` functions and methods.
 
     Example:
         >>> from botwire.agentops import memory_operation
@@ -88,6 +93,24 @@ def memory_operation(func: Any = None, /, *, name: str | None = None) -> Any:
     return _decorate(func, name=name)
 
 
+def record_function(name: str) -> Callable[[F], F]:
+    """``@record_function("name")``: the older AgentOps guides' decorator, as it was written.
+
+    The same as ``@memory_operation(name="name")``: a ``name.task`` span, no
+    arguments or results recorded. Change the article's
+    ``@agentops.record_function("get_user_preference")`` to
+    ``from botwire.agentops import record_function`` and
+    ``@record_function("get_user_preference")``.
+
+    Raises:
+        TypeError: ``name`` is not a string (``@record_function`` needs the name).
+    """
+    if not isinstance(name, str):
+        raise TypeError('write @record_function("name"): the span name comes first')
+    decorator: Callable[[F], F] = memory_operation(name=name)
+    return decorator
+
+
 def _decorate(func: Any, *, name: str | None) -> Any:
     if isinstance(func, str):
         raise TypeError(f"write @memory_operation(name={func!r}), with name= spelled out")
@@ -100,37 +123,37 @@ def _decorate(func: Any, *, name: str | None) -> Any:
         )
     op_name: str = name if name is not None else str(getattr(func, "__name__", "helper"))
     signature = inspect.signature(func)
+    _watch_provider()
+
+    def span(args: Any, kwargs: Any) -> Any:
+        attrs = {"agentops.span.kind": SPAN_KIND, "operation.name": op_name}
+        attrs.update(_describe(signature, args, kwargs))
+        return _TRACER.start_as_current_span(f"{op_name}.{SPAN_KIND}", attributes=attrs)
 
     if inspect.iscoroutinefunction(func):
 
         @functools.wraps(func)
         async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-            if not enabled():
+            if not global_provider_ready():
                 return await func(*args, **kwargs)
-            span, token = start(op_name, SPAN_KIND, _describe(signature, args, kwargs))
-            error: BaseException | None = None
-            try:
-                return await func(*args, **kwargs)
-            except BaseException as exc:
-                error = exc
-                raise
-            finally:
-                finish(span, token, {}, error)
+            with span(args, kwargs) as current:
+                try:
+                    return await func(*args, **kwargs)
+                except BaseException as exc:
+                    current.set_attribute(ERROR_TYPE, type(exc).__qualname__)
+                    raise
 
         return async_wrapper
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if not enabled():
+        if not global_provider_ready():
             return func(*args, **kwargs)
-        span, token = start(op_name, SPAN_KIND, _describe(signature, args, kwargs))
-        error: BaseException | None = None
-        try:
-            return func(*args, **kwargs)
-        except BaseException as exc:
-            error = exc
-            raise
-        finally:
-            finish(span, token, {}, error)
+        with span(args, kwargs) as current:
+            try:
+                return func(*args, **kwargs)
+            except BaseException as exc:
+                current.set_attribute(ERROR_TYPE, type(exc).__qualname__)
+                raise
 
     return wrapper

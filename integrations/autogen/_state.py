@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
 from botwire._errors import ConflictError, ValidationError
-from botwire._rules import validate_key
+from botwire._validation import validate_key
 from botwire.autogen._memory import AnyMemory, async_memory
 
 __all__ = ["Stateful", "load_state", "save_state"]

@@ -27,9 +27,10 @@ from crewai.memory.utils import normalize_scope_path
 from pydantic_core import SchemaSerializer, core_schema
 
 from botwire._client import Memory
+from botwire._codec import encode
 from botwire._errors import ValidationError
-from botwire._rules import encode, validate_namespace
 from botwire._types import DeleteOp, Op, SetOp
+from botwire._validation import validate_namespace
 
 __all__ = ["DEFAULT_NAMESPACE", "BotWireStorage", "register", "unregister"]
 

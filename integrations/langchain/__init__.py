@@ -32,6 +32,12 @@ and working the same over the embedded SQLite file, PostgreSQL or a BotWire serv
 
         agent = create_agent(model, tools, store=BotWireStore(memory=Memory("lg")))
 
+``BotWireSaver``
+    A LangGraph checkpointer: durable, resumable threads (interrupts, time
+    travel) on the same store, with pruning and thread TTLs::
+
+        graph = builder.compile(checkpointer=BotWireSaver(Memory("lg-threads")))
+
 Sync and async: every class takes ``memory=`` as a ``botwire.Memory`` or a
 ``botwire.AsyncMemory`` and builds the other twin when first needed. The async
 twin of a ``Memory`` runs its store in worker threads (or opens ``url=`` natively
@@ -56,10 +62,13 @@ from botwire.langchain._history import (  # noqa: E402
 )
 
 if TYPE_CHECKING:
+    from botwire.langchain._checkpoint import DEFAULT_CHECKPOINT_NAMESPACE, BotWireSaver
     from botwire.langchain._store import DEFAULT_STORE_NAMESPACE, BotWireStore
     from botwire.langchain._toolkit import DEFAULT_TOOLS_NAMESPACE, BotWireToolkit
 
 _LAZY = {
+    "BotWireSaver": "botwire.langchain._checkpoint",
+    "DEFAULT_CHECKPOINT_NAMESPACE": "botwire.langchain._checkpoint",
     "BotWireStore": "botwire.langchain._store",
     "DEFAULT_STORE_NAMESPACE": "botwire.langchain._store",
     "BotWireToolkit": "botwire.langchain._toolkit",
@@ -76,7 +85,7 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'botwire.langchain' has no attribute {name!r}")
-    if name == "BotWireStore":
+    if name in ("BotWireStore", "BotWireSaver"):
         require("langgraph", "langchain")
     import importlib
 
@@ -91,8 +100,10 @@ BotWireChatHistory = BotWireChatMessageHistory
 __all__ = [
     "BotWireChatHistory",
     "BotWireChatMessageHistory",
+    "BotWireSaver",
     "BotWireStore",
     "BotWireToolkit",
+    "DEFAULT_CHECKPOINT_NAMESPACE",
     "DEFAULT_SESSIONS_NAMESPACE",
     "DEFAULT_STORE_NAMESPACE",
     "DEFAULT_TOOLS_NAMESPACE",

@@ -17,8 +17,9 @@ from langchain_core.chat_history import BaseChatMessageHistory
 from langchain_core.messages import BaseMessage, messages_from_dict, messages_to_dict
 
 from botwire._client import AsyncMemory, Memory
+from botwire._codec import decode
 from botwire._errors import ConflictError, NotAListError, ValidationError
-from botwire._rules import decode, validate_key
+from botwire._validation import validate_key
 from botwire.langchain._twins import MemoryPair
 
 __all__ = ["DEFAULT_SESSIONS_NAMESPACE", "BotWireChatMessageHistory", "session_key"]

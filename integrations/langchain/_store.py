@@ -41,9 +41,10 @@ from langgraph.store.base import (
 
 from botwire import GetOp as KVGetOp
 from botwire._client import AsyncMemory, Memory
+from botwire._codec import decode
 from botwire._errors import ConflictError, ValidationError
-from botwire._rules import decode, validate_key
 from botwire._types import Record
+from botwire._validation import validate_key
 from botwire.langchain._twins import MemoryPair
 
 __all__ = ["DEFAULT_STORE_NAMESPACE", "BotWireStore", "item_key"]

@@ -20,9 +20,9 @@ from typing import Any
 
 from botwire._client import AsyncMemory, Memory
 from botwire._errors import ValidationError
-from botwire._rules import validate_namespace
+from botwire._open import open_async_store, open_store
 from botwire._store import ThreadedAsyncStore
-from botwire._urls import open_async_store, open_store
+from botwire._validation import validate_namespace
 
 __all__ = ["MemoryPair"]
 

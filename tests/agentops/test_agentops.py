@@ -1,167 +1,389 @@
-"""BotWire for AgentOps: the in-process checks, and the runners of the offline cases.
+"""BotWire for AgentOps, in process: every memory operation a client span, metadata only.
 
-``agentops.init()`` installs process-wide state (OpenTelemetry's set-once tracer
-provider, a patched ``print``), so everything that initialises AgentOps runs in a
-fresh interpreter: ``tests/agentops/cases`` (offline, sockets blocked) and
-``export_probe.py`` (real AgentOps export to a loopback OTLP receiver).
+The spans go to a tracer provider of each test's own (``tracer_provider=``);
+``test_agentops_docs.py`` runs the page and the article against a real, offline
+``agentops.init()`` in a child process (the global provider is set once).
 """
 
 from __future__ import annotations
 
-import importlib.metadata
+import inspect
 import json
-import os
-import subprocess
-import sys
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from opentelemetry import context, trace
+from opentelemetry.instrumentation.utils import suppress_instrumentation
+from opentelemetry.trace import SpanKind, StatusCode
 
-pytest.importorskip("agentops")
+import botwire
+import botwire.agentops
+from botwire import AsyncMemory, Memory
+from botwire.agentops import BotWireInstrumentor, memory_operation, record_function, traced
+from botwire.agentops._instrumentor import _instruments
 
-import botwire  # noqa: E402
-import botwire.agentops  # noqa: E402
-from botwire.agentops import memory_operation, traced  # noqa: E402
+from .conftest import Spans
 
-HERE = Path(__file__).parent
-ROOT = HERE.parent.parent
+SECRET = "s3cr3t-value-9f1c"
 
-# AgentOps' settings for the child processes: quiet, no log file, no auto trace, and
-# every AgentOps endpoint on a closed loopback port should anything try to call out.
-# No API key: with one, agentops.init() starts its auth call from a new event loop it
-# never closes (a ResourceWarning, an error under filterwarnings=error); the export
-# probe, which needs the auth round trip, passes a dummy key itself.
-OFFLINE_ENV = {
-    "AGENTOPS_LOGGING_TO_FILE": "false",
-    "AGENTOPS_API_ENDPOINT": "http://127.0.0.1:9",
-    "AGENTOPS_EXPORTER_ENDPOINT": "http://127.0.0.1:9/v1/traces",
-    "AGENTOPS_APP_URL": "http://127.0.0.1:9",
-    "AGENTOPS_AUTO_START_SESSION": "false",
-    "AGENTOPS_INSTRUMENT_LLM_CALLS": "false",
-    "AGENTOPS_LOG_SESSION_REPLAY_URL": "false",
-    "AGENTOPS_LOG_LEVEL": "CRITICAL",
-}
-
-
-def _child_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTOPS_", "OTEL_"))}
-    env.update(OFFLINE_ENV)
-    env.update(extra)
-    env["BOTWIRE_HOME"] = str(tmp_path / "botwire-home")
-    env.pop("BOTWIRE_URL", None)
-    return env
+# Every public operation: (span op name, call on a memory holding "a", "n" and "l").
+SYNC_OPERATIONS: list[tuple[str, Callable[[Any], Any]]] = [
+    ("get", lambda m: m.get("a")),
+    ("get_item", lambda m: m.get_item("a")),
+    ("set", lambda m: m.set("a", SECRET)),
+    ("delete", lambda m: m.delete("a")),
+    ("contains", lambda m: "a" in m),
+    ("list_keys", lambda m: m.list_keys(prefix="")),
+    ("list_keys", lambda m: m.keys()),
+    ("append", lambda m: m.append("l", SECRET)),
+    ("get_list", lambda m: m.get_list("l", last=1)),
+    ("update", lambda m: m.update("n", lambda n: n + 1)),
+    ("get_many", lambda m: m.get_many(["a", "n"])),
+    ("set_many", lambda m: m.set_many({"b": SECRET, "c": [SECRET]})),
+    ("delete_many", lambda m: m.delete_many(["a", "missing"])),
+    ("batch", lambda m: m.batch([botwire.GetOp("a"), botwire.DeleteOp("n")])),
+]
+ASYNC_OPERATIONS: list[tuple[str, Callable[[Any], Awaitable[Any]]]] = [
+    (op, call) for op, call in SYNC_OPERATIONS if op != "contains"
+] + [("contains", lambda m: m.contains("a"))]
 
 
-def test_offline_cases_pass_in_a_fresh_process(tmp_path: Path) -> None:
-    """Spans for every operation, nesting, errors, no leaks, async, the docs page."""
-    pytest.importorskip("pytest_socket", reason="the cases run with network blocked")
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        str(HERE / "cases"),
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        "-o",
-        "python_files=cases_*.py",
-        f"--rootdir={ROOT}",
-        f"--basetemp={tmp_path / 'basetemp'}",
-        # pytest-socket: any network call fails the case (asyncio's self-pipe is a
-        # unix socket); the case that talks to a loopback server allows itself.
-        "--disable-socket",
-        "--allow-unix-socket",
-    ]
-    result = subprocess.run(
-        command,
-        cwd=tmp_path,  # a stray ./agentops.log would land here, not in the checkout
-        env=_child_env(tmp_path, BOTWIRE_AGENTOPS_CASES="1"),
-        capture_output=True,
-        text=True,
-        timeout=240,
+def _fill(memory: Memory) -> None:
+    memory.set("a", SECRET)
+    memory.set("n", 41)
+    memory.append("l", SECRET, {"secret": SECRET})
+
+
+@pytest.fixture
+def instrumented(spans: Spans) -> Iterator[BotWireInstrumentor]:
+    """Every memory of the process traced, into this test's provider."""
+    instrumentor = BotWireInstrumentor()
+    instrumentor.instrument(tracer_provider=spans.provider)
+    yield instrumentor
+    instrumentor.uninstrument()
+
+
+def _check_span(span: Any, op: str) -> dict[str, Any]:
+    assert span.name == f"botwire.{op}.tool"
+    assert span.kind is SpanKind.CLIENT
+    attrs = dict(span.attributes or {})
+    assert attrs["db.system.name"] == "botwire"
+    assert attrs["db.operation.name"] == op
+    assert attrs["db.namespace"] == "prefs"
+    assert attrs["agentops.span.kind"] == "tool"
+    assert attrs["operation.name"] == f"botwire.{op}"
+    assert attrs["botwire.store"] == "sqlite"
+    return attrs
+
+
+@pytest.mark.parametrize(("op", "call"), SYNC_OPERATIONS)
+def test_every_operation_is_one_client_span(
+    plain: Memory, spans: Spans, op: str, call: Callable[[Any], Any]
+) -> None:
+    _fill(plain)
+    memory = traced(plain, tracer_provider=spans.provider)
+    spans.clear()
+
+    call(memory)
+
+    [span] = spans.all()
+    _check_span(span, op)
+    assert span.status.status_code is StatusCode.UNSET
+
+
+@pytest.mark.parametrize(("op", "call"), ASYNC_OPERATIONS)
+async def test_every_async_operation_is_one_client_span(
+    plain: Memory, spans: Spans, op: str, call: Callable[[Any], Awaitable[Any]]
+) -> None:
+    _fill(plain)
+    memory = traced(AsyncMemory.from_sync(plain), tracer_provider=spans.provider)
+    spans.clear()
+
+    await call(memory)
+
+    [span] = spans.all()
+    _check_span(span, op)
+
+
+def test_traced_returns_the_memory_itself_with_its_signatures(plain: Memory, spans: Spans) -> None:
+    memory = traced(plain, tracer_provider=spans.provider)
+    assert memory is plain
+    for name in ("get", "set", "append", "update", "list_keys", "get_many", "batch"):
+        method = getattr(Memory, name)
+        assert inspect.signature(method) == inspect.signature(method.__wrapped__)
+        assert method.__doc__ == method.__wrapped__.__doc__
+    assert inspect.iscoroutinefunction(AsyncMemory.get)
+
+
+def test_only_the_traced_memory_makes_spans(plain: Memory, spans: Spans, db_url: str) -> None:
+    traced(plain, tracer_provider=spans.provider)
+    with Memory("prefs", db_url) as other:
+        other.set("x", 1)
+        assert other.get("x") == 1
+    assert spans.all() == []
+    BotWireInstrumentor.uninstrument_memory(plain)
+    plain.set("y", 2)
+    assert spans.all() == []
+
+
+def test_same_results_and_exceptions_as_untraced(plain: Memory, spans: Spans, db_url: str) -> None:
+    memory = traced(plain, tracer_provider=spans.provider)
+    with Memory("prefs-twin", db_url) as twin:
+        for target in (memory, twin):
+            _fill(target)
+        for op, call in SYNC_OPERATIONS:
+            got, want = call(memory), call(twin)
+            if op == "get_item":
+                got, want = (got.value, got.version), (want.value, want.version)
+            if op == "batch":
+                got, want = len(got), len(want)
+            assert got == want, op
+        assert memory.get("nothing") is None and memory.get("nothing", 7) == 7
+        assert memory.get(key="nothing", default="d") == "d"
+        for target in (memory, twin):
+            target.set("n", 41)
+        for bad in (
+            lambda m: m.set("", 1),
+            lambda m: m.set("k", {1, 2}),
+            lambda m: m.append("n", 1),
+            lambda m: m.set("n", 0, if_version=99),
+            lambda m: m.get_many("not-a-list"),
+        ):
+            with pytest.raises(botwire.BotWireError) as traced_error:
+                bad(memory)
+            with pytest.raises(botwire.BotWireError) as plain_error:
+                bad(twin)
+            assert type(traced_error.value) is type(plain_error.value)
+
+
+def test_reads_record_hit_or_miss_and_version(plain: Memory, spans: Spans) -> None:
+    memory = traced(plain, tracer_provider=spans.provider)
+    memory.set("style", "concise")
+    memory.set("style", "detailed")
+    spans.clear()
+
+    assert memory.get("style") == "detailed"
+    assert memory.get("nothing", "fallback") == "fallback"
+    assert memory.get_item("style").version == 2  # type: ignore[union-attr]
+
+    hit, miss, item = spans.botwire()
+    assert dict(hit.attributes or {})["botwire.hit"] is True
+    assert dict(hit.attributes or {})["botwire.key"] == "style"
+    miss_attrs = dict(miss.attributes or {})
+    assert miss_attrs["botwire.hit"] is False and "botwire.bytes" not in miss_attrs
+    assert dict(item.attributes or {})["botwire.version"] == 2
+
+
+def test_writes_and_reads_record_sizes_versions_and_counts(plain: Memory, spans: Spans) -> None:
+    memory = traced(plain, tracer_provider=spans.provider)
+
+    memory.set("style", "concise", ttl=60)
+    memory.set("style", "concise!", if_version=1)
+    memory.append("history", "hi", "there")
+    memory.set_many({"x": 1, "y": [1, 2]})
+    assert memory.list_keys(prefix="x", limit=5) == ["x"]
+    assert memory.get_many(["x", "nope"]) == {"x": 1}
+    memory.delete_many(["x", "y", "zz"])
+    memory.delete("style")
+
+    first, second = spans.named("botwire.set.tool")
+    assert dict(first.attributes or {})["botwire.version"] == 1
+    assert dict(first.attributes or {})["botwire.bytes"] == len('"concise"')
+    assert dict(first.attributes or {})["botwire.ttl"] == 60
+    assert dict(second.attributes or {})["botwire.if_version"] == 1
+    append = spans.attrs("botwire.append.tool")
+    assert append["botwire.count"] == 2 and append["botwire.length"] == 2
+    assert append["botwire.bytes"] == len('"hi"') + len('"there"')
+    set_many = spans.attrs("botwire.set_many.tool")
+    assert list(set_many["botwire.keys"]) == ["x", "y"]
+    assert set_many["db.operation.batch.size"] == 2
+    assert set_many["botwire.bytes"] == len("1") + len("[1,2]")
+    listing = spans.attrs("botwire.list_keys.tool")
+    assert listing["botwire.count"] == 1 and listing["botwire.prefix"] == "x"
+    assert listing["botwire.limit"] == 5
+    assert spans.attrs("botwire.get_many.tool")["botwire.count"] == 1
+    assert spans.attrs("botwire.delete_many.tool")["botwire.count"] == 2
+    assert spans.attrs("botwire.delete.tool")["botwire.hit"] is True
+
+
+def test_an_error_is_recorded_and_reraised_unchanged(plain: Memory, spans: Spans) -> None:
+    memory = traced(plain, tracer_provider=spans.provider)
+    memory.set("style", "concise")
+    spans.clear()
+
+    with pytest.raises(botwire.ConflictError) as caught:
+        memory.set("style", "detailed", if_version=7)
+
+    assert caught.value.key == "style" and caught.value.current_version == 1
+    span = spans.one("botwire.set.tool")
+    assert span.status.status_code is StatusCode.ERROR
+    assert (span.status.description or "").startswith("ConflictError: ")
+    attrs = dict(span.attributes or {})
+    assert attrs["error.type"] == "ConflictError"
+    assert attrs["botwire.error.code"] == "version_conflict"
+    [event] = span.events
+    assert event.name == "exception"
+
+
+def _everything_recorded(spans: Spans) -> str:
+    parts = []
+    for span in spans.all():
+        parts.append(span.name)
+        parts.append(json.dumps(dict(span.attributes or {}), default=str))
+        parts.append(str(span.status.description))
+        for event in span.events:
+            parts.append(json.dumps(dict(event.attributes or {}), default=str))
+    return "\n".join(parts)
+
+
+def test_no_stored_value_is_ever_recorded(plain: Memory, spans: Spans) -> None:
+    memory = traced(plain, tracer_provider=spans.provider)
+    _fill(memory)
+    for _, call in SYNC_OPERATIONS:
+        call(memory)
+    memory.set("a", SECRET)
+    for failing in (
+        lambda: memory.set("a", SECRET, if_version=99),
+        lambda: memory.append("a", SECRET),
+        lambda: memory.set("big", SECRET * 100_000),
+    ):
+        with pytest.raises(botwire.BotWireError):
+            failing()
+
+    assert len(spans.botwire()) >= len(SYNC_OPERATIONS) + 3
+    assert "s3cr3t" not in _everything_recorded(spans)
+
+
+def test_spans_nest_in_the_current_trace(plain: Memory, spans: Spans, db_url: str) -> None:
+    memory = traced(plain, tracer_provider=spans.provider)
+    with Memory("counters", db_url) as other_plain:
+        other = traced(other_plain, tracer_provider=spans.provider)
+        tracer = spans.provider.get_tracer("test")
+        with tracer.start_as_current_span("support-chat.session"):
+            memory.update("total", lambda n: n + other.get("step", 1), default=0)
+
+    root = spans.one("support-chat.session")
+    update, inner = spans.one("botwire.update.tool"), spans.one("botwire.get.tool")
+    assert update.parent is not None and update.parent.span_id == root.context.span_id
+    assert inner.parent is not None and inner.parent.span_id == update.context.span_id
+    assert dict(inner.attributes or {})["db.namespace"] == "counters"
+
+
+def test_the_instrumentor_traces_every_memory_and_undoes_it(
+    spans: Spans, db_url: str, plain: Memory
+) -> None:
+    instrumentor = BotWireInstrumentor()
+    instrumentor.instrument(tracer_provider=spans.provider)
+    try:
+        with Memory("prefs", db_url) as fresh:
+            fresh.set("a", 1)
+        plain.get("a")
+        assert [s.name for s in spans.all()] == ["botwire.set.tool", "botwire.get.tool"]
+    finally:
+        instrumentor.uninstrument()
+    plain.set("b", 2)
+    assert len(spans.all()) == 2
+
+
+async def test_adapters_traced_through_the_instrumentor(
+    instrumented: BotWireInstrumentor, plain: Memory, spans: Spans
+) -> None:
+    """An adapter's async twin (``AsyncMemory.from_sync``) is a memory like any other."""
+    pytest.importorskip("langchain_core")
+    from langchain_core.messages import HumanMessage
+
+    from botwire.langchain import BotWireChatMessageHistory
+
+    history = BotWireChatMessageHistory("s-1", memory=plain)
+    history.add_messages([HumanMessage("I'm Ada")])
+    await history.aadd_messages([HumanMessage("async hello")])
+
+    assert [m.content for m in await history.aget_messages()] == ["I'm Ada", "async hello"]
+    names = [s.name for s in spans.botwire()]
+    assert names.count("botwire.append.tool") == 2 and "botwire.get_list.tool" in names
+
+
+def test_hooks_see_every_call(plain: Memory, spans: Spans) -> None:
+    seen: list[tuple[str, Any]] = []
+
+    def request_hook(span: Any, memory: Any, op: str, args: Any, kwargs: Any) -> None:
+        span.set_attribute("app.user", "42")
+        seen.append(("request", op))
+
+    def response_hook(span: Any, memory: Any, op: str, result: Any) -> None:
+        seen.append(("response", result))
+
+    memory = traced(
+        plain,
+        tracer_provider=spans.provider,
+        request_hook=request_hook,
+        response_hook=response_hook,
     )
-    report = result.stdout[-6000:] + result.stderr[-3000:]
-    assert result.returncode == 0, report
-    assert " passed" in result.stdout, report
-    assert not list(tmp_path.glob("agentops.log"))
+    memory.set("k", "v")
+    memory.get("missing")
+
+    assert seen == [("request", "set"), ("response", 1), ("request", "get"), ("response", None)]
+    assert all(dict(s.attributes or {})["app.user"] == "42" for s in spans.all())
 
 
-def _exporter_version() -> tuple[int, ...]:
-    version = importlib.metadata.version("opentelemetry-exporter-otlp-proto-http")
-    return tuple(int(part) for part in version.split(".")[:2])
+def test_suppressed_instrumentation_makes_no_span(plain: Memory, spans: Spans) -> None:
+    memory = traced(plain, tracer_provider=spans.provider)
+    with suppress_instrumentation():
+        memory.set("k", "v")
+    assert spans.all() == []
+    token = context.attach(context.set_value("unrelated", 1))
+    context.detach(token)
+    memory.get("k")
+    assert len(spans.all()) == 1
 
 
-@pytest.mark.xfail(
-    _exporter_version() >= (1, 45),
-    reason="agentops 0.4.21's exporter reads _headers/_session, which "
-    "opentelemetry-exporter-otlp-proto-http 1.45 removed: pin it below 1.45",
-    strict=True,
-)
-def test_spans_leave_the_process_over_otlp(tmp_path: Path) -> None:
-    """Real ``agentops.init()`` exports traced memory spans to an OTLP/HTTP receiver."""
-    result = subprocess.run(
-        [sys.executable, str(HERE / "export_probe.py")],
-        cwd=tmp_path,
-        env=_child_env(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    found = json.loads(result.stdout.strip().splitlines()[-1])
-    assert found["authorization"] == "Bearer jwt-from-loopback"
-    assert {"botwire.set.tool", "botwire.get.tool", "remember_style.task"} <= set(found["spans"])
-    assert found["span_kinds"]["botwire.get.tool"] == "tool"
-    assert found["parents_ok"]
-    assert found["untraced_before_init"] == 0
+def test_nothing_is_made_without_a_provider(plain: Memory) -> None:
+    assert isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+    memory = traced(plain)  # the global provider, which nothing in this process set
+    assert memory.set("style", "concise") == 1
+    assert memory.get("style") == "concise" and "style" in memory
 
 
-def test_public_names() -> None:
-    assert botwire.agentops.__all__ == sorted(botwire.agentops.__all__)
-    assert botwire.agentops.__all__ == ["memory_operation", "traced"]
-    for name in botwire.agentops.__all__:
-        assert getattr(botwire.agentops, name).__doc__
+def test_record_function_and_memory_operation(plain: Memory) -> None:
+    @record_function("get_user_preference")
+    def get_user_preference(memory: Memory, key: str) -> Any:
+        return memory.get(key)
 
+    @memory_operation(name="save")
+    async def save(memory: AsyncMemory, key: str, value: str) -> int:
+        return await memory.set(key, value)
 
-def test_traced_rejects_what_is_not_a_memory() -> None:
-    with pytest.raises(TypeError, match="botwire.Memory or botwire.AsyncMemory, not dict"):
-        traced({})  # type: ignore[type-var]
-
-
-def test_traced_rejects_a_non_bool_record_values(tmp_path: Path) -> None:
-    with botwire.Memory("prefs", f"sqlite:///{tmp_path / 'm.db'}") as memory:
-        with pytest.raises(TypeError, match="record_values must be True or False"):
-            traced(memory, record_values="yes")  # type: ignore[arg-type]
-
-
-def test_memory_operation_rejects_bad_input() -> None:
+    plain.set("k", "v")
+    assert get_user_preference(plain, "k") == "v"  # no provider: a plain call
+    assert get_user_preference.__name__ == "get_user_preference"
+    assert inspect.iscoroutinefunction(save)
+    with pytest.raises(TypeError, match='record_function\\("name"\\)'):
+        record_function(lambda: None)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="non-empty string"):
         memory_operation(name="")
     with pytest.raises(TypeError, match=r"memory_operation\(name='save'\)"):
         memory_operation("save")
-    with pytest.raises(TypeError, match="decorates a function, not int"):
-        memory_operation(42)
 
-    def generator() -> object:
+    def generator() -> Iterator[int]:
         yield 1
 
     with pytest.raises(TypeError, match="cannot trace generator"):
         memory_operation(generator)
 
 
-def test_while_nothing_records_a_traced_memory_behaves_as_its_own(tmp_path: Path) -> None:
-    """No tracer provider: calls skip the tracing layer but keep every setting."""
-    from botwire.agentops._spans import enabled
+def test_traced_rejects_what_is_not_a_memory() -> None:
+    with pytest.raises(TypeError, match="botwire.Memory or botwire.AsyncMemory, not dict"):
+        traced({})
 
-    assert not enabled()  # nothing in this process installs a tracer provider
-    with traced(botwire.Memory("prefs", f"sqlite:///{tmp_path / 'm.db'}")) as memory:
-        assert memory.set("style", "concise") == 1
-        assert memory.get("style") == "concise" and "style" in memory
-        memory.max_value_bytes = 10  # set on the traced memory: applies to every call
-        with pytest.raises(botwire.ValueTooLargeError):
-            memory.set("style", "x" * 50)
-        assert memory.update("n", lambda n: n + 1, default=0) == 1
-        again = traced(memory)  # tracing a traced memory keeps its settings too
-        with pytest.raises(botwire.ValueTooLargeError):
-            again.set("style", "x" * 50)
-        assert again.get("n") == 1
+
+def test_public_names_and_the_supported_range() -> None:
+    assert botwire.agentops.__all__ == sorted(botwire.agentops.__all__)
+    for name in botwire.agentops.__all__:
+        assert getattr(botwire.agentops, name).__doc__
+    pyproject = (Path(__file__).parents[2] / "pyproject.toml").read_text()
+    extra = pyproject.split("\nagentops = [", 1)[1].split("]", 1)[0]
+    declared = [f'"{r.replace(" ", "")}"' for r in _instruments]
+    assert [line.strip(" ,") for line in extra.splitlines() if '"agentops' in line] == declared
+    assert BotWireInstrumentor().instrumentation_dependencies() == _instruments

@@ -11,7 +11,7 @@ import pytest
 
 from botwire import Memory, ServerError
 from botwire._postgres import AsyncPostgresStore, PostgresStore
-from botwire._postgres_plans import _MIGRATIONS, SCHEMA_VERSION
+from botwire._postgres_sql import _MIGRATIONS, SCHEMA_VERSION
 from tests.postgres.conftest import raw_of
 
 pytestmark = pytest.mark.postgres

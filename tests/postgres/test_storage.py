@@ -25,8 +25,8 @@ from botwire import (
     SQLiteStore,
     ValidationError,
 )
+from botwire._codec import encode
 from botwire._postgres import PostgresStore
-from botwire._rules import encode
 from tests.postgres.conftest import raw_of
 
 pytestmark = pytest.mark.postgres
@@ -237,7 +237,7 @@ def test_same_answers_as_the_sqlite_store(
 def test_purge_works_in_slices_until_done(
     store: PostgresStore, pg_url: str, namespace: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import botwire._postgres_plans as plans
+    import botwire._plans as plans
 
     monkeypatch.setattr(plans, "_PURGE_SLICE", 2)
     for i in range(5):

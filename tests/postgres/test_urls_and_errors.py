@@ -12,7 +12,8 @@ import pytest
 
 import botwire
 from botwire import AsyncMemory, Memory, UnavailableError, ValidationError
-from botwire._postgres import AsyncPostgresStore, PostgresStore, redact
+from botwire._open import redact
+from botwire._postgres import AsyncPostgresStore, PostgresStore
 from tests.postgres.conftest import raw_of, with_params
 
 pytestmark = pytest.mark.postgres

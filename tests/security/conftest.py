@@ -31,11 +31,10 @@ def store(tmp_path: Path) -> Iterator[SQLiteStore]:
 
 
 def build_app(store: Any, admin_token: str | None) -> Any:
-    """``TokenAuth(create_app(store), store, admin_token)``: the real server app, guarded."""
+    """``create_app(store, Settings(admin_token=...))``: the real server app, guarded."""
     from botwire.server import Settings, create_app
-    from botwire.server.auth import TokenAuth
 
-    return TokenAuth(create_app(store, Settings(access_log=True)), store, admin_token)
+    return create_app(store, Settings(access_log=True, admin_token=admin_token))
 
 
 @pytest.fixture

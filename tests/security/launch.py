@@ -1,7 +1,7 @@
-"""Run the real server app behind ``TokenAuth`` under uvicorn (security tests only).
+"""Run the real server app with tokens on under uvicorn (security tests only).
 
 ``python -m tests.security.launch --db sqlite:///x.db [--port 0]`` builds
-``TokenAuth(create_app(store, settings), store, $BOTWIRE_ADMIN_TOKEN)``, prints
+``create_app(store, Settings(...))`` (tokens from ``$BOTWIRE_ADMIN_TOKEN``), prints
 ``listening on http://127.0.0.1:PORT`` and logs *everything* (every logger, DEBUG)
 to stderr, so a test can assert no secret ever reaches a log. Once ``botwire
 serve`` wires ``TokenAuth`` itself, tests can start that instead.
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import socket
 import sys
 from urllib.parse import urlsplit
@@ -30,16 +29,15 @@ def main() -> None:
     )
     import uvicorn
 
-    from botwire._urls import open_async_store, open_store
+    from botwire._open import open_async_store, open_store
     from botwire.server import Settings, create_app
-    from botwire.server.auth import TokenAuth
 
     scheme = urlsplit(args.db).scheme
     store = open_async_store(args.db) if scheme.startswith("postgres") else open_store(args.db)
     options = {"max_value_bytes": args.max_value_bytes} if args.max_value_bytes else {}
+    # The admin token comes from BOTWIRE_ADMIN_TOKEN, read by Settings itself.
     settings = Settings(host=args.host, db=args.db, access_log=True, **options)
-    admin = os.environ.get("BOTWIRE_ADMIN_TOKEN") or None
-    app = TokenAuth(create_app(store, settings), store, admin)
+    app = create_app(store, settings)
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -101,7 +101,7 @@ def _env(extra: dict[str, str] | None, folder: Path) -> dict[str, str]:
 
 
 def launch_secure(db_url: str, admin_token: str | None, *extra: str) -> Proc:
-    """The real app behind ``TokenAuth`` (``tests/security/launch.py``), started."""
+    """The real app with tokens on (``tests/security/launch.py``), started."""
     folder = Path(tempfile.mkdtemp(prefix="botwire-sec-"))
     env = _env({"BOTWIRE_ADMIN_TOKEN": admin_token} if admin_token else None, folder)
     args = [sys.executable, "-m", "tests.security.launch", "--db", db_url, *extra]

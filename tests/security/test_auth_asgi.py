@@ -1,4 +1,4 @@
-"""TokenAuth in front of the real server app, in process (fine-grained cases).
+"""Token authentication of the real server app, in process (fine-grained cases).
 
 The end-to-end checks over real HTTP and the real client are in
 ``test_auth_http.py``; here each rule is pinned down one request at a time.
@@ -121,7 +121,7 @@ async def test_encoding_tricks_cannot_reach_another_namespace(
     for raw_path, status in [
         ("/memory/team%2Db/secret", 403),  # %2D is '-': still team-b
         ("/memory/team-a-1%2F..%2Fteam-b/secret", 400),  # a slash hidden in the namespace
-        ("/memory%2Fteam-b/secret", 400),  # the prefix itself encoded
+        ("/memory%2Fteam-b/secret", 404),  # the prefix itself encoded: no such route
         ("/memory/team-a-1/..%2F..%2Fmemory%2Fteam-b%2Fsecret", 404),  # only a strange key
         ("/namespaces/team%2Db", 403),
         ("/memory/%ff%fe/k", 400),  # not UTF-8
@@ -198,7 +198,7 @@ async def test_refusals_are_counted_in_the_servers_metrics(
 ) -> None:
     await client.get("/memory/a/k")
     text = (await client.get("/metrics", headers=auth(admin_token))).text
-    assert 'route="refused",status="401"' in text
+    assert 'route="/memory/{namespace}/{key}",status="401"' in text
 
 
 async def test_with_tokens_off_everything_passes_but_reserved_namespaces(
@@ -267,8 +267,7 @@ async def test_a_failing_token_store_answers_503_with_retry_after_not_500(
     store: SQLiteStore, admin_token: str
 ) -> None:
     from botwire import UnavailableError
-    from botwire.server import create_app
-    from botwire.server.auth import TokenAuth
+    from botwire.server import Settings, create_app
 
     class DownStore:
         """The token store's database is unreachable (e.g. PostgreSQL restarting)."""
@@ -281,7 +280,7 @@ async def test_a_failing_token_store_answers_503_with_retry_after_not_500(
 
             return fail
 
-    app = TokenAuth(create_app(store), DownStore(), admin_token)
+    app = create_app(DownStore(), Settings(admin_token=admin_token))  # tokens live in it too
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
         for path, headers in [

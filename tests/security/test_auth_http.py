@@ -1,6 +1,6 @@
 """Scoped tokens end to end: a real server process, real HTTP, the real client.
 
-The server is ``TokenAuth(create_app(store), store, admin_token)`` under uvicorn
+The server is ``create_app(store, Settings(admin_token=...))`` under uvicorn
 (``tests/security/launch.py``), logging every logger at DEBUG to a file, and the
 clients are ``botwire.Memory(namespace, url, api_key=token)``. Tokens are made
 with the ``botwire token`` commands. The figure (checks made, leaks found) is

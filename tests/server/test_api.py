@@ -198,7 +198,7 @@ def test_usage_health_metrics(client: TestClient) -> None:
     assert metrics.status_code == 200
     text = metrics.text
     assert (
-        'botwire_http_requests_total{method="GET",route="/memory/{namespace}/{key:path}",'
+        'botwire_http_requests_total{method="GET",route="/memory/{namespace}/{key}",'
         'status="404"} 1.0' in text
     )
     assert 'botwire_http_request_duration_seconds_bucket{le="0.001"' in text or (
@@ -304,7 +304,7 @@ def test_huge_body_refused_before_reading(store: Any) -> None:
 
 
 def test_unknown_routes_and_methods(client: TestClient) -> None:
-    error(client.get("/nowhere"), 404, "invalid_request")
+    error(client.get("/nowhere"), 404, "not_found")
     error(client.patch("/memory/ns/k", json={}), 405, "invalid_request")
     error(client.delete("/memory/ns"), 405, "invalid_request")
 

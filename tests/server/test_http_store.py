@@ -21,6 +21,7 @@ from botwire import (
     ConflictError,
     Memory,
     NotAListError,
+    NotFoundError,
     QuotaExceededError,
     ServerError,
     SQLiteStore,
@@ -263,7 +264,7 @@ def test_sync_and_async_stores_are_twins() -> None:
 def test_a_wrong_base_url_is_an_error_not_a_missing_key(sqlite: SQLiteStore) -> None:
     client = TestClient(create_app(sqlite))
     store = HTTPStore("http://testserver/not-botwire", client=client, retry=FAST)
-    with pytest.raises(ValidationError, match="no route"):
+    with pytest.raises(NotFoundError, match="no route"):  # a wrong URL, not a missing key
         store.get("ns", "k")
 
 

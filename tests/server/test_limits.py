@@ -116,29 +116,30 @@ def test_value_size_limit_is_configurable(store: SQLiteStore) -> None:
         assert response.json()["code"] == "value_too_large"
 
 
-def test_settings_from_environment() -> None:
-    settings = SettingsClass.from_env(
-        {
-            "BOTWIRE_WRITES_PER_DAY": "1_000",
-            "BOTWIRE_MAX_NAMESPACE_BYTES": "unlimited",
-            "BOTWIRE_MAX_VALUE_BYTES": "2048",
-            "BOTWIRE_ACCESS_LOG": "off",
-            "BOTWIRE_DB": "sqlite:////srv/x.db",
-            "BOTWIRE_PORT": "9000",
-        }
+def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {
+        "BOTWIRE_WRITES_PER_DAY": "1_000",
+        "BOTWIRE_MAX_NAMESPACE_BYTES": "unlimited",
+        "BOTWIRE_MAX_VALUE_BYTES": "2048",
+        "BOTWIRE_ACCESS_LOG": "off",
+        "BOTWIRE_DB": "sqlite:////srv/x.db",
+        "BOTWIRE_PORT": "9000",
+    }.items():
+        monkeypatch.setenv(name, value)
+    settings = SettingsClass.from_env()
+    assert (settings.port, settings.db, settings.writes_per_day) == (
+        9000,
+        "sqlite:////srv/x.db",
+        1000,
     )
-    assert settings == Settings(
-        port=9000,
-        db="sqlite:////srv/x.db",
-        writes_per_day=1000,
-        max_value_bytes=2048,
-        max_namespace_bytes=None,
-        access_log=False,
-    )
-    assert SettingsClass.from_env({}, port=1234).port == 1234
-    with pytest.raises(ValueError, match="BOTWIRE_WRITES_PER_DAY must be an integer"):
-        SettingsClass.from_env({"BOTWIRE_WRITES_PER_DAY": "lots"})
-    with pytest.raises(ValueError, match="writes_per_day must be a positive integer"):
+    assert (settings.max_value_bytes, settings.max_namespace_bytes) == (2048, None)
+    assert settings.access_log is False
+    assert SettingsClass.from_env(port=1234).port == 1234  # an argument wins over a variable
+    monkeypatch.setenv("BOTWIRE_WRITES_PER_DAY", "lots")
+    with pytest.raises(ValueError, match="BOTWIRE_WRITES_PER_DAY"):
+        SettingsClass.from_env()
+    monkeypatch.delenv("BOTWIRE_WRITES_PER_DAY")
+    with pytest.raises(ValueError, match="writes_per_day"):
         Settings(writes_per_day=0)
 
 

@@ -86,7 +86,7 @@ def test_access_log_is_one_json_line_per_request(server: ServerProcess) -> None:
     entry = found[0]
     assert entry["method"] == "GET"
     assert entry["status"] == 404
-    assert entry["route"] == "/memory/{namespace}/{key:path}"
+    assert entry["route"] == "/memory/{namespace}/{key}"
     assert entry["namespace"] == "logged-ns"
     assert entry["ms"] >= 0 and entry["client"].startswith("127.0.0.1:")
 
@@ -185,3 +185,14 @@ def test_port_in_use_is_a_clear_error(server: ServerProcess) -> None:
     )
     assert result.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+def test_ctrl_c_stops_serve_quietly_with_exit_code_0(tmp_path: Path) -> None:
+    import signal
+
+    with start_server(f"sqlite:///{tmp_path / 'c.db'}", access_log=False) as server:
+        assert f"BOTWIRE_URL={server.url}" in (server.folder / "stdout.log").read_text()
+        server.process.send_signal(signal.SIGINT)
+        assert server.process.wait(timeout=20) == 0
+        output = (server.folder / "stdout.log").read_text() + server.stderr
+    assert "Aborted" not in output and "Traceback" not in output, output

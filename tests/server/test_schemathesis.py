@@ -1,4 +1,9 @@
-"""Schemathesis over the served OpenAPI schema: no 5xx, answers match the schema.
+"""Schemathesis over the served OpenAPI schema, in both directions.
+
+* answers match the schema (no 5xx, schema, content type and headers conform);
+* requests the schema calls invalid are refused with a 4xx
+  (``negative_data_rejection``), so the schema (``_shapes``) and the fast parser
+  cannot drift apart.
 
 Runs the ``schemathesis`` CLI against a real server process with a bounded number
 of examples per operation (examples, coverage and fuzzing phases; positive and
@@ -25,6 +30,7 @@ CHECKS = ",".join(
         "response_schema_conformance",
         "content_type_conformance",
         "response_headers_conformance",
+        "negative_data_rejection",
     ]
 )
 

@@ -1,66 +1,26 @@
-"""SQL and operation plans of the PostgreSQL store, free of I/O.
+"""PostgreSQL's dialect of the store plans: SQL text, schema and migrations.
 
-Each operation of the store is written once here as a *plan*: a generator that
-yields :class:`Query` objects and receives each query's result (a row, all rows or
-a row count), then returns the operation's result. A driver error is thrown into
-the plan at the ``yield`` that caused it, so a plan can handle the ones it expects.
-``PostgresStore`` and ``AsyncPostgresStore`` (in ``botwire._postgres``) only run
-plans, one on a blocking connection, the other on an asyncio one, so the twins
-cannot drift.
-
-The semantics mirror ``botwire._sqlite`` statement for statement; where
-PostgreSQL's concurrency needs more (row locks, snapshots), the comments say why.
+The rules live in ``botwire._plans``; this module holds only what is PostgreSQL's
+own: the tables, the SQL text of each plan step (row locks, snapshots, one-statement
+common paths) and the migration plan. ``PostgresStore`` and ``AsyncPostgresStore``
+(in ``botwire._postgres``) drive the plans with :data:`DIALECT`, one on a blocking
+connection, the other on an asyncio one, so the twins cannot drift.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from botwire._errors import ConflictError, NotAListError, ServerError, ValidationError
-from botwire._listing import decode_cursor, encode_cursor, prefix_upper_bound, split_list
-from botwire._rules import decode, encode, encoded_size
-from botwire._types import (
-    AppendOp,
-    AppendResult,
-    DeleteOp,
-    GetOp,
-    KeyPage,
-    Op,
-    OpResult,
-    Record,
-    RestoreOp,
-    SetOp,
-    Usage,
-    WriteResult,
-)
+from botwire._errors import ServerError
+from botwire._plans import Dialect, Plan, Query
 
-__all__ = [
-    "SCHEMA_VERSION",
-    "Plan",
-    "Query",
-    "append_fast_plan",
-    "append_plan",
-    "batch_plan",
-    "count_writes_plan",
-    "delete_plan",
-    "get_plan",
-    "list_keys_plan",
-    "migrate_plan",
-    "namespaces_plan",
-    "purge_plan",
-    "set_plan",
-    "usage_plan",
-    "writes_on_plan",
-]
+__all__ = ["DIALECT", "SCHEMA_VERSION", "migrate_plan"]
 
-T = TypeVar("T")
 
 SCHEMA_VERSION = 2
 
 _ADVISORY_LOCK = 0x626F7477697265  # "botwire": serialises schema migrations
-_ID_TTL = 86400.0  # seconds an append idempotency id is remembered
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -132,20 +92,28 @@ _MIGRATIONS: dict[int, str] = {
     """,
 }
 
-# -- SQL (one text per operation, shared by both stores) ---------------------------
+# -- SQL (one text per plan step, shared by both stores) -----------------------------
 
 _LIVE = "(e.expires_at IS NULL OR e.expires_at > %(now)s)"
 
-_GET_SQL = f"""
-SELECT e.raw, e.is_list, e.version, e.created_at, e.updated_at, e.expires_at,
+_COLUMNS = """e.raw, e.is_list, e.version, e.created_at, e.updated_at, e.expires_at,
     CASE WHEN e.is_list THEN (
         SELECT '[' || coalesce(string_agg(t.raw, ',' ORDER BY t.seq), '') || ']'
         FROM (SELECT i.seq, i.raw FROM botwire_list_items i
               WHERE i.ns = e.ns AND i.key = e.key
               ORDER BY i.seq DESC LIMIT %(last)s) t
-    ) END
+    ) END"""
+
+_GET_SQL = f"""
+SELECT {_COLUMNS}
 FROM botwire_entries e
 WHERE e.ns = %(ns)s AND e.key = %(key)s AND {_LIVE}
+"""
+
+_GET_MANY_SQL = f"""
+SELECT e.key, {_COLUMNS}
+FROM botwire_entries e
+WHERE e.ns = %(ns)s AND e.key = ANY(%(keys)s::text[]) AND {_LIVE}
 """
 
 _SET_SQL = f"""
@@ -321,7 +289,7 @@ WHERE e.ns = %(ns)s AND {_LIVE}
 
 _NAMESPACES_SQL = f"SELECT DISTINCT e.ns FROM botwire_entries e WHERE {_LIVE} ORDER BY e.ns"
 
-# Purges go in slices of _PURGE_SLICE rows, each its own short transaction, and
+# Purges go in slices of botwire._plans._PURGE_SLICE rows, each its own short transaction, and
 # skip rows another transaction holds (an appender reviving an expired key, or a
 # purge in another server process) instead of waiting for them.
 _PURGE_SQL = """
@@ -340,300 +308,69 @@ DELETE FROM botwire_write_counts WHERE ns IN (
     SELECT ns FROM botwire_write_counts WHERE day < %(day)s
     LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
 """
-_PURGE_SLICE = 5000
-
 _SNAPSHOT_SQL = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
 
 
-# -- plans: each operation once, as a generator of queries ------------------------
-
-Fetch = Literal["one", "all", "rowcount", "none"]
-
-
-@dataclass(frozen=True, slots=True)
-class Query:
-    """One statement for a runner to execute; the runner sends back ``fetch``."""
-
-    sql: str
-    params: Mapping[str, Any] | None = None
-    fetch: Fetch = "none"
+def _get_many(keys: Sequence[str]) -> tuple[str, dict[str, Any]]:
+    return _GET_MANY_SQL, {"keys": list(keys)}
 
 
-Plan = Generator[Query, Any, T]
-"""An operation: yields queries, receives each one's result, returns its own."""
+def _create_list(params: Mapping[str, Any]) -> list[Query]:
+    return [Query(_CREATE_LIST_SQL, params, "one")]
 
 
-def get_plan(
-    ns: str, key: str, now: float, last: int | None = None, want_list: bool = False
-) -> Plan[Record | None]:
-    """Read one key; a list's items are joined into JSON text in the same statement."""
-    row = yield Query(_GET_SQL, {"ns": ns, "key": key, "now": now, "last": last}, "one")
-    if row is None:
-        return None
-    raw, is_list, version, created, updated, expires, items = row
-    if is_list:
-        raw = items
-    elif want_list:
-        if not raw.startswith("["):
-            raise NotAListError(
-                f"the value at {key!r} is not a list; get_list and append need a list"
-            )
-        if last is not None:
-            raw = encode(decode(raw)[-last:] if last else [], max_bytes=None)
-    return Record(key, raw, version, created, updated, expires)
+def _extend_list(params: Mapping[str, Any]) -> list[Query]:
+    return [Query(_EXTEND_LIST_SQL, params)]
 
 
-def set_plan(
-    ns: str,
-    key: str,
-    raw: str,
-    ttl: float | None,
-    if_version: int | None,
-    now: float,
-    id: str | None = None,
-) -> Plan[WriteResult]:
-    """Write one key (plain, create-only or compare-and-set), one statement.
-
-    With an ``id`` (run it inside a transaction) the id is claimed first: an id
-    seen before returns the first result again instead of writing twice.
-    """
-    if id is not None:
-        ids = {"ns": ns, "key": key, "id": id, "now": now}
-        claimed = yield Query(_CLAIM_ID_SQL, ids, "one")
-        if claimed is None:
-            seen = yield Query(_SEEN_ID_SQL, ids, "one")
-            if seen is not None:
-                return WriteResult(seen[0], seen[1])
-    size = encoded_size(raw)
-    params: dict[str, Any] = {
-        "ns": ns,
-        "key": key,
-        "raw": raw,
-        "bytes": size,
-        "now": now,
-        "expires": now + ttl if ttl is not None else None,
-    }
-    if if_version is None:
-        sql = _SET_SQL
-    elif if_version == 0:
-        sql = _CREATE_ONLY_SQL
-    else:
-        sql = _UPDATE_IF_SQL
-        params["if_version"] = if_version
-    row = yield Query(sql, params, "one")
-    if row is None:
-        current = yield Query(_VERSION_SQL, {"ns": ns, "key": key, "now": now}, "one")
-        have = current[0] if current is not None else 0
-        raise ConflictError.expected(key, if_version or 0, have)  # only a conditional write misses
-    if id is not None:
-        yield Query(
-            _RECORD_ID_SQL, {"ns": ns, "key": key, "id": id, "version": row[0], "length": size}
-        )
-    return WriteResult(row[0], size)
-
-
-def delete_plan(ns: str, key: str, now: float) -> Plan[bool]:
-    """Delete one key; True if it existed and had not expired."""
-    row = yield Query(_DELETE_SQL, {"ns": ns, "key": key}, "one")
-    return row is not None and (row[0] is None or row[0] > now)
-
-
-def append_fast_plan(
-    ns: str, key: str, raws: Sequence[str], id: str | None, now: float
-) -> Plan[AppendResult | None]:
-    """Append to an existing list in one statement (autocommit); None: use append_plan."""
-    params = {
-        "ns": ns,
-        "key": key,
-        "id": id,
-        "now": now,
-        "raws": list(raws),
-        "count": len(raws),
-        "added": sum(encoded_size(r) for r in raws) + len(raws),
-    }
-    try:
-        row = yield Query(_APPEND_FAST_SQL, params, "one")
-    except Exception as exc:
-        if getattr(exc, "sqlstate", None) == _UNIQUE_VIOLATION:
-            return None  # a concurrent retry with this id won; the locked path reports it
-        raise
-    return AppendResult(row[0], row[1]) if row is not None else None
-
-
-def append_plan(
-    ns: str, key: str, raws: Sequence[str], id: str | None, now: float
-) -> Plan[AppendResult]:
-    """Append under the key's row lock (run inside a transaction)."""
-    base: dict[str, Any] = {"ns": ns, "key": key, "id": id, "now": now}
-    added = sum(encoded_size(r) for r in raws) + len(raws)
-    while True:
-        row = yield Query(_LOCK_SQL, base, "one")
-        if row is not None and id is not None:
-            seen = yield Query(_SEEN_ID_SQL, base, "one")
-            if seen is not None:
-                return AppendResult(seen[0], seen[1])
-        if row is not None and row[4] is not None and row[4] <= now:
-            yield Query(_DROP_SQL, base)  # expired: start afresh, as if absent
-            row = None
-        if row is None:
-            params = dict(base, raws=list(raws), start=0, version=1, length=len(raws))
-            created = yield Query(_CREATE_LIST_SQL, dict(params, bytes=added + 1), "one")
-            if created[0]:
-                return AppendResult(1, len(raws))
-            continue  # a concurrent appender created the key: lock its row
-        raw, is_list, length, version, _expires = row
-        if is_list:
-            start, items = length, list(raws)
-        else:
-            whole = split_list(raw)
-            if whole is None:
-                raise NotAListError(
-                    f"the value at {key!r} is not a list; append needs a list "
-                    "(or a missing key, which it creates)"
-                )
-            start, items = 0, whole + list(raws)
-        result = AppendResult(version + 1, start + len(items))
-        yield Query(
-            _EXTEND_LIST_SQL,
-            dict(
-                base,
-                raws=items,
-                start=start,
-                added=added,
-                version=result.version,
-                length=result.length,
-            ),
-        )
-        return result
-
-
-def restore_plan(ns: str, op: RestoreOp) -> Plan[WriteResult]:
-    """Write a record verbatim, version and timestamps included (``botwire import``)."""
-    size = encoded_size(op.raw)
-    yield Query(_DROP_SQL, {"ns": ns, "key": op.key})
-    yield Query(
-        _RESTORE_SQL,
-        {
-            "ns": ns,
-            "key": op.key,
-            "raw": op.raw,
-            "bytes": size,
-            "version": op.version,
-            "created": op.created_at,
-            "updated": op.updated_at,
-            "expires": op.expires_at,
-        },
-    )
-    return WriteResult(op.version, size)
-
-
-def batch_plan(ns: str, ops: Sequence[Op], now: float) -> Plan[list[OpResult]]:
-    """Run ``ops`` in order inside the caller's transaction."""
-    written = sorted({op.key for op in ops if not isinstance(op, GetOp)})
-    if len(ops) > 1 and not written:
-        yield Query(_SNAPSHOT_SQL)  # several reads: one consistent snapshot
-    elif len(written) > 1:
-        # Lock the rows up front in key order, so that two batches touching the same
-        # keys in different orders queue up instead of deadlocking.
-        yield Query(_LOCK_MANY_SQL, {"ns": ns, "keys": written})
-    results: list[OpResult] = []
-    for op in ops:
-        result: OpResult
-        if isinstance(op, GetOp):
-            result = yield from get_plan(ns, op.key, now)
-        elif isinstance(op, SetOp):
-            result = yield from set_plan(ns, op.key, op.raw, op.ttl, op.if_version, now, op.id)
-        elif isinstance(op, DeleteOp):
-            result = yield from delete_plan(ns, op.key, now)
-        elif isinstance(op, AppendOp):
-            result = yield from append_plan(ns, op.key, op.raws, op.id, now)
-        elif isinstance(op, RestoreOp):
-            result = yield from restore_plan(ns, op)
-        else:
-            raise ValidationError(f"unknown batch operation {op!r}")
-        results.append(result)
-    return results
-
-
-def list_keys_plan(
-    ns: str, prefix: str, limit: int | None, cursor: str | None, now: float
-) -> Plan[KeyPage]:
-    """One page of live keys in code point order, after ``cursor``."""
-    lower, strict = prefix, False
-    if cursor is not None:
-        after = decode_cursor(cursor)
-        if after >= lower:
-            lower, strict = after, True
-    if limit == 0:  # nothing to read; the caller resumes where it was
-        return KeyPage([], cursor)
-    params: dict[str, Any] = {"ns": ns, "lower": lower, "now": now}
+def _list_keys(strict: bool, bounded: bool, limited: bool) -> str:
     sql = (
         "SELECT e.key FROM botwire_entries e "
         f"WHERE e.ns = %(ns)s AND e.key {'>' if strict else '>='} %(lower)s"
     )
-    upper = prefix_upper_bound(prefix)
-    if upper is not None:
+    if bounded:
         sql += " AND e.key < %(upper)s"
-        params["upper"] = upper
     sql += f" AND {_LIVE} ORDER BY e.key"
-    if limit is not None:
+    if limited:
         sql += " LIMIT %(limit)s"
-        params["limit"] = limit + 1
-    rows = yield Query(sql, params, "all")
-    keys = [r[0] for r in rows]
-    if limit is not None and len(keys) > limit:
-        keys = keys[:limit]
-        return KeyPage(keys, encode_cursor(keys[-1]))
-    return KeyPage(keys, None)
+    return sql
 
 
-def usage_plan(ns: str, now: float) -> Plan[Usage]:
-    """Live key count and stored bytes of a namespace."""
-    row = yield Query(_USAGE_SQL, {"ns": ns, "now": now}, "one")
-    return Usage(int(row[0]), int(row[1]))
+def _unique_violation(exc: BaseException) -> bool:
+    return getattr(exc, "sqlstate", None) == _UNIQUE_VIOLATION
 
 
-def namespaces_plan(now: float) -> Plan[list[str]]:
-    """Every namespace with a live key, in order."""
-    rows = yield Query(_NAMESPACES_SQL, {"now": now}, "all")
-    return [r[0] for r in rows]
-
-
-def count_writes_plan(ns: str, writes: int, limit: int | None, day: int) -> Plan[int | None]:
-    """Add ``writes`` to the namespace's count of ``day`` unless it passes ``limit``.
-
-    One statement: run it in autocommit. Returns the new count, or ``None``.
-    """
-    params = {"ns": ns, "writes": writes, "limit": limit, "day": day}
-    row = yield Query(_COUNT_WRITES_SQL, params, "one")
-    return int(row[0]) if row is not None else None
-
-
-def writes_on_plan(ns: str, day: int) -> Plan[int]:
-    """The writes counted for the namespace on ``day`` (0 if none)."""
-    row = yield Query(_WRITES_ON_SQL, {"ns": ns, "day": day}, "one")
-    return int(row[0]) if row is not None else 0
-
-
-def purge_plan(now: float) -> Plan[int]:
-    """Delete expired keys (their rows follow by trigger), day-old ids and old counts.
-
-    Run it outside a transaction: every slice then commits on its own.
-    """
-    total = 0
-    for sql, params in (
-        (_PURGE_SQL, {"now": now, "limit": _PURGE_SLICE}),
-        (_PURGE_IDS_SQL, {"before": now - _ID_TTL, "limit": _PURGE_SLICE}),
-        # Daily write counts of days before yesterday: nothing reads them again.
-        (_PURGE_COUNTS_SQL, {"day": int(now // 86400) - 1, "limit": _PURGE_SLICE}),
-    ):
-        while True:
-            count = yield Query(sql, params, "rowcount")
-            if sql is _PURGE_SQL:
-                total += count
-            if count < _PURGE_SLICE:
-                break
-    return total
+DIALECT = Dialect(
+    get=_GET_SQL,
+    list_items=None,  # _GET_SQL joins a list's items itself
+    get_many=_get_many,
+    set=_SET_SQL,
+    set_value=None,
+    create_only=_CREATE_ONLY_SQL,
+    update_if=_UPDATE_IF_SQL,
+    version=_VERSION_SQL,
+    delete=_DELETE_SQL,
+    lock=_LOCK_SQL,
+    lock_many=_LOCK_MANY_SQL,
+    snapshot=_SNAPSHOT_SQL,
+    seen_id=_SEEN_ID_SQL,
+    claim_id=_CLAIM_ID_SQL,
+    record_id=_RECORD_ID_SQL,
+    drop=_DROP_SQL,
+    restore=_RESTORE_SQL,
+    create_list=_create_list,
+    extend_list=_extend_list,
+    append_fast=_APPEND_FAST_SQL,
+    list_keys=_list_keys,
+    usage=_USAGE_SQL,
+    namespaces=_NAMESPACES_SQL,
+    count_writes=_COUNT_WRITES_SQL,
+    writes_on=_WRITES_ON_SQL,
+    purge=_PURGE_SQL,
+    purge_ids=_PURGE_IDS_SQL,
+    purge_counts=_PURGE_COUNTS_SQL,
+    unique_violation=_unique_violation,
+)
 
 
 def migrate_plan() -> Plan[None]:

@@ -1,108 +1,22 @@
-"""Namespace and key rules, and the value codec (DESIGN.md §4).
+"""The value codec (DESIGN.md §4): any JSON value to compact JSON text and back.
 
-Everything here is pure and I/O-free; every store and both clients call it, so the
-rules cannot drift between doors.
+What you set is what you get back, type for type; the encoder refuses what JSON
+would silently change (non-string object keys, NaN) and enforces depth and size.
+Pure and I/O-free, shared by every store and both ends of the wire.
 """
 
 from __future__ import annotations
 
 import json
-import re
-from functools import lru_cache
 from typing import Any
 
 from botwire._errors import ValidationError, ValueTooLargeError
 
-__all__ = [
-    "DEFAULT_MAX_VALUE_BYTES",
-    "MAX_DEPTH",
-    "MAX_KEY_BYTES",
-    "decode",
-    "encode",
-    "validate_key",
-    "validate_namespace",
-]
+__all__ = ["DEFAULT_MAX_VALUE_BYTES", "MAX_DEPTH", "decode", "encode", "encoded_size"]
 
-MAX_KEY_BYTES = 512
 DEFAULT_MAX_VALUE_BYTES = 1024 * 1024
 MAX_DEPTH = 100
 """Deepest nesting of lists/objects accepted in a value (JSON parsers recurse)."""
-
-_NAMESPACE_RE = re.compile(r"[A-Za-z0-9_\-.:@]{1,128}")
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def validate_namespace(namespace: str) -> str:
-    """Return ``namespace`` if valid, else raise :class:`ValidationError`.
-
-    A namespace is 1–128 characters from ``A-Z a-z 0-9 _ - . : @``.
-    """
-    if type(namespace) is str:
-        return _validate_namespace(namespace)
-    if not isinstance(namespace, str):
-        raise ValidationError(
-            f"namespace must be a string, not {type(namespace).__name__}",
-            code="invalid_namespace",
-        )
-    return _validate_namespace(str(namespace))
-
-
-@lru_cache(maxsize=1024)
-def _validate_namespace(namespace: str) -> str:
-    if _NAMESPACE_RE.fullmatch(namespace) is None:
-        if not namespace:
-            reason = "it is empty"
-        elif len(namespace) > 128:
-            reason = f"it is {len(namespace)} characters long (at most 128)"
-        else:
-            bad = sorted({c for c in namespace if _NAMESPACE_RE.fullmatch(c) is None})
-            reason = f"it contains {''.join(bad)!r}"
-        raise ValidationError(
-            f"invalid namespace {namespace[:80]!r}: {reason}; use 1-128 characters "
-            "from A-Z a-z 0-9 _ - . : @",
-            code="invalid_namespace",
-        )
-    return namespace
-
-
-def validate_key(key: str) -> str:
-    """Return ``key`` if valid, else raise :class:`ValidationError`.
-
-    A key is any non-empty Unicode string of at most 512 UTF-8 bytes without
-    control characters.
-    """
-    if type(key) is str:
-        return _validate_key(key)
-    if not isinstance(key, str):
-        raise ValidationError(f"key must be a string, not {type(key).__name__}", code="invalid_key")
-    return _validate_key(str(key))
-
-
-@lru_cache(maxsize=65536)
-def _validate_key(key: str) -> str:
-    if not key:
-        raise ValidationError("key must not be empty", code="invalid_key")
-    try:
-        size = len(key.encode("utf-8"))
-    except UnicodeEncodeError:
-        raise ValidationError(
-            f"key {key[:40]!r} is not valid Unicode (it has a lone surrogate)",
-            code="invalid_key",
-        ) from None
-    if size > MAX_KEY_BYTES:
-        raise ValidationError(
-            f"key is {size} bytes in UTF-8; keys may be at most {MAX_KEY_BYTES} bytes",
-            code="invalid_key",
-        )
-    match = _CONTROL_RE.search(key)
-    if match is not None:
-        raise ValidationError(
-            f"key {key[:40]!r} contains the control character {match.group()!r} "
-            f"at position {match.start()}; keys may not contain control characters",
-            code="invalid_key",
-        )
-    return key
-
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 _TREES = (dict, list, tuple)

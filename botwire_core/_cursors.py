@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import base64
 
+from botwire._codec import decode, encode
 from botwire._errors import ValidationError
-from botwire._rules import decode, encode
 
 __all__ = ["decode_cursor", "encode_cursor", "prefix_upper_bound", "split_list"]
 

@@ -1,0 +1,261 @@
+"""Benchmark: a LangGraph thread's per-step cost and storage, by thread length.
+
+One thread whose state grows by one chat message (~330 bytes) per step, as an
+agent's conversation does; run twice, with LangChain messages (what agents store:
+LangGraph's serializer rebuilds every message on each read, for every saver) and
+with plain strings of the same size (which shows the storage's own cost). A step
+is what LangGraph does for each superstep: one
+``put`` of the new checkpoint (the message list is a new channel version; a step
+counter too) and one ``get_tuple`` of the thread's latest checkpoint. Compared:
+
+* ``BotWireSaver`` on the embedded SQLite file (and on PostgreSQL with a URL);
+* ``langgraph-checkpoint-sqlite``'s ``SqliteSaver`` on its own SQLite file;
+* ``langgraph-checkpoint-postgres``'s ``PostgresSaver``, when a PostgreSQL URL is
+  given (``--postgres-url`` or ``$BOTWIRE_TEST_POSTGRES_URL``), in a throwaway schema.
+
+"step n" is the median of the 10 steps ending at step n ("step 1": steps 1-10).
+"bytes" is what the saver
+stored for the thread after step n: BotWire's namespace usage (keys and values),
+the SQL savers' row payloads (the uncompressed length of every text, blob and
+JSON column; PostgreSQL may compress them on disk).
+
+Targets (issue 18): step 1,000 within 1.25x of step 1; bytes growing linearly;
+embedded per-step time <= 1.5x SqliteSaver's at step 1 and faster at step 1,000.
+
+Usage::
+
+    python -m benchmarks.bench_langgraph [--steps 1000] [--postgres-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langgraph.checkpoint.base import BaseCheckpointSaver, empty_checkpoint
+
+from benchmarks._harness import verdict
+from botwire import Memory
+from botwire.langchain import BotWireSaver
+
+EDGE = 10
+MARKS = (1, 100, 1000)
+
+
+def message(i: int) -> BaseMessage:
+    text = f"message {i}: " + "lorem ipsum dolor sit amet " * 9
+    return HumanMessage(text, id=f"m-{i}") if i % 2 == 0 else AIMessage(text, id=f"m-{i}")
+
+
+class Thread:
+    """One thread on one saver, stepped from outside (so contenders can take turns)."""
+
+    def __init__(
+        self, saver: BaseCheckpointSaver[Any], measure: Callable[[], int], payload: str
+    ) -> None:
+        self.saver, self.measure, self.payload = saver, measure, payload
+        self.config: Any = {
+            "configurable": {"thread_id": f"bench-{uuid.uuid4().hex[:8]}", "checkpoint_ns": ""}
+        }
+        self.checkpoint = empty_checkpoint()
+        self.messages: list[Any] = []
+        self.times: list[float] = []
+        self.sizes: dict[int, int] = {}
+
+    def step(self, step: int, marks: list[int]) -> None:
+        saver = self.saver
+        item = message(step)
+        self.messages = [*self.messages, item if self.payload == "messages" else item.content]
+        old = self.checkpoint["channel_versions"]
+        versions = {
+            "messages": saver.get_next_version(old.get("messages"), None),
+            "step": saver.get_next_version(old.get("step"), None),
+        }
+        checkpoint = empty_checkpoint()
+        checkpoint["channel_values"] = {"messages": self.messages, "step": step}
+        checkpoint["channel_versions"] = versions
+        checkpoint["versions_seen"] = {"agent": dict(versions)}
+        metadata: Any = {"source": "loop", "step": step, "parents": {}}
+        start = time.perf_counter()
+        self.config = saver.put(self.config, checkpoint, metadata, versions)
+        loaded = saver.get_tuple(self.config)
+        self.times.append(time.perf_counter() - start)
+        self.checkpoint = checkpoint
+        assert loaded is not None and len(loaded.checkpoint["channel_values"]["messages"]) == step
+        if step in marks:
+            self.sizes[step] = self.measure()
+
+
+@contextmanager
+def botwire_saver(url: str) -> Iterator[tuple[BaseCheckpointSaver[Any], Callable[[], int]]]:
+    with Memory(f"bench-{uuid.uuid4().hex[:8]}", url, max_value_bytes=None) as memory:
+        try:
+            yield BotWireSaver(memory), lambda: memory.store.usage(memory.namespace).bytes
+        finally:
+            memory.delete_many(memory.list_keys())
+
+
+@contextmanager
+def sqlite_saver(path: Path) -> Iterator[tuple[BaseCheckpointSaver[Any], Callable[[], int]]]:
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    conn = sqlite3.connect(str(path), check_same_thread=False)
+    saver = SqliteSaver(conn)
+    saver.setup()
+
+    def measure() -> int:
+        total = 0
+        for table in ("checkpoints", "writes"):
+            cols = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
+            expr = " + ".join(f"coalesce(length({c}), 0)" for c in cols)
+            total += conn.execute(f"SELECT coalesce(sum({expr}), 0) FROM {table}").fetchone()[0]
+        return int(total)
+
+    try:
+        yield saver, measure
+    finally:
+        conn.close()
+
+
+@contextmanager
+def postgres_saver(url: str) -> Iterator[tuple[BaseCheckpointSaver[Any], Callable[[], int]]]:
+    import psycopg
+    from langgraph.checkpoint.postgres import PostgresSaver
+    from psycopg.rows import dict_row
+
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA {schema}")
+        try:
+            with psycopg.connect(
+                url,
+                autocommit=True,
+                prepare_threshold=0,
+                row_factory=dict_row,
+                options=f"-c search_path={schema}",
+            ) as conn:
+                saver = PostgresSaver(conn)
+                saver.setup()
+
+                def measure() -> int:
+                    total = 0
+                    for table in ("checkpoints", "checkpoint_blobs", "checkpoint_writes"):
+                        cols = admin.execute(
+                            "SELECT column_name, data_type FROM information_schema.columns "
+                            "WHERE table_schema = %s AND table_name = %s",
+                            (schema, table),
+                        ).fetchall()
+                        expr = " + ".join(
+                            f"coalesce(octet_length({c}{'::text' if t == 'jsonb' else ''}), 0)"
+                            for c, t in cols
+                            if t in ("text", "bytea", "jsonb")
+                        )
+                        row = admin.execute(
+                            f"SELECT coalesce(sum({expr}), 0) FROM {schema}.{table}"
+                        ).fetchone()
+                        total += int(row[0]) if row else 0
+                    return total
+
+                yield saver, measure
+        finally:
+            admin.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def us(seconds: float) -> str:
+    return f"{seconds * 1e6:9.0f} us"
+
+
+def size(n: int) -> str:
+    return f"{n / 1e6:8.2f} MB" if n >= 1e6 else f"{n / 1e3:8.1f} kB"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=1000)
+    parser.add_argument("--postgres-url", default=os.environ.get("BOTWIRE_TEST_POSTGRES_URL"))
+    args = parser.parse_args(argv)
+    steps = args.steps
+    marks = [m for m in MARKS if m <= steps] or [steps]
+    tmp = Path(tempfile.mkdtemp(prefix="bench-langgraph-"))
+    try:
+        return run(args.steps, marks, tmp, args.postgres_url)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run(steps: int, marks: list[int], tmp: Path, postgres_url: str | None) -> int:
+
+    contenders: dict[str, Callable[[str], Any]] = {
+        "BotWireSaver, embedded": lambda p: botwire_saver(f"sqlite:///{tmp / f'botwire-{p}.db'}"),
+        "SqliteSaver": lambda p: sqlite_saver(tmp / f"sqlite-saver-{p}.db"),
+    }
+    if postgres_url:
+        contenders["BotWireSaver, PostgreSQL"] = lambda p: botwire_saver(postgres_url)
+        contenders["PostgresSaver"] = lambda p: postgres_saver(postgres_url)
+    else:
+        print("(no --postgres-url / $BOTWIRE_TEST_POSTGRES_URL: PostgreSQL skipped)")
+
+    header = "".join(f"{f'step {m}':>13}" for m in marks)
+    tables: dict[str, dict[str, tuple[dict[int, float], dict[int, int]]]] = {}
+    for payload in ("messages", "text"):
+        what = "LangChain message" if payload == "messages" else "plain string"
+        print(f"\n== one thread, {steps} steps, +1 {what} (~330 bytes) per step; put + get_tuple")
+        results = tables[payload] = {}
+        with ExitStack() as stack:
+            threads = {}
+            for name, make in contenders.items():
+                saver, measure = stack.enter_context(make(payload))
+                threads[name] = Thread(saver, measure, payload)
+            for step in range(1, steps + 1):  # contenders take turns: load hits all alike
+                for thread in threads.values():
+                    thread.step(step, marks)
+        print(f"{'per-step time':28}{header}{'last/first':>12}")
+        for name, thread in threads.items():
+            times = thread.times
+            at = {m: statistics.median(times[max(0, m - EDGE) : max(m, EDGE)]) for m in marks}
+            results[name] = (at, thread.sizes)
+            ratio = at[marks[-1]] / at[marks[0]]
+            print(f"{name:28}" + "".join(f"{us(at[m]):>13}" for m in marks) + f"{ratio:11.2f}x")
+        print(f"{'bytes stored':28}{header}{'per step, last':>16}")
+        for name, (_, sizes) in results.items():
+            last = marks[-1]
+            print(f"{name:28}" + "".join(f"{size(sizes[m]):>13}" for m in marks), end="")
+            print(f"{size(sizes[last] // last):>16}")
+
+    results = tables["messages"]
+    ours_t, ours_b = results["BotWireSaver, embedded"]
+    base_t, _ = results["SqliteSaver"]
+    first, last = marks[0], marks[-1]
+    flat = ours_t[last] / ours_t[first]
+    vs_first = ours_t[first] / base_t[first]
+    vs_last = ours_t[last] / base_t[last]
+    # Linear growth: bytes per step at the end at most 2x bytes per step at the middle mark.
+    mid = marks[len(marks) // 2]
+    linear = (ours_b[last] / last) / (ours_b[mid] / mid) if last != mid else 1.0
+    print("\ntargets (BotWireSaver, embedded; LangChain messages)")
+    print(f"  step {last} / step {first}: {flat:6.2f}x  (<= 1.25x)  {verdict(flat <= 1.25)}")
+    print(
+        f"  bytes per step, step {last} / step {mid}: {linear:6.2f}x  (linear: <= 2x)  "
+        f"{verdict(linear <= 2)}"
+    )
+    print(
+        f"  vs SqliteSaver at step {first}: {vs_first:6.2f}x  (<= 1.5x)  {verdict(vs_first <= 1.5)}"
+    )
+    print(f"  vs SqliteSaver at step {last}: {vs_last:6.2f}x  (< 1x)  {verdict(vs_last < 1)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,434 @@
+"""The semantics of every SQL store, written once and free of I/O (DESIGN.md §8).
+
+Each operation is a *plan*: a generator that yields :class:`Query` objects, receives
+each query's result (a row, all rows, a row count or the version written) and
+returns the operation's result. A driver error is thrown into the plan at the
+``yield`` that caused it, so a plan can handle the ones it expects.
+
+A plan knows the rules (versions, TTL, lists and their windows, cursors, idempotency
+ids, batch dispatch) and nothing about the database it runs on: the SQL text of
+each step comes from a :class:`Dialect` (``botwire._sqlite_sql`` for SQLite,
+``botwire._postgres_sql`` for PostgreSQL), and a store's driver runs the queries
+(``sqlite3``; psycopg, blocking or asyncio). Adding an operation is one plan here
+plus its SQL in each dialect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Mapping, Sequence
+from typing import Any, Literal, NamedTuple, TypeVar
+
+from botwire._codec import decode, encode, encoded_size
+from botwire._cursors import decode_cursor, encode_cursor, prefix_upper_bound, split_list
+from botwire._errors import ConflictError, NotAListError, ValidationError
+from botwire._types import (
+    AppendOp,
+    AppendResult,
+    DeleteOp,
+    GetOp,
+    KeyPage,
+    Op,
+    OpResult,
+    Record,
+    RestoreOp,
+    SetOp,
+    Usage,
+    WriteResult,
+)
+
+__all__ = [
+    "Dialect",
+    "Plan",
+    "Query",
+    "append_fast_plan",
+    "append_plan",
+    "batch_plan",
+    "count_writes_plan",
+    "delete_plan",
+    "get_many_plan",
+    "get_plan",
+    "is_read_only",
+    "list_keys_plan",
+    "namespaces_plan",
+    "purge_plan",
+    "restore_plan",
+    "set_plan",
+    "usage_plan",
+    "writes_on_plan",
+]
+
+T = TypeVar("T")
+
+ID_TTL = 86400.0  # seconds an idempotency id is remembered
+_PURGE_SLICE = 5000  # rows per purge statement (dialects that cannot limit delete all)
+_GET_MANY_CHUNK = 500  # keys per read of a reads-only batch (SQLite's variable limit)
+
+Fetch = Literal["one", "all", "rowcount", "written", "none"]
+"""What a driver sends back for a query.
+
+``one``: the first row or ``None``; ``all``: every row; ``rowcount``: rows changed;
+``written``: the version the statement wrote (its only result column, or how the
+dialect reports it), ``None`` if it changed no row; ``none``: nothing.
+"""
+
+
+class Query(NamedTuple):
+    """One statement for a driver to execute; the driver sends back ``fetch``.
+
+    With ``each``, the statement runs once per mapping (``executemany``) instead of
+    once with ``params``.
+    """
+
+    sql: str
+    params: Mapping[str, Any] | None = None
+    fetch: Fetch = "none"
+    each: Sequence[Mapping[str, Any]] | None = None
+
+
+Plan = Generator[Query, Any, T]
+"""An operation: yields queries, receives each one's result, returns its own."""
+
+
+class Dialect(NamedTuple):
+    """The SQL text of every step of the plans, for one database engine.
+
+    Row shapes are fixed by the plans: ``get`` selects ``raw, is_list, version,
+    created_at, updated_at, expires_at, items`` (``items``: a list's items joined
+    into JSON text, or ``NULL`` and the plan reads ``list_items``); ``get_many``
+    the same after ``key``; ``lock`` selects ``raw, is_list, length, version,
+    expires_at``. Optional steps are ``None`` where an engine does not need them.
+    """
+
+    get: str
+    list_items: str | None  # None: ``get`` already joins a list's items
+    get_many: Callable[[Sequence[str]], tuple[str, dict[str, Any]]]
+    set: str  # "written"
+    set_value: str | None  # a set without TTL of a non-list; None: ``set`` does it
+    create_only: str  # "written"
+    update_if: str  # "written"
+    version: str
+    delete: str  # RETURNING expires_at
+    lock: str
+    lock_many: str | None  # None: the transaction already holds the write lock
+    snapshot: str | None  # None: a read transaction already sees one snapshot
+    seen_id: str
+    claim_id: str
+    record_id: str
+    drop: str
+    restore: str
+    create_list: Callable[[Mapping[str, Any]], list[Query]]
+    extend_list: Callable[[Mapping[str, Any]], list[Query]]
+    append_fast: str | None
+    list_keys: Callable[[bool, bool, bool], str]  # (strict, bounded, limited)
+    usage: str
+    namespaces: str
+    count_writes: str
+    writes_on: str
+    purge: str
+    purge_ids: str
+    purge_counts: str
+    unique_violation: Callable[[BaseException], bool]
+
+
+def _record(
+    d: Dialect, ns: str, key: str, row: Sequence[Any], last: int | None, want_list: bool
+) -> Plan[Record]:
+    """Complete a ``get`` row into a record: a list's items, a window, the list check."""
+    raw, is_list, version, created, updated, expires, items = row
+    if is_list:
+        if items is None and d.list_items is not None:
+            rows = yield Query(d.list_items, {"ns": ns, "key": key, "last": last}, "all")
+            items = "[" + ",".join(r[0] for r in reversed(rows)) + "]"
+        raw = items
+    elif want_list:
+        if not raw.startswith("["):
+            raise NotAListError.at(key, "get_list")
+        if last is not None:
+            raw = encode(decode(raw)[-last:] if last else [], max_bytes=None)
+    return Record(key, raw, version, created, updated, expires)
+
+
+def get_plan(
+    d: Dialect, ns: str, key: str, now: float, last: int | None = None, want_list: bool = False
+) -> Plan[Record | None]:
+    """Read one key (with ``want_list``: a list, its last ``last`` items if given)."""
+    row = yield Query(d.get, {"ns": ns, "key": key, "now": now, "last": last}, "one")
+    if row is None:
+        return None
+    return (yield from _record(d, ns, key, row, last, want_list))
+
+
+def get_many_plan(
+    d: Dialect, ns: str, keys: Sequence[str], now: float
+) -> Plan[list[Record | None]]:
+    """Read many keys, a few hundred per query; results in the order of ``keys``."""
+    found: dict[str, Record] = {}
+    unique = list(dict.fromkeys(keys))
+    for start in range(0, len(unique), _GET_MANY_CHUNK):
+        sql, params = d.get_many(unique[start : start + _GET_MANY_CHUNK])
+        rows = yield Query(sql, dict(params, ns=ns, now=now, last=None), "all")
+        for row in rows:
+            found[row[0]] = yield from _record(d, ns, row[0], row[1:], None, False)
+    return [found.get(key) for key in keys]
+
+
+def set_plan(
+    d: Dialect,
+    ns: str,
+    key: str,
+    raw: str,
+    ttl: float | None,
+    if_version: int | None,
+    now: float,
+    id: str | None = None,
+) -> Plan[WriteResult]:
+    """Write one key (plain, create-only or compare-and-set), one statement.
+
+    With an ``id`` (run it inside a transaction) the id is claimed first: an id
+    seen before returns the first result again instead of writing twice.
+    """
+    if id is not None:
+        ids = {"ns": ns, "key": key, "id": id, "now": now}
+        claimed = yield Query(d.claim_id, ids, "one")
+        if claimed is None:
+            seen = yield Query(d.seen_id, ids, "one")
+            if seen is not None:
+                return WriteResult(seen[0], seen[1])
+    size = encoded_size(raw)
+    expires = now + ttl if ttl is not None else None
+    params: dict[str, Any] = {
+        "ns": ns,
+        "key": key,
+        "raw": raw,
+        "bytes": size,
+        "now": now,
+        "expires": expires,
+    }
+    version: int | None = None
+    if if_version is None:
+        if expires is None and d.set_value is not None:
+            version = yield Query(d.set_value, params, "written")  # None: the key holds a list
+        if version is None:
+            version = yield Query(d.set, params, "written")
+    else:
+        sql = d.create_only if if_version == 0 else d.update_if
+        version = yield Query(sql, dict(params, if_version=if_version), "written")
+    if version is None:  # only a conditional write misses
+        current = yield Query(d.version, {"ns": ns, "key": key, "now": now}, "one")
+        raise ConflictError.expected(key, if_version or 0, current[0] if current else 0)
+    if id is not None:
+        yield Query(
+            d.record_id, {"ns": ns, "key": key, "id": id, "version": version, "length": size}
+        )
+    return WriteResult(version, size)
+
+
+def delete_plan(d: Dialect, ns: str, key: str, now: float) -> Plan[bool]:
+    """Delete one key; True if it existed and had not expired."""
+    row = yield Query(d.delete, {"ns": ns, "key": key}, "one")
+    return row is not None and (row[0] is None or row[0] > now)
+
+
+def _append_params(
+    ns: str, key: str, raws: Sequence[str], id: str | None, now: float
+) -> dict[str, Any]:
+    return {
+        "ns": ns,
+        "key": key,
+        "id": id,
+        "now": now,
+        "raws": list(raws),
+        "count": len(raws),
+        "added": sum(encoded_size(r) for r in raws) + len(raws),  # items and commas
+    }
+
+
+def append_fast_plan(
+    d: Dialect, ns: str, key: str, raws: Sequence[str], id: str | None, now: float
+) -> Plan[AppendResult | None]:
+    """Append to an existing list in one statement (autocommit); None: use append_plan."""
+    if d.append_fast is None:
+        return None
+    try:
+        row = yield Query(d.append_fast, _append_params(ns, key, raws, id, now), "one")
+    except Exception as exc:
+        if d.unique_violation(exc):
+            return None  # a concurrent retry with this id won; the locked path reports it
+        raise
+    return AppendResult(row[0], row[1]) if row is not None else None
+
+
+def append_plan(
+    d: Dialect, ns: str, key: str, raws: Sequence[str], id: str | None, now: float
+) -> Plan[AppendResult]:
+    """Append under the key's row lock (run inside a transaction).
+
+    A list written whole with ``set`` is split into item rows on its first append.
+    """
+    base = _append_params(ns, key, raws, id, now)
+    while True:
+        row = yield Query(d.lock, base, "one")
+        if row is not None and id is not None:
+            seen = yield Query(d.seen_id, base, "one")
+            if seen is not None:
+                return AppendResult(seen[0], seen[1])
+        if row is not None and row[4] is not None and row[4] <= now:
+            yield Query(d.drop, base)  # expired: start afresh, as if absent
+            row = None
+        if row is None:
+            params = dict(base, start=0, version=1, length=len(raws), bytes=base["added"] + 1)
+            first, *rest = d.create_list(params)
+            created = yield first
+            if created is not None and created[0]:
+                for query in rest:
+                    yield query
+                return AppendResult(1, len(raws))
+            continue  # a concurrent appender created the key: lock its row
+        raw, is_list, length, version, _expires = row
+        if is_list:
+            start, items = length, list(raws)
+        else:
+            whole = split_list(raw)
+            if whole is None:
+                raise NotAListError.at(key, "append")
+            start, items = 0, whole + list(raws)
+        result = AppendResult(version + 1, start + len(items))
+        params = dict(base, raws=items, start=start, version=result.version, length=result.length)
+        for query in d.extend_list(params):
+            yield query
+        return result
+
+
+def restore_plan(d: Dialect, ns: str, op: RestoreOp) -> Plan[WriteResult]:
+    """Write a record verbatim, version and timestamps included (``botwire import``)."""
+    size = encoded_size(op.raw)
+    yield Query(d.drop, {"ns": ns, "key": op.key})
+    yield Query(
+        d.restore,
+        {
+            "ns": ns,
+            "key": op.key,
+            "raw": op.raw,
+            "bytes": size,
+            "version": op.version,
+            "created": op.created_at,
+            "updated": op.updated_at,
+            "expires": op.expires_at,
+        },
+    )
+    return WriteResult(op.version, size)
+
+
+def is_read_only(ops: Sequence[Op]) -> bool:
+    """True if a batch only reads."""
+    return all(isinstance(op, GetOp) for op in ops)
+
+
+def batch_plan(d: Dialect, ns: str, ops: Sequence[Op], now: float) -> Plan[list[OpResult]]:
+    """Run ``ops`` in order inside the caller's transaction.
+
+    The only place that dispatches on an operation's kind.
+    """
+    if is_read_only(ops):
+        if len(ops) > 1 and d.snapshot is not None:
+            yield Query(d.snapshot)  # several reads: one consistent snapshot
+        found = yield from get_many_plan(d, ns, [op.key for op in ops], now)
+        return list(found)
+    written = sorted({op.key for op in ops if not isinstance(op, GetOp)})
+    if len(written) > 1 and d.lock_many is not None:
+        # Lock the rows up front in key order, so that two batches touching the same
+        # keys in different orders queue up instead of deadlocking.
+        yield Query(d.lock_many, {"ns": ns, "keys": written})
+    results: list[OpResult] = []
+    for op in ops:
+        result: OpResult
+        if isinstance(op, GetOp):
+            result = yield from get_plan(d, ns, op.key, now)
+        elif isinstance(op, SetOp):
+            result = yield from set_plan(d, ns, op.key, op.raw, op.ttl, op.if_version, now, op.id)
+        elif isinstance(op, DeleteOp):
+            result = yield from delete_plan(d, ns, op.key, now)
+        elif isinstance(op, AppendOp):
+            result = yield from append_plan(d, ns, op.key, op.raws, op.id, now)
+        elif isinstance(op, RestoreOp):
+            result = yield from restore_plan(d, ns, op)
+        else:
+            raise ValidationError(f"unknown batch operation {op!r}")
+        results.append(result)
+    return results
+
+
+def list_keys_plan(
+    d: Dialect, ns: str, prefix: str, limit: int | None, cursor: str | None, now: float
+) -> Plan[KeyPage]:
+    """One page of live keys in code point order, after ``cursor``."""
+    lower, strict = prefix, False
+    if cursor is not None:
+        after = decode_cursor(cursor)
+        if after >= lower:
+            lower, strict = after, True
+    if limit == 0:  # nothing to read; the caller resumes where it was
+        return KeyPage([], cursor)
+    upper = prefix_upper_bound(prefix)
+    params: dict[str, Any] = {"ns": ns, "lower": lower, "upper": upper, "now": now}
+    if limit is not None:
+        params["limit"] = limit + 1
+    sql = d.list_keys(strict, upper is not None, limit is not None)
+    rows = yield Query(sql, params, "all")
+    keys = [r[0] for r in rows]
+    if limit is not None and len(keys) > limit:
+        keys = keys[:limit]
+        return KeyPage(keys, encode_cursor(keys[-1]))
+    return KeyPage(keys, None)
+
+
+def usage_plan(d: Dialect, ns: str, now: float) -> Plan[Usage]:
+    """Live key count and stored bytes of a namespace."""
+    row = yield Query(d.usage, {"ns": ns, "now": now}, "one")
+    return Usage(int(row[0]), int(row[1]))
+
+
+def namespaces_plan(d: Dialect, now: float) -> Plan[list[str]]:
+    """Every namespace with a live key, in order."""
+    rows = yield Query(d.namespaces, {"now": now}, "all")
+    return [r[0] for r in rows]
+
+
+def count_writes_plan(
+    d: Dialect, ns: str, writes: int, limit: int | None, day: int
+) -> Plan[int | None]:
+    """Add ``writes`` to the namespace's count of ``day`` unless it passes ``limit``.
+
+    One statement: run it in autocommit. Returns the new count, or ``None``.
+    """
+    params = {"ns": ns, "writes": writes, "limit": limit, "day": day}
+    row = yield Query(d.count_writes, params, "one")
+    return int(row[0]) if row is not None else None
+
+
+def writes_on_plan(d: Dialect, ns: str, day: int) -> Plan[int]:
+    """The writes counted for the namespace on ``day`` (0 if none)."""
+    row = yield Query(d.writes_on, {"ns": ns, "day": day}, "one")
+    return int(row[0]) if row is not None else 0
+
+
+def purge_plan(d: Dialect, now: float) -> Plan[int]:
+    """Delete expired keys (their rows follow by trigger), day-old ids and old counts.
+
+    Each statement deletes at most ``_PURGE_SLICE`` rows where the dialect can limit
+    a delete; run outside a transaction, every slice then commits on its own.
+    """
+    total = 0
+    for sql, params in (
+        (d.purge, {"now": now, "limit": _PURGE_SLICE}),
+        (d.purge_ids, {"before": now - ID_TTL, "limit": _PURGE_SLICE}),
+        # Daily write counts of days before yesterday: nothing reads them again.
+        (d.purge_counts, {"day": int(now // 86400) - 1, "limit": _PURGE_SLICE}),
+    ):
+        while True:
+            count = yield Query(sql, params, "rowcount")
+            if sql is d.purge:
+                total += count
+            if count < _PURGE_SLICE:
+                break
+    return total

@@ -1,0 +1,283 @@
+"""SQLite's dialect of the store plans: SQL text, schema and migrations.
+
+The rules live in ``botwire._plans``; this module holds only what is SQLite's own:
+the tables and the SQL text of each plan step. ``SQLiteStore`` (in
+``botwire._sqlite``) runs the plans on ``sqlite3`` with :data:`DIALECT`. Every
+multi-statement write runs under ``BEGIN IMMEDIATE``, which holds the file's write
+lock: no row locks, no snapshot statement and no one-statement append are needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from botwire._plans import Dialect, Query
+
+__all__ = ["DIALECT", "MIGRATIONS", "SCHEMA_VERSION", "SET_VALUE_SQL"]
+
+SCHEMA_VERSION = 2
+
+MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE entries (
+        ns TEXT NOT NULL,
+        key TEXT NOT NULL,
+        raw TEXT,                              -- JSON text; NULL while is_list = 1
+        is_list INTEGER NOT NULL DEFAULT 0,    -- 1: items live in list_items
+        length INTEGER NOT NULL DEFAULT 0,     -- number of items when is_list = 1
+        bytes INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        expires_at REAL,
+        PRIMARY KEY (ns, key)
+    ) WITHOUT ROWID;
+    CREATE INDEX entries_expiry ON entries (expires_at) WHERE expires_at IS NOT NULL;
+    CREATE TABLE list_items (
+        ns TEXT NOT NULL,
+        key TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        raw TEXT NOT NULL,
+        PRIMARY KEY (ns, key, seq)
+    ) WITHOUT ROWID;
+    -- Request idempotency ids (appends and sets): version and length (items after an
+    -- append) or bytes (the stored size after a set) of the first result.
+    CREATE TABLE append_ids (
+        ns TEXT NOT NULL,
+        key TEXT NOT NULL,
+        id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        length INTEGER NOT NULL,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (ns, key, id)
+    ) WITHOUT ROWID;
+    -- Items and idempotency ids follow their entry, whichever statement drops it.
+    CREATE TRIGGER entries_list_dropped AFTER UPDATE OF is_list ON entries
+        WHEN old.is_list = 1 AND new.is_list = 0
+    BEGIN
+        DELETE FROM list_items WHERE ns = old.ns AND key = old.key;
+    END;
+    CREATE TRIGGER entries_deleted AFTER DELETE ON entries
+    BEGIN
+        DELETE FROM list_items WHERE ns = old.ns AND key = old.key;
+        DELETE FROM append_ids WHERE ns = old.ns AND key = old.key;
+    END;
+    """,
+    2: """
+    -- Writes per namespace on one UTC day (day = unix time // 86400), shared by every
+    -- process on the file: the server's --writes-per-day quota. Deleting keys leaves
+    -- it alone (a daily quota counts writes made, not data held).
+    CREATE TABLE write_counts (
+        ns TEXT PRIMARY KEY,
+        day INTEGER NOT NULL,
+        count INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    """,
+}
+
+_LIVE = "(expires_at IS NULL OR expires_at > :now)"
+
+_COLUMNS = "raw, is_list, version, created_at, updated_at, expires_at, NULL"
+
+_GET_SQL = f"SELECT {_COLUMNS} FROM entries WHERE ns = :ns AND key = :key AND {_LIVE}"
+
+_LIST_ITEMS_SQL = (
+    "SELECT raw FROM list_items WHERE ns = :ns AND key = :key "
+    "ORDER BY seq DESC LIMIT coalesce(:last, -1)"
+)
+
+# "written" statements hand their new version back through botwire_new_version() (a
+# Python function registered on every connection, see botwire._sqlite._Connection)
+# instead of RETURNING: in the sqlite3 module a RETURNING clause costs as much as the
+# upsert itself. An insert writes version 1, which the driver assumes.
+_SET_SQL = f"""
+INSERT INTO entries (ns, key, raw, is_list, length, bytes, version, created_at, updated_at,
+                     expires_at)
+VALUES (:ns, :key, :raw, 0, 0, :bytes, 1, :now, :now, :expires)
+ON CONFLICT (ns, key) DO UPDATE SET
+    raw = excluded.raw, is_list = 0, length = 0, bytes = excluded.bytes,
+    version = botwire_new_version(CASE WHEN {_LIVE} THEN version + 1 ELSE 1 END),
+    created_at = CASE WHEN {_LIVE} THEN created_at ELSE :now END,
+    updated_at = :now, expires_at = :expires
+"""
+
+# The same without a TTL, for a key that holds no list (or none yet): the list-cleanup
+# trigger does not fire, and with a constant NULL expiry SQLite leaves the expiry
+# index alone (together ~10% of a set); a list is left alone (no row changed) for
+# _SET_SQL to replace. The embedded fast path (SQLiteStore.set) runs it directly.
+SET_VALUE_SQL = f"""
+INSERT INTO entries (ns, key, raw, is_list, length, bytes, version, created_at, updated_at,
+                     expires_at)
+VALUES (:ns, :key, :raw, 0, 0, :bytes, 1, :now, :now, NULL)
+ON CONFLICT (ns, key) DO UPDATE SET
+    raw = excluded.raw, bytes = excluded.bytes,
+    version = botwire_new_version(CASE WHEN {_LIVE} THEN version + 1 ELSE 1 END),
+    created_at = CASE WHEN {_LIVE} THEN created_at ELSE :now END,
+    updated_at = :now, expires_at = NULL
+WHERE is_list = 0
+"""
+
+# Conditional writes: the row count says whether the condition held.
+_CREATE_ONLY_SQL = f"""
+INSERT INTO entries (ns, key, raw, is_list, length, bytes, version, created_at, updated_at,
+                     expires_at)
+VALUES (:ns, :key, :raw, 0, 0, :bytes, 1, :now, :now, :expires)
+ON CONFLICT (ns, key) DO UPDATE SET
+    raw = excluded.raw, is_list = 0, length = 0, bytes = excluded.bytes, version = 1,
+    created_at = :now, updated_at = :now, expires_at = :expires
+WHERE NOT {_LIVE}
+"""
+
+_UPDATE_IF_SQL = f"""
+UPDATE entries SET raw = :raw, is_list = 0, length = 0, bytes = :bytes,
+    version = botwire_new_version(version + 1), updated_at = :now, expires_at = :expires
+WHERE ns = :ns AND key = :key AND version = :if_version AND {_LIVE}
+"""
+
+_VERSION_SQL = f"SELECT version FROM entries WHERE ns = :ns AND key = :key AND {_LIVE}"
+
+_DELETE_SQL = "DELETE FROM entries WHERE ns = :ns AND key = :key RETURNING expires_at"
+
+_LOCK_SQL = (
+    "SELECT raw, is_list, length, version, expires_at FROM entries WHERE ns = :ns AND key = :key"
+)
+
+_SEEN_ID_SQL = "SELECT version, length FROM append_ids WHERE ns = :ns AND key = :key AND id = :id"
+
+_CLAIM_ID_SQL = """
+INSERT INTO append_ids (ns, key, id, version, length, created_at)
+VALUES (:ns, :key, :id, 0, 0, :now)
+ON CONFLICT (ns, key, id) DO NOTHING
+RETURNING 1
+"""
+
+_RECORD_ID_SQL = """
+UPDATE append_ids SET version = :version, length = :length
+WHERE ns = :ns AND key = :key AND id = :id
+"""
+
+_NEW_ID_SQL = """
+INSERT INTO append_ids (ns, key, id, version, length, created_at)
+VALUES (:ns, :key, :id, :version, :length, :now)
+"""
+
+_NEW_ITEM_SQL = "INSERT INTO list_items (ns, key, seq, raw) VALUES (:ns, :key, :seq, :raw)"
+
+_CREATE_LIST_SQL = """
+INSERT INTO entries (ns, key, raw, is_list, length, bytes, version, created_at, updated_at,
+                     expires_at)
+VALUES (:ns, :key, NULL, 1, :length, :bytes, 1, :now, :now, NULL)
+ON CONFLICT (ns, key) DO NOTHING
+RETURNING 1
+"""
+
+_EXTEND_LIST_SQL = """
+UPDATE entries SET raw = NULL, is_list = 1, length = :length, bytes = bytes + :added,
+    version = :version, updated_at = :now
+WHERE ns = :ns AND key = :key
+"""
+
+_DROP_SQL = "DELETE FROM entries WHERE ns = :ns AND key = :key"
+
+_RESTORE_SQL = """
+INSERT INTO entries (ns, key, raw, is_list, length, bytes, version, created_at, updated_at,
+                     expires_at)
+VALUES (:ns, :key, :raw, 0, 0, :bytes, :version, :created, :updated, :expires)
+"""
+
+# Count writes unless the day's total would pass the limit (NULL: none), in one
+# autocommit statement: SQLite runs writers one at a time, so the check and the
+# addition cannot interleave with another process's. A row of an earlier day starts
+# again from 0; a count for an earlier day than the row's (a lagging clock at
+# midnight) is added to the row's later day. Nothing matches: nothing is returned.
+_COUNTED = "CASE WHEN day >= :day THEN count + :writes ELSE :writes END"
+_COUNT_WRITES_SQL = f"""
+INSERT INTO write_counts (ns, day, count) SELECT :ns, :day, :writes
+WHERE :limit IS NULL OR :writes <= :limit
+ON CONFLICT (ns) DO UPDATE SET count = {_COUNTED}, day = max(day, :day)
+WHERE :limit IS NULL OR {_COUNTED} <= :limit
+RETURNING count
+"""
+
+_WRITES_ON_SQL = "SELECT count FROM write_counts WHERE ns = :ns AND day = :day"
+
+_USAGE_SQL = f"SELECT count(*), coalesce(sum(bytes), 0) FROM entries WHERE ns = :ns AND {_LIVE}"
+
+_NAMESPACES_SQL = f"SELECT DISTINCT ns FROM entries WHERE {_LIVE} ORDER BY ns"
+
+# One transaction deletes everything due (SQLite cannot limit a DELETE by default).
+_PURGE_SQL = "DELETE FROM entries WHERE expires_at IS NOT NULL AND expires_at <= :now"
+_PURGE_IDS_SQL = "DELETE FROM append_ids WHERE created_at < :before"
+_PURGE_COUNTS_SQL = "DELETE FROM write_counts WHERE day < :day"
+
+
+def _get_many(keys: Sequence[str]) -> tuple[str, dict[str, Any]]:
+    params = {f"k{i}": key for i, key in enumerate(keys)}
+    sql = (
+        f"SELECT key, {_COLUMNS} FROM entries "
+        f"WHERE ns = :ns AND key IN ({', '.join(':' + n for n in params)}) AND {_LIVE}"
+    )
+    return sql, params
+
+
+def _items(params: Mapping[str, Any]) -> list[Query]:
+    ns, key, start = params["ns"], params["key"], params["start"]
+    rows = [
+        {"ns": ns, "key": key, "seq": start + i, "raw": r} for i, r in enumerate(params["raws"])
+    ]
+    queries = [Query(_NEW_ITEM_SQL, each=rows)]
+    if params["id"] is not None:
+        queries.append(Query(_NEW_ID_SQL, params))
+    return queries
+
+
+def _create_list(params: Mapping[str, Any]) -> list[Query]:
+    return [Query(_CREATE_LIST_SQL, params, "one"), *_items(params)]
+
+
+def _extend_list(params: Mapping[str, Any]) -> list[Query]:
+    return [Query(_EXTEND_LIST_SQL, params), *_items(params)]
+
+
+def _list_keys(strict: bool, bounded: bool, limited: bool) -> str:
+    sql = f"SELECT key FROM entries WHERE ns = :ns AND key {'>' if strict else '>='} :lower"
+    if bounded:
+        sql += " AND key < :upper"
+    sql += f" AND {_LIVE} ORDER BY key"
+    if limited:
+        sql += " LIMIT :limit"
+    return sql
+
+
+DIALECT = Dialect(
+    get=_GET_SQL,
+    list_items=_LIST_ITEMS_SQL,
+    get_many=_get_many,
+    set=_SET_SQL,
+    set_value=SET_VALUE_SQL,
+    create_only=_CREATE_ONLY_SQL,
+    update_if=_UPDATE_IF_SQL,
+    version=_VERSION_SQL,
+    delete=_DELETE_SQL,
+    lock=_LOCK_SQL,
+    lock_many=None,  # BEGIN IMMEDIATE: the transaction holds the write lock
+    snapshot=None,  # a read transaction reads one snapshot
+    seen_id=_SEEN_ID_SQL,
+    claim_id=_CLAIM_ID_SQL,
+    record_id=_RECORD_ID_SQL,
+    drop=_DROP_SQL,
+    restore=_RESTORE_SQL,
+    create_list=_create_list,
+    extend_list=_extend_list,
+    append_fast=None,  # an append is one short transaction already
+    list_keys=_list_keys,
+    usage=_USAGE_SQL,
+    namespaces=_NAMESPACES_SQL,
+    count_writes=_COUNT_WRITES_SQL,
+    writes_on=_WRITES_ON_SQL,
+    purge=_PURGE_SQL,
+    purge_ids=_PURGE_IDS_SQL,
+    purge_counts=_PURGE_COUNTS_SQL,
+    unique_violation=lambda exc: False,
+)

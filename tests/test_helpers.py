@@ -1,0 +1,77 @@
+"""One of each helper (DESIGN.md §8): the client and the server share them by identity."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from botwire import ConflictError, Memory, NotAListError, ValidationError, _errors, _wire
+from botwire._open import redact
+from botwire._validation import MAX_ID_CHARS, MAX_TTL, check_id, check_ttl, check_version
+
+
+def test_the_wire_checks_are_the_clients_checks() -> None:
+    assert _wire.parse_ttl is check_ttl
+    assert _wire.parse_version is check_version
+    assert _wire.parse_id is check_id
+    assert _wire.MAX_TTL == MAX_TTL and _wire.MAX_ID_CHARS == MAX_ID_CHARS
+
+
+def test_client_refuses_what_the_server_refuses_with_the_same_sentence(tmp_path: Path) -> None:
+    memory = Memory("helpers", f"sqlite:///{tmp_path / 'm.db'}")
+    for bad, call in (
+        (MAX_TTL + 1, lambda v: memory.set("k", 1, ttl=v)),
+        (0, lambda v: memory.set("k", 1, ttl=v)),
+    ):
+        with pytest.raises(ValidationError) as client:
+            call(bad)
+        with pytest.raises(ValidationError) as server:
+            _wire.parse_ttl(bad)
+        assert str(client.value) == str(server.value)
+    for bad_id in ("", "x" * (MAX_ID_CHARS + 1)):
+        with pytest.raises(ValidationError) as client:
+            memory.append("l", 1, id=bad_id)
+        with pytest.raises(ValidationError) as server:
+            _wire.parse_id(bad_id)
+        assert str(client.value) == str(server.value)
+    memory.append("l", 1, id="x" * MAX_ID_CHARS)  # the longest id is accepted
+    with pytest.raises(ValidationError) as client:
+        memory.set("k", 1, if_version=2**63)
+    with pytest.raises(ValidationError) as server:
+        _wire.parse_version(2**63, "if_version")
+    assert str(client.value) == str(server.value)
+    memory.close()
+
+
+def test_one_error_code_table() -> None:
+    table = _errors.ERROR_CODES
+    assert _errors.ERRORS_BY_CODE == {code: cls for code, (cls, _) in table.items()}
+    assert _wire.STATUS_BY_CODE == {code: status for code, (_, status) in table.items()}
+    for code, (cls, status) in table.items():
+        assert issubclass(cls, _errors.BotWireError)
+        assert 400 <= status < 600, code
+    assert table["version_conflict"] == (ConflictError, 412)
+    assert table["not_a_list"] == (NotAListError, 409)
+
+
+def test_the_servers_openapi_enum_lists_the_table() -> None:
+    pytest.importorskip("fastapi")
+    from typing import get_args
+
+    from botwire.server import _docs
+
+    assert get_args(_docs.ErrorCode) == tuple(_errors.ERROR_CODES)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://u:s3cret@h:5432/db", "postgresql://u:***@h:5432/db"),
+        ("postgresql://h/db?user=u&password=s3cret", "postgresql://h/db?user=u&password=***"),
+        ("https://user:s3cret@host/x", "https://user:***@host/x"),
+        ("sqlite:///x.db", "sqlite:///x.db"),
+    ],
+)
+def test_one_redactor(url: str, shown: str) -> None:
+    assert redact(url) == shown
