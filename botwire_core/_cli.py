@@ -332,6 +332,7 @@ def _mcp_package() -> Any:
 
 @cli.group("mcp", invoke_without_command=True)
 @click.option("--url", envvar="BOTWIRE_URL", help="Store URL (default: the embedded file).")
+@click.option("--api-key", envvar="BOTWIRE_API_KEY", help="Token for a server that needs one.")
 @click.option("--namespace", default="mcp", show_default=True, help="Default namespace.")
 @click.option(
     "--allow", multiple=True, help="Other namespace pattern the tools may use (repeatable)."
@@ -342,6 +343,7 @@ def _mcp_package() -> Any:
 def mcp_group(
     ctx: click.Context,
     url: str | None,
+    api_key: str | None,
     namespace: str,
     allow: tuple[str, ...],
     read_only: bool,
@@ -364,7 +366,7 @@ def mcp_group(
         )
     server = mcp.create_server(
         url or getattr(ctx.obj, "url", None),
-        api_key=getattr(ctx.obj, "api_key", None),
+        api_key=api_key or getattr(ctx.obj, "api_key", None),
         namespace=namespace,
         allow=allow or None,
         read_only=read_only,
@@ -405,10 +407,11 @@ def mcp_import_graph(
     mcp = _mcp_package()
     group = ctx.parent.params if ctx.parent is not None else {}
     url = url or group.get("url") or getattr(ctx.obj, "url", None)
+    api_key = group.get("api_key") or getattr(ctx.obj, "api_key", None)
     namespace = namespace or group.get("namespace") or "mcp"
 
     async def run() -> dict[str, int]:
-        memory = AsyncMemory(namespace, url, api_key=getattr(ctx.obj, "api_key", None))
+        memory = AsyncMemory(namespace, url, api_key=api_key)
         try:
             counts: dict[str, int] = await mcp.import_jsonl(memory, path)
             return counts
