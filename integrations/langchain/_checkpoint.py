@@ -22,10 +22,10 @@ channels, versions and task ids are escaped labels (``%``, ``/`` and control
 characters become ``%XX``), so ``/`` only ever separates fields::
 
     t/{thread}/c/{ns}/{rid}                  one checkpoint (JSON, below)
+    t/{thread}/c/{ns}/{rid}/{task_id}/{idx}  one pending write of that checkpoint
     t/{thread}/b/{ns}/{channel}/{version}    one channel value, once per version
     t/{thread}/l/{ns}/{channel}/{gen}        append-only log of a list channel's items
     t/{thread}/h/{ns}/{channel}              that log's head: {"gen", "n", "d"}
-    t/{thread}/w/{ns}/{rid}/{task_id}/{idx}  one pending write
     t/{thread}/r/{run_id}                    "this thread has checkpoints of run_id"
     t/{thread}/lease                         thread_ttl bookkeeping (only with thread_ttl)
     r/{run_id}/{thread}/{ns}/{rid}           run index, for delete_for_runs
@@ -35,7 +35,10 @@ id's UTF-8 bytes, each complemented (``255 - b``) in two hex digits, then ``~``.
 LangGraph's ids are uuid6 strings that sort by time, so the newest checkpoint of
 a thread is the first key under ``t/{thread}/c/{ns}/`` (``list_keys(prefix,
 limit=1)``), ``list(before=...)`` starts after one key, and the encoding is
-reversible (``rid_to_id``).
+reversible (``rid_to_id``). A checkpoint's pending writes are keyed under it, so
+they follow it in key order: ``get_tuple`` finds the latest checkpoint and its
+writes with one listing, reads the checkpoint, then its values and writes in one
+batch.
 
 A checkpoint is ``{"id", "parent", "cp", "md", "vals", "blobs", "logs", "run",
 "delta"}``: ``cp`` is the serialized checkpoint without its channel values, ``md``
@@ -152,6 +155,7 @@ _ATTEMPTS = 50  # retries of a write that lost a race (first-writer-wins, refres
 _DELTA_KEYS = ("counters_since_delta_snapshot", "delta_writes_versioned")
 _LOG_MIN = 4  # lists at least this long are kept in an append-only log
 _MAX_KEY_BYTES = 512
+_LATEST = 64  # keys listed to find a thread's latest checkpoint and its writes
 _BATCH_BYTES = 1 << 20  # payload per batch when rewriting or copying a thread
 _CACHE = 20_000  # entries kept in each in-process cache before it is cleared
 
@@ -253,16 +257,8 @@ class _Keys:
     def doc(self, ns: str, rid: str) -> str:
         return f"{self.root}c/{_label(ns)}/{rid}"
 
-    def writes(self, ns: str | None = None, rid: str | None = None) -> str:
-        prefix = self.root + "w/"
-        if ns is not None:
-            prefix += _label(ns) + "/"
-            if rid is not None:
-                prefix += rid + "/"
-        return prefix
-
     def write(self, ns: str, rid: str, task_id: str, idx: int) -> str:
-        return f"{self.writes(ns, rid)}{_label(task_id)}/{idx}"
+        return f"{self.doc(ns, rid)}/{_label(task_id)}/{idx}"
 
     def blobs(self, ns: str) -> str:
         return f"{self.root}b/{_label(ns)}/"
@@ -287,6 +283,14 @@ def _doc_parts(key: str) -> tuple[str, str, str] | None:
     """``(thread, ns, rid)`` of a checkpoint key, else ``None``."""
     parts = key.split("/")
     if len(parts) != 5 or parts[0] != "t" or parts[2] != "c":
+        return None
+    return _unlabel(parts[1]), _unlabel(parts[3]), parts[4]
+
+
+def _write_parts(key: str) -> tuple[str, str, str] | None:
+    """``(thread, ns, rid)`` of the checkpoint a pending write's key belongs to."""
+    parts = key.split("/")
+    if len(parts) != 7 or parts[0] != "t" or parts[2] != "c":
         return None
     return _unlabel(parts[1]), _unlabel(parts[3]), parts[4]
 
@@ -726,10 +730,9 @@ class BotWireSaver(BaseCheckpointSaver[str]):
         wanted = {(ns, rid) for ns, rid, _ in docs}
         by_checkpoint: dict[tuple[str, str], list[str]] = {}
         for key in write_keys:
-            parts = key[len(keys.root) + 2 :].split("/")
-            at = (_unlabel(parts[0]), parts[1])
-            if at in wanted:
-                by_checkpoint.setdefault(at, []).append(key)
+            parts = _write_parts(key)
+            if parts is not None and (parts[1], parts[2]) in wanted:
+                by_checkpoint.setdefault((parts[1], parts[2]), []).append(key)
         blob_keys = [keys.blobs(ns) + ref for ns, _, doc in docs for ref in doc.get("blobs") or ()]
         blob_keys += [
             keys.log(ns, channel, position[0])
@@ -771,15 +774,23 @@ class BotWireSaver(BaseCheckpointSaver[str]):
         ns = configurable.get("checkpoint_ns", "")
         keys = _Keys(thread)
         checkpoint_id = get_checkpoint_id(config)
+        # A checkpoint's pending writes are keyed under it, right after it in key
+        # order, so one listing finds the checkpoint (the newest, first) and its writes.
         if checkpoint_id:
             rid = id_to_rid(checkpoint_id)
+            listed = yield ("list", keys.doc(ns, rid), None)
         else:
-            latest = yield ("list", keys.docs(ns), 1)
-            if not latest:
+            listed = yield ("list", keys.docs(ns), _LATEST)
+            if not listed:
                 return
-            rid = latest[0].rsplit("/", 1)[1]
-        write_keys = yield ("list", keys.writes(ns, rid), None)
-        found = yield from self._read([keys.doc(ns, rid)])
+            rid = listed[0].rsplit("/", 1)[1]
+        doc_key = keys.doc(ns, rid)
+        write_keys = [k for k in listed if k.startswith(doc_key + "/")]
+        if not checkpoint_id and len(listed) == _LATEST and len(write_keys) == _LATEST - 1:
+            write_keys = yield ("list", doc_key + "/", None)  # more writes than listed
+        if not listed or listed[0] != doc_key:
+            return
+        found = yield from self._read([doc_key])
         record = found.get(keys.doc(ns, rid))
         if record is None:
             return
@@ -804,7 +815,13 @@ class BotWireSaver(BaseCheckpointSaver[str]):
             prefix = "t/"
         else:
             prefix = _Keys(thread).docs(ns)
-        found = [p for p in map(_doc_parts, (yield ("list", prefix, None))) if p is not None]
+        listed = yield ("list", prefix, None)
+        found = [p for p in map(_doc_parts, listed) if p is not None]
+        write_keys: dict[str, list[str]] = {}
+        for key in listed:
+            parts = _write_parts(key)
+            if parts is not None:
+                write_keys.setdefault(parts[0], []).append(key)
         if ns is not None:
             found = [p for p in found if p[1] == ns]
         # Newest first: within one namespace the keys already are; across namespaces
@@ -820,7 +837,6 @@ class BotWireSaver(BaseCheckpointSaver[str]):
         chosen.sort(key=lambda c: c[0], reverse=True)
         remaining = limit
         page = 50 if (filter or remaining is None) else min(remaining, 50)
-        write_lists: dict[str, list[str]] = {}
         for start in range(0, len(chosen), page):
             group = chosen[start : start + page]
             docs = yield from self._read([_Keys(t).doc(n, rid) for _, t, n, rid in group])
@@ -841,9 +857,9 @@ class BotWireSaver(BaseCheckpointSaver[str]):
                 by_thread.setdefault(t, []).append((n, rid, doc))
             built: dict[tuple[str, str, str], CheckpointTuple] = {}
             for t, items in by_thread.items():
-                if t not in write_lists:
-                    write_lists[t] = yield ("list", _Keys(t).writes(ns), None)
-                tuples: list[CheckpointTuple] = yield from self._tuples(t, items, write_lists[t])
+                tuples: list[CheckpointTuple] = yield from self._tuples(
+                    t, items, write_keys.get(t, [])
+                )
                 for item, tup in zip(items, tuples, strict=True):
                     built[(t, item[0], item[1])] = tup
             for _, t, n, rid in group:
@@ -1082,9 +1098,9 @@ class BotWireSaver(BaseCheckpointSaver[str]):
                     doomed.append(keys.run_entry(str(doc["run"]), ns, rid))
             else:
                 kept_refs |= refs
-        writes_prefix = keys.writes(ns)
-        for key in (yield ("list", writes_prefix, None)):
-            if key[len(writes_prefix) :].split("/", 1)[0] in drop:
+        for key in (yield ("list", keys.docs(ns), None)):
+            parts = _write_parts(key)
+            if parts is not None and parts[2] in drop:
                 doomed.append(key)
         for ref in dropped_refs - kept_refs:
             if ref.startswith("\x00"):  # a whole log: its head may point at it
@@ -1097,10 +1113,17 @@ class BotWireSaver(BaseCheckpointSaver[str]):
 
     def _trim(self, keys: _Keys, ns: str, keep: int) -> Plan[None]:
         slack = keep // 10
-        newest = yield ("list", keys.docs(ns), keep + slack + 1)
-        if len(newest) <= keep + slack:
+        limit = 4 * (keep + slack + 1)  # checkpoints and their pending writes
+        newest = yield ("list", keys.docs(ns), limit)
+        if sum(1 for k in newest if _doc_parts(k)) > keep + slack:
+            listed = yield ("list", keys.docs(ns), None)
+        elif len(newest) == limit:
+            listed = yield ("list", keys.docs(ns), None)  # many writes: count them all
+        else:
             return
-        rids = [k.rsplit("/", 1)[1] for k in (yield ("list", keys.docs(ns), None))]
+        rids = [p[2] for p in map(_doc_parts, listed) if p is not None]
+        if len(rids) <= keep + slack:
+            return
         head = yield from self._read([keys.doc(ns, rid) for rid in rids[:keep]])
         if any(json.loads(r.raw).get("delta") for r in head.values()):
             return  # a DeltaChannel rebuilds its value from older checkpoints
@@ -1144,7 +1167,8 @@ class BotWireSaver(BaseCheckpointSaver[str]):
                 markers.append(_Keys(_unlabel(thread)).run_marker(run))
         for (thread, ns), drop in targets.items():
             keys = _Keys(thread)
-            rids = [k.rsplit("/", 1)[1] for k in (yield ("list", keys.docs(ns), None))]
+            listed = yield ("list", keys.docs(ns), None)
+            rids = [p[2] for p in map(_doc_parts, listed) if p is not None]
             yield from self._drop(keys, ns, drop, rids)
         yield from self._delete(markers)
 

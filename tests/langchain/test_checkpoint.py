@@ -300,7 +300,7 @@ def test_max_checkpoints_per_thread_keeps_the_newest(memory: botwire.Memory) -> 
     assert [t.metadata["step"] for t in saver.list(generate_config("t"))] == [9, 8, 7]
     keys = memory.list_keys("t/t/")
     assert len([k for k in keys if "/b/" in k]) == 3
-    assert len([k for k in keys if "/w/" in k]) == 3
+    assert len([k for k in keys if "/c/" in k]) == 6  # 3 checkpoints, 3 pending writes
     assert len(memory.list_keys("r/")) == 3
     tup = saver.get_tuple(generate_config("t"))
     assert tup is not None and tup.checkpoint["channel_values"] == {"v": [9]}
@@ -421,11 +421,11 @@ def test_the_stored_layout_is_readable(saver: BotWireSaver) -> None:
     rid = id_to_rid(stored["configurable"]["checkpoint_id"])
     keys = saver._pair.sync.list_keys()
     assert f"t/a%2Fb/c//{rid}" in keys
-    assert f"t/a%2Fb/w//{rid}/task%2F1/0" in keys
+    assert f"t/a%2Fb/c//{rid}/task%2F1/0" in keys
     assert f"r/r1/a%2Fb//{rid}" in keys
     doc = saver._pair.sync.get(f"t/a%2Fb/c//{rid}")
     assert doc["vals"] == {"flag": True} and len(doc["blobs"]) == 1
-    write = saver._pair.sync.get(f"t/a%2Fb/w//{rid}/task%2F1/0")
+    write = saver._pair.sync.get(f"t/a%2Fb/c//{rid}/task%2F1/0")
     assert write["v"] == ["bytes", _b64(b"\x00\xff")]
 
 
@@ -520,3 +520,15 @@ def test_ids_too_long_for_a_key_are_refused_with_a_sentence(saver: BotWireSaver)
     with pytest.raises(botwire.ValidationError, match="too long for a BotWire key"):
         put(saver, "t" * 600, {})
     assert saver.get_tuple(generate_config("t" * 600)) is None
+
+
+def test_a_checkpoint_with_many_pending_writes_reads_them_all(saver: BotWireSaver) -> None:
+    older = put(saver, "t", {})
+    latest = put(saver, "t", {}, older)
+    saver.put_writes(older, [("old", 0)], "task")
+    saver.put_writes(latest, [(f"ch{i}", i) for i in range(100)], "task")
+    tup = saver.get_tuple(generate_config("t"))
+    assert tup is not None and tup.config == latest
+    assert [w[2] for w in tup.pending_writes or []] == list(range(100))
+    tup = saver.get_tuple(older)
+    assert tup is not None and tup.pending_writes == [("task", "old", 0)]
