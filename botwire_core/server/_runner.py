@@ -16,7 +16,14 @@ from botwire._types import AppendOp, GetOp, SetOp
 from botwire.server._observe import Metrics
 from botwire.server._settings import Settings
 
-__all__ = ["POSTGRES_SERVE_TIMEOUT", "READS", "Runner", "StoreCounter", "open_store"]
+__all__ = [
+    "POSTGRES_SERVE_TIMEOUT",
+    "READS",
+    "Runner",
+    "StoreCounter",
+    "open_store",
+    "with_lock_timeout",
+]
 
 POSTGRES_SERVE_TIMEOUT = 2.0
 """Seconds a served request waits for a PostgreSQL connection (and to connect)."""
@@ -193,6 +200,22 @@ class StoreCounter:
         return result
 
 
+def with_lock_timeout(url: str, seconds: float) -> str:
+    """``url`` with PostgreSQL's ``lock_timeout`` set for its sessions, unless it sets ``options``.
+
+    Example:
+        >>> with_lock_timeout("postgresql://u@db/app", 1.5)
+        'postgresql://u@db/app?options=-c%20lock_timeout%3D1500'
+    """
+    from urllib.parse import parse_qsl, quote, urlsplit
+
+    query = urlsplit(url).query
+    if any(name == "options" for name, _ in parse_qsl(query)):
+        return url  # the operator's own session options win
+    option = quote(f"-c lock_timeout={max(1, round(seconds * 1000))}", safe="")
+    return f"{url}{'&' if query else '?'}options={option}"
+
+
 def open_store(settings: Settings) -> Store | AsyncStore:
     from urllib.parse import urlsplit
 
@@ -208,8 +231,11 @@ def open_store(settings: Settings) -> Store | AsyncStore:
 
         # Fail fast while PostgreSQL is down: a request waits at most this long for
         # a connection, then answers 503 with Retry-After; the pool reconnects by
-        # itself once the database is back.
-        return AsyncPostgresStore(url, timeout=POSTGRES_SERVE_TIMEOUT)
+        # itself once the database is back. A lock another client holds is waited
+        # for at most lock_timeout, then the request answers 503 too.
+        return AsyncPostgresStore(
+            with_lock_timeout(url, settings.lock_timeout), timeout=POSTGRES_SERVE_TIMEOUT
+        )
     if scheme == "sqlite":
         from botwire._sqlite import SQLiteStore
         from botwire._urls import _options, _sqlite_path
