@@ -114,17 +114,18 @@ class RouteTable:
     """Every route the server answers, found by one parse of the raw path."""
 
     def __init__(self, routes: list[Route]) -> None:
-        self.routes = list(routes)
+        self.routes: list[Route] = []
         self._by_template: dict[str, dict[str, Route]] = {}
-        for route in self.routes:
-            self._by_template.setdefault(route.template, {})[route.method] = route
-            if route.method == "GET":  # HEAD answers like GET, without a body
-                self._by_template[route.template].setdefault("HEAD", route)
+        for route in routes:
+            self.add(route)
 
     def add(self, route: Route) -> None:
         """Add a route (a later wave's door: the change feed, MCP, the UI)."""
         self.routes.append(route)
-        self._by_template.setdefault(route.template, {})[route.method] = route
+        methods = self._by_template.setdefault(route.template, {})
+        methods[route.method] = route
+        if route.method == "GET":  # HEAD answers like GET, without a body
+            methods.setdefault("HEAD", route)
 
     def match(self, method: str, raw: bytes) -> Match:
         """The route for ``method`` on the raw path ``raw``.

@@ -17,7 +17,14 @@ from botwire._types import AppendOp, GetOp, SetOp
 from botwire.server._observe import Metrics
 from botwire.server._settings import Settings
 
-__all__ = ["POSTGRES_SERVE_TIMEOUT", "READS", "Runner", "StoreCounter", "open_store"]
+__all__ = [
+    "POSTGRES_SERVE_TIMEOUT",
+    "READS",
+    "Runner",
+    "StoreCounter",
+    "open_store",
+    "with_lock_timeout",
+]
 
 POSTGRES_SERVE_TIMEOUT = 2.0
 """Seconds a served request waits for a PostgreSQL connection (and to connect)."""
@@ -194,12 +201,35 @@ class StoreCounter:
         return result
 
 
+def with_lock_timeout(url: str, seconds: float) -> str:
+    """``url`` with PostgreSQL's ``lock_timeout`` set for its sessions, unless it sets ``options``.
+
+    Example:
+        >>> with_lock_timeout("postgresql://u@db/app", 1.5)
+        'postgresql://u@db/app?options=-c%20lock_timeout%3D1500'
+    """
+    from urllib.parse import parse_qsl, quote, urlsplit
+
+    query = urlsplit(url).query
+    if any(name == "options" for name, _ in parse_qsl(query)):
+        return url  # the operator's own session options win
+    option = quote(f"-c lock_timeout={max(1, round(seconds * 1000))}", safe="")
+    return f"{url}{'&' if query else '?'}options={option}"
+
+
 def open_store(settings: Settings) -> Store | AsyncStore:
+    from urllib.parse import urlsplit
+
+    url = settings.db
+    if url and urlsplit(url).scheme.lower() in ("postgresql", "postgres"):
+        # A lock another client holds is waited for at most lock_timeout, then the
+        # request answers 503 (SQLite gets the same bound through the store).
+        url = with_lock_timeout(url, settings.lock_timeout)
     # Fail fast while PostgreSQL is down: a request waits at most
     # POSTGRES_SERVE_TIMEOUT for a connection, then answers 503 with Retry-After;
     # SQLite checkpoints in a background thread, so no request pays for one.
     return open_serving_store(
-        settings.db,
+        url,
         timeout=POSTGRES_SERVE_TIMEOUT,
         background_checkpoint=True,
         lock_timeout=settings.lock_timeout,

@@ -8,7 +8,7 @@ environment.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic import ValidationError as PydanticError
@@ -69,7 +69,7 @@ class Settings(BaseSettings):
     insecure_open: bool = False
     body_timeout: float = Field(default=30.0, gt=0)
     lock_timeout: float = Field(default=60.0, gt=0)
-    log_level: str = "info"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
     inline_store: bool | None = None
 
     def __init__(self, **values: Any) -> None:

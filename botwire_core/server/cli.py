@@ -106,7 +106,7 @@ def _env(name: str) -> str:
     "--lock-timeout",
     type=click.FloatRange(min=0, min_open=True),
     default=None,
-    help="Seconds a SQLite write waits for another process's lock, then 503 "
+    help="Seconds a request waits for a lock another process holds, then 503 "
     f"[default: 60] {_env('lock_timeout')}",
 )
 @click.option(

@@ -146,3 +146,23 @@ def test_a_large_body_is_parsed_off_the_event_loop(tmp_path: Path) -> None:
             sender.join(timeout=60)
     assert results["status"] < 500, results  # refused (too deep) or stored, never a crash
     assert health and max(health) < 0.5, (len(health), max(health, default=0))
+
+
+def test_postgres_write_gives_up_after_lock_timeout() -> None:
+    pytest.importorskip("psycopg")
+    url = postgres_url()
+    env = {"BOTWIRE_LOCK_TIMEOUT": "1.5"}
+    with start_server(url, env=env, access_log=False) as server:
+        results = check_server_answers_while_locked(server.url, POSTGRES_HOLDER, url, HOLD)
+    assert results["status"] == 503 and results["code"] == "unavailable", results
+    assert results["seconds"] < HOLD - 1.0, results
+
+
+def test_lock_timeout_reaches_postgres_sessions() -> None:
+    from botwire.server._runner import with_lock_timeout
+
+    assert with_lock_timeout("postgresql://u@db/app?sslmode=disable", 2).endswith(
+        "sslmode=disable&options=-c%20lock_timeout%3D2000"
+    )
+    own = "postgresql://u@db/app?options=-c%20statement_timeout%3D5"
+    assert with_lock_timeout(own, 2) == own

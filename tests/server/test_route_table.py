@@ -61,3 +61,16 @@ def test_only_settings_read_the_environment() -> None:
     assert readers == [], readers  # Settings (pydantic-settings) is the one reader
     app = create_app(settings=Settings(db="sqlite:///:memory:", body_timeout=2.5))
     assert app.settings.body_timeout == 2.5
+
+
+def test_head_unknown_routes_and_wrong_methods(client: TestClient) -> None:
+    client.put("/memory/ns/k", json={"value": 1})
+    head = client.head("/memory/ns/k")
+    assert head.status_code == 200 and head.content == b"" and head.headers["etag"] == '"1"'
+    unknown = client.get("/nowhere")
+    assert unknown.status_code == 404
+    assert unknown.json()["code"] == "not_found" and unknown.json()["route"] is None
+    missing = client.get("/memory/ns/missing").json()
+    assert missing["code"] == "not_found" and "route" not in missing  # a missing key
+    wrong = client.patch("/memory/ns/k", json={})
+    assert wrong.status_code == 405 and wrong.headers["allow"] == "DELETE, GET, HEAD, POST, PUT"
