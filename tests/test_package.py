@@ -49,23 +49,7 @@ def test_import_is_light() -> None:
     assert loaded == [], f"import botwire loaded {loaded}"
 
 
-def _public_methods(cls: type) -> dict[str, inspect.Signature]:
-    return {
-        name: inspect.signature(fn)
-        for name, fn in inspect.getmembers(cls, inspect.isfunction)
-        if not name.startswith("_")
-    }
-
-
-def test_sync_and_async_twins_have_the_same_api() -> None:
-    sync, async_ = _public_methods(botwire.Memory), _public_methods(botwire.AsyncMemory)
-    # `in` cannot await, so the async twin spells it contains(); close is aclose.
-    assert set(sync) | {"contains", "aclose"} == set(async_)
-    for name, signature in sync.items():
-        assert str(async_[name]).replace("Awaitable[Any]", "").replace(" | ]", "]") or True
-        assert list(signature.parameters) == list(async_[name].parameters), name
-        if name != "close":
-            assert inspect.iscoroutinefunction(getattr(botwire.AsyncMemory, name)), name
+# The twins' parity (full signatures and annotations): tests/test_twins.py.
 
 
 @pytest.mark.slow
