@@ -191,7 +191,11 @@ class _Base:
             tried += " (an answer was lost after sending: it may have been applied)"
         if response is not None:
             exc = _wire.error_from_answer(
-                response.status_code, response.headers, response.content, key=request.key
+                response.status_code,
+                response.headers,
+                response.content,
+                key=request.key,
+                where=self.url,
             )
             if isinstance(exc, UnavailableError) or response.status_code in _RETRY_STATUSES:
                 return UnavailableError(
@@ -214,7 +218,11 @@ class _Base:
         if response.status_code < 300:
             return response.content
         raise _wire.error_from_answer(
-            response.status_code, response.headers, response.content, key=request.key
+            response.status_code,
+            response.headers,
+            response.content,
+            key=request.key,
+            where=self.url,
         )
 
     @staticmethod

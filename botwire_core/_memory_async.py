@@ -46,6 +46,7 @@ class AsyncMemory(_BaseMemory):
         store: an already-open :class:`~botwire.AsyncStore` to use instead of ``url``
             (it is not closed by :meth:`aclose`).
         max_value_bytes: largest encoded value accepted (default 1 MiB).
+        base_url: the 0.2.x name of ``url``; accepted with a ``DeprecationWarning``.
 
     Raises:
         ValidationError: the namespace or URL is invalid.
@@ -60,7 +61,9 @@ class AsyncMemory(_BaseMemory):
         timeout: float = 10.0,
         store: AsyncStore | None = None,
         max_value_bytes: int | None = DEFAULT_MAX_VALUE_BYTES,
+        base_url: str | None = None,
     ) -> None:
+        url = self._legacy_url(url, base_url)
         self._init(namespace, max_value_bytes)
         self._owns_store = store is None
         self.store: AsyncStore = (

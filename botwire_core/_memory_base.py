@@ -52,6 +52,23 @@ class _BaseMemory:
         self.namespace = validate_namespace(namespace)
         self.max_value_bytes = max_value_bytes
 
+    @classmethod
+    def _legacy_url(cls, url: str | None, base_url: str | None) -> str | None:
+        """Accept 0.2.x's ``base_url=`` for ``url=``, with a ``DeprecationWarning``."""
+        if base_url is None:
+            return url
+        import warnings
+
+        warnings.warn(
+            f"{cls.__name__}(base_url=...) is the 0.2.x spelling; pass url=... instead "
+            "(base_url will be removed in a later release)",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        if url is not None and url != base_url:
+            raise ValidationError("pass url= or base_url= (its old name), not both")
+        return base_url
+
     def _encode(self, value: Any) -> str:
         return encode(value, max_bytes=self.max_value_bytes)
 

@@ -674,10 +674,21 @@ def parse_batch_answer(ops: Sequence[Op], body: bytes) -> list[OpResult]:
 
 
 def error_from_answer(
-    status: int, headers: Mapping[str, str], body: bytes, *, key: str | None = None
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    key: str | None = None,
+    where: str = "the server",
 ) -> BotWireError:
-    """Turn an error answer into the exception an embedded store would have raised."""
-    detail = f"the server answered HTTP {status}"
+    """Turn an error answer into the exception an embedded store would have raised.
+
+    An answer without a BotWire error body (``{"detail", "code"}``) is described by
+    its status and content type, never by dumping its body: a 4xx that is not ours
+    means ``where`` is not a BotWire server (a wrong URL, a web page, a proxy).
+    """
+    content_type = headers.get("content-type", "").split(";")[0].strip() or "no content type"
+    detail = f"{where} answered HTTP {status} ({content_type})"
     code = ""
     data: dict[str, Any] = {}
     try:
@@ -690,8 +701,11 @@ def error_from_answer(
             detail = parsed["detail"]
         if isinstance(parsed.get("code"), str):
             code = parsed["code"]
-    elif body:
-        detail += ": " + body[:200].decode("utf-8", "replace")
+    elif status < 500:
+        detail = (
+            f"{where} does not look like a BotWire server (HTTP {status}, {content_type}); "
+            "check the URL, e.g. http://host:8080"
+        )
     cls = ERRORS_BY_CODE.get(code)
     if cls is None:
         code = "server_error" if status >= 500 else "invalid_request"

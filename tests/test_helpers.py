@@ -75,3 +75,36 @@ def test_the_servers_openapi_enum_lists_the_table() -> None:
 )
 def test_one_redactor(url: str, shown: str) -> None:
     assert redact(url) == shown
+
+
+def test_a_server_that_is_not_botwire_is_named_not_dumped() -> None:
+    import httpx
+
+    from botwire import HTTPStore
+
+    page = b"<html><body>" + b"x" * 5000 + b"</body></html>"
+
+    def web_page(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(404, content=page, headers={"content-type": "text/html"})
+
+    client = httpx.Client(transport=httpx.MockTransport(web_page))
+    store = HTTPStore("http://example.test", client=client)
+    with pytest.raises(ValidationError) as info:
+        store.get("ns", "k")
+    message = str(info.value)
+    assert message.startswith(
+        "http://example.test does not look like a BotWire server (HTTP 404, text/html)"
+    )
+    assert "<html>" not in message
+    client.close()
+
+
+def test_base_url_of_0_2_is_accepted_with_a_deprecation_warning(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    with pytest.warns(DeprecationWarning, match=r"Memory\(base_url=\.\.\.\) is the 0\.2\.x"):
+        memory = Memory("legacy", base_url=url)
+    memory.set("k", 1)
+    assert Memory("legacy", url).get("k") == 1
+    with pytest.warns(DeprecationWarning), pytest.raises(ValidationError, match="not both"):
+        Memory("legacy", "sqlite:///elsewhere.db", base_url=url)
+    memory.close()
