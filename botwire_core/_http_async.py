@@ -18,6 +18,7 @@ import httpx
 from botwire import _wire
 from botwire._http_base import (
     _PAGE,
+    MAX_CONNECTIONS,
     RetryPolicy,
     _as_list,
     _Attempts,
@@ -62,6 +63,7 @@ class AsyncHTTPStore(_Base):
         self._setup(url, api_key, timeout, retry)
         self._owns_client = client is None
         self._client = client if client is not None else httpx.AsyncClient(**self._client_options())
+        self._in_flight: asyncio.Semaphore | None = None  # unasync: async-only
 
     async def _send(self, request: WireRequest, tries: _Attempts | None = None) -> httpx.Response:
         tries = tries or _Attempts()
@@ -69,9 +71,18 @@ class AsyncHTTPStore(_Base):
         headers = self._headers_for(request)
         while True:
             try:
-                response = await self._client.request(
-                    request.method, url, content=request.content, headers=headers
-                )
+                # unasync: begin async-only
+                # Thousands of concurrent calls: at most MAX_CONNECTIONS requests in
+                # flight, the rest wait here in order. Left to httpx's pool, every
+                # waiter is re-examined on each release and they time out (PoolTimeout).
+                async with self._slots():
+                    response = await self._client.request(
+                        request.method, url, content=request.content, headers=headers
+                    )
+                # unasync: end
+                # sync: response = self._client.request(
+                # sync:     request.method, url, content=request.content, headers=headers
+                # sync: )
             except httpx.HTTPError as exc:
                 wait = self._wait_after_error(request, tries, exc)
             else:
@@ -82,6 +93,13 @@ class AsyncHTTPStore(_Base):
             await asyncio.sleep(wait)
             tries.attempt += 1
 
+    # unasync: begin async-only
+    def _slots(self) -> asyncio.Semaphore:
+        if self._in_flight is None:  # made on first use, inside the running loop
+            self._in_flight = asyncio.Semaphore(MAX_CONNECTIONS)
+        return self._in_flight
+
+    # unasync: end
     async def _call(self, request: WireRequest) -> bytes:
         return self._check(request, await self._send(request))
 

@@ -40,6 +40,10 @@ __all__ = ["RetryPolicy"]
 
 _PAGE = 1000  # keys per request when listing a whole namespace
 
+MAX_CONNECTIONS = 64
+"""Connections a store's own client opens at most; also how many requests an
+``AsyncHTTPStore`` has in flight at once (the others wait their turn in order)."""
+
 _RETRY_STATUSES = frozenset({502, 503, 504})
 # Failures before the request reached the server: always safe to resend.
 _RETRY_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -137,7 +141,7 @@ class _Base:
         return {
             "verify": _tls_context(),
             "timeout": httpx.Timeout(self.timeout, connect=min(self.timeout, 5.0)),
-            "limits": httpx.Limits(max_connections=64, max_keepalive_connections=16),
+            "limits": httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=16),
             "headers": {"user-agent": "botwire-python"},
         }
 

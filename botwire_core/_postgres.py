@@ -468,6 +468,10 @@ class AsyncPostgresStore(_Base):
         self._pool: psycopg_pool.AsyncConnectionPool[Any] = pool
         self._started = False
         self._start_lock = asyncio.Lock()
+        # Thousands of concurrent calls: at most one per pooled connection in flight,
+        # the rest wait here in order, however long, instead of timing out in the
+        # pool's queue after `timeout` seconds (PoolTimeout).
+        self._in_flight = asyncio.Semaphore(pool.max_size)
 
     async def _ready(self) -> psycopg_pool.AsyncConnectionPool[Any]:
         self._check_open()
@@ -500,7 +504,9 @@ class AsyncPostgresStore(_Base):
         transaction: bool = False,
         idempotent: bool = False,
     ) -> T:
-        return await self._run_on(await self._ready(), plan, transaction, idempotent)
+        pool = await self._ready()
+        async with self._in_flight:
+            return await self._run_on(pool, plan, transaction, idempotent)
 
     async def _run_on(
         self,
