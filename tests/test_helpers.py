@@ -108,3 +108,21 @@ def test_base_url_of_0_2_is_accepted_with_a_deprecation_warning(tmp_path: Path) 
     with pytest.warns(DeprecationWarning), pytest.raises(ValidationError, match="not both"):
         Memory("legacy", "sqlite:///elsewhere.db", base_url=url)
     memory.close()
+
+
+def test_the_packaged_conformance_suite_catches_a_broken_store(tmp_path: Path) -> None:
+    """``botwire.testing`` is not vacuous: a store that breaks a rule fails it."""
+    from botwire import SQLiteStore, WriteResult
+    from botwire.testing import StoreConformance
+
+    class NoVersions(SQLiteStore):
+        def set(self, namespace: str, key: str, raw: str, **options: object) -> WriteResult:
+            result = super().set(namespace, key, raw, **options)  # type: ignore[arg-type]
+            return WriteResult(1, result.bytes)  # forgets that each write adds one
+
+    suite = StoreConformance()
+    store = NoVersions(tmp_path / "broken.db")
+    suite.test_set_then_get_returns_the_text_and_version_1(store, "ns-a")  # still passes
+    with pytest.raises(AssertionError):
+        suite.test_each_write_adds_one_to_the_version(store, "ns-b")
+    store.close()
