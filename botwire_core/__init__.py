@@ -11,10 +11,12 @@ Example:
 With no ``BOTWIRE_URL`` the data lives in an embedded SQLite file (see
 :func:`botwire.default_path`); set ``BOTWIRE_URL=http://host:8080`` to share a
 server, or ``postgresql://…`` to use PostgreSQL directly. Importing ``botwire``
-loads only httpx and the standard library.
+loads only httpx and the standard library: the HTTP and PostgreSQL stores
+(``botwire.HTTPStore``, ``botwire.PostgresStore`` and their ``Async*`` twins) load
+on first use, PostgreSQL's only with the ``postgres`` extra installed.
 """
 
-from typing import TYPE_CHECKING as _TYPE_CHECKING
+import typing
 
 from botwire._client import AsyncMemory, Memory
 from botwire._errors import (
@@ -47,6 +49,11 @@ from botwire._types import (
     Usage,
     WriteResult,
 )
+
+if typing.TYPE_CHECKING:
+    from botwire._http import AsyncHTTPStore, HTTPStore, RetryPolicy
+    from botwire._postgres import AsyncPostgresStore as AsyncPostgresStore
+    from botwire._postgres import PostgresStore as PostgresStore
 
 __version__ = "1.0.0.dev0"
 
@@ -88,13 +95,42 @@ def _moved_or_removed(name: str) -> object:
     raise AttributeError(f"module 'botwire' has no attribute {name!r}")
 
 
-if not _TYPE_CHECKING:  # keep mypy's check of every other botwire.<name>
-    __getattr__ = _moved_or_removed
+# Loaded on first use (module __getattr__, PEP 562), so that `import botwire` stays
+# light. The PostgreSQL names are left out of __all__ and dir(): a star import or a
+# tool listing the package must not fail where the postgres extra is missing.
+_LAZY = {
+    "AsyncHTTPStore": "botwire._http",
+    "HTTPStore": "botwire._http",
+    "RetryPolicy": "botwire._http",
+    "AsyncPostgresStore": "botwire._postgres",
+    "PostgresStore": "botwire._postgres",
+}
+
+
+def __getattr__(name: str) -> typing.Any:
+    module = _LAZY.get(name)
+    if module is None:
+        return _moved_or_removed(name)
+    import importlib
+
+    if module == "botwire._postgres":
+        from botwire._open import _require_postgres
+
+        _require_postgres()  # MissingDependencyError naming the extra
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    listed = {*globals(), "AsyncHTTPStore", "HTTPStore", "RetryPolicy"}
+    return sorted(listed - {"AsyncPostgresStore", "PostgresStore"})
 
 
 __all__ = [
     "AppendOp",
     "AppendResult",
+    "AsyncHTTPStore",
     "AsyncMemory",
     "AsyncStore",
     "AuthenticationError",
@@ -102,6 +138,7 @@ __all__ = [
     "ConflictError",
     "DeleteOp",
     "GetOp",
+    "HTTPStore",
     "Item",
     "KeyPage",
     "Memory",
@@ -112,6 +149,7 @@ __all__ = [
     "QuotaExceededError",
     "Record",
     "RestoreOp",
+    "RetryPolicy",
     "SQLiteStore",
     "ServerError",
     "SetOp",

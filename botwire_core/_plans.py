@@ -22,16 +22,13 @@ from botwire._codec import decode, encode, encoded_size
 from botwire._cursors import decode_cursor, encode_cursor, prefix_upper_bound, split_list
 from botwire._errors import ConflictError, NotAListError, ValidationError
 from botwire._types import (
-    AppendOp,
     AppendResult,
-    DeleteOp,
     GetOp,
     KeyPage,
     Op,
     OpResult,
     Record,
     RestoreOp,
-    SetOp,
     Usage,
     WriteResult,
 )
@@ -327,7 +324,7 @@ def is_read_only(ops: Sequence[Op]) -> bool:
 def batch_plan(d: Dialect, ns: str, ops: Sequence[Op], now: float) -> Plan[list[OpResult]]:
     """Run ``ops`` in order inside the caller's transaction.
 
-    The only place that dispatches on an operation's kind.
+    Each op runs the plan its kind names in ``_OP_PLANS`` (the one dispatch on kinds).
     """
     if is_read_only(ops):
         if len(ops) > 1 and d.snapshot is not None:
@@ -341,21 +338,28 @@ def batch_plan(d: Dialect, ns: str, ops: Sequence[Op], now: float) -> Plan[list[
         yield Query(d.lock_many, {"ns": ns, "keys": written})
     results: list[OpResult] = []
     for op in ops:
-        result: OpResult
-        if isinstance(op, GetOp):
-            result = yield from get_plan(d, ns, op.key, now)
-        elif isinstance(op, SetOp):
-            result = yield from set_plan(d, ns, op.key, op.raw, op.ttl, op.if_version, now, op.id)
-        elif isinstance(op, DeleteOp):
-            result = yield from delete_plan(d, ns, op.key, now)
-        elif isinstance(op, AppendOp):
-            result = yield from append_plan(d, ns, op.key, op.raws, op.id, now)
-        elif isinstance(op, RestoreOp):
-            result = yield from restore_plan(d, ns, op)
-        else:
-            raise ValidationError(f"unknown batch operation {op!r}")
-        results.append(result)
+        results.append((yield from _op_plan(d, ns, op, now)))
     return results
+
+
+_OP_PLANS: dict[str, Callable[[Dialect, str, Any, float], Plan[Any]]] = {
+    "get": lambda d, ns, op, now: get_plan(d, ns, op.key, now),
+    "set": lambda d, ns, op, now: set_plan(
+        d, ns, op.key, op.raw, op.ttl, op.if_version, now, op.id
+    ),
+    "delete": lambda d, ns, op, now: delete_plan(d, ns, op.key, now),
+    "append": lambda d, ns, op, now: append_plan(d, ns, op.key, op.raws, op.id, now),
+    "restore": lambda d, ns, op, _now: restore_plan(d, ns, op),
+}
+"""The plans' one dispatch on an operation's kind (its ``op`` name)."""
+
+
+def _op_plan(d: Dialect, ns: str, op: Op, now: float) -> Plan[OpResult]:
+    name = getattr(op, "op", None)
+    plan = _OP_PLANS.get(name) if isinstance(name, str) else None
+    if plan is None:
+        raise ValidationError(f"unknown batch operation {op!r}")
+    return plan(d, ns, op, now)
 
 
 def list_keys_plan(

@@ -90,7 +90,10 @@ class _Base:
 
     kind = "postgres"
 
-    def __init__(self, url: str | None, timeout: float, has_pool: bool) -> None:
+    def __init__(
+        self, url: str | None, timeout: float, has_pool: bool, clock: Callable[[], float]
+    ) -> None:
+        self._clock = clock
         if url is None and not has_pool:
             raise ValidationError("PostgresStore needs a postgresql:// URL or a pool")
         if url is not None and not isinstance(url, str):
@@ -204,6 +207,8 @@ class PostgresStore(_Base):
         timeout: seconds to wait for a connection (and to connect).
         pool: an open ``psycopg_pool.ConnectionPool`` to use instead of ``url``
             (for example one a server shares); it is not closed by :meth:`close`.
+        clock: the time in Unix seconds, for timestamps and TTLs (default
+            ``time.time``); tests pass a fake one to expire keys without sleeping.
 
     Raises:
         UnavailableError: the database cannot be reached.
@@ -219,8 +224,9 @@ class PostgresStore(_Base):
         max_size: int = 10,
         timeout: float = 10.0,
         pool: psycopg_pool.ConnectionPool[Any] | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        super().__init__(url, timeout, pool is not None)
+        super().__init__(url, timeout, pool is not None, clock)
         _check_sizes(min_size, max_size)
         self._sizes = (min_size, max_size)
         self._owns_pool = pool is None
@@ -279,8 +285,8 @@ class PostgresStore(_Base):
                 with pool.connection() as conn:
                     if transaction:
                         with conn.transaction():
-                            return _drive(conn, plan(time.time()))
-                    return _drive(conn, plan(time.time()))
+                            return _drive(conn, plan(self._clock()))
+                    return _drive(conn, plan(self._clock()))
             except psycopg.Error as exc:
                 attempt += 1
                 if self._connection_lost(exc):
@@ -429,6 +435,8 @@ class AsyncPostgresStore(_Base):
         timeout: seconds to wait for a connection (and to connect).
         pool: a ``psycopg_pool.AsyncConnectionPool`` to use instead of ``url``
             (opened here if needed); it is not closed by :meth:`aclose`.
+        clock: the time in Unix seconds, for timestamps and TTLs (default
+            ``time.time``).
 
     Raises:
         ValidationError: the URL or an argument is invalid.
@@ -442,8 +450,9 @@ class AsyncPostgresStore(_Base):
         max_size: int = 10,
         timeout: float = 10.0,
         pool: psycopg_pool.AsyncConnectionPool[Any] | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        super().__init__(url, timeout, pool is not None)
+        super().__init__(url, timeout, pool is not None, clock)
         _check_sizes(min_size, max_size)
         self._owns_pool = pool is None
         if pool is None:
@@ -459,6 +468,10 @@ class AsyncPostgresStore(_Base):
         self._pool: psycopg_pool.AsyncConnectionPool[Any] = pool
         self._started = False
         self._start_lock = asyncio.Lock()
+        # Thousands of concurrent calls: at most one per pooled connection in flight,
+        # the rest wait here in order, however long, instead of timing out in the
+        # pool's queue after `timeout` seconds (PoolTimeout).
+        self._in_flight = asyncio.Semaphore(pool.max_size)
 
     async def _ready(self) -> psycopg_pool.AsyncConnectionPool[Any]:
         self._check_open()
@@ -491,7 +504,9 @@ class AsyncPostgresStore(_Base):
         transaction: bool = False,
         idempotent: bool = False,
     ) -> T:
-        return await self._run_on(await self._ready(), plan, transaction, idempotent)
+        pool = await self._ready()
+        async with self._in_flight:
+            return await self._run_on(pool, plan, transaction, idempotent)
 
     async def _run_on(
         self,
@@ -506,8 +521,8 @@ class AsyncPostgresStore(_Base):
                 async with pool.connection() as conn:
                     if transaction:
                         async with conn.transaction():
-                            return await _adrive(conn, plan(time.time()))
-                    return await _adrive(conn, plan(time.time()))
+                            return await _adrive(conn, plan(self._clock()))
+                    return await _adrive(conn, plan(self._clock()))
             except psycopg.Error as exc:
                 attempt += 1
                 if self._connection_lost(exc):

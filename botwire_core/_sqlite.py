@@ -119,6 +119,8 @@ class SQLiteStore:
             copy the WAL back into the database themselves; a daemon thread does it
             every ``CHECKPOINT_INTERVAL`` seconds. The server uses it, so one
             request's checkpoint does not stall every request in flight.
+        clock: the time in Unix seconds, for timestamps and TTLs (default
+            ``time.time``); tests pass a fake one to expire keys without sleeping.
     """
 
     kind = "sqlite"
@@ -130,7 +132,9 @@ class SQLiteStore:
         synchronous: str = "NORMAL",
         lock_timeout: float = 60.0,
         background_checkpoint: bool = False,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        self._clock = clock
         if synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
             raise ValidationError(
                 f"synchronous must be NORMAL or FULL (or OFF, EXTRA), not {synchronous!r}"
@@ -323,7 +327,7 @@ class SQLiteStore:
     def _run(self, plan: Callable[[float], Plan[T]]) -> T:
         """Run ``plan`` in autocommit (one statement, or statements that need no lock)."""
         conn = self._conn()
-        return self._retry(lambda: _drive(conn, plan(time.time())))
+        return self._retry(lambda: _drive(conn, plan(self._clock())))
 
     def _read(self, plan: Callable[[float], Plan[T]]) -> T:
         """Run ``plan`` in a read transaction: one snapshot for all its statements."""
@@ -331,7 +335,7 @@ class SQLiteStore:
 
         def run() -> T:
             with self._transaction(conn, write=False):
-                return _drive(conn, plan(time.time()))
+                return _drive(conn, plan(self._clock()))
 
         return self._retry(run)
 
@@ -341,7 +345,7 @@ class SQLiteStore:
 
         def run() -> T:
             with self._transaction(conn):
-                return _drive(conn, plan(time.time()))
+                return _drive(conn, plan(self._clock()))
 
         result = self._retry(run)
         if counted:
@@ -354,7 +358,7 @@ class SQLiteStore:
         """Return the record at ``key``, or ``None``."""
         # The embedded fast path: one statement, unless the key holds a list.
         conn = self._conn()
-        params = {"ns": namespace, "key": key, "now": time.time(), "last": None}
+        params = {"ns": namespace, "key": key, "now": self._clock(), "last": None}
         try:
             row = conn.execute(_D.get, params).fetchone()
         except sqlite3.Error as exc:
@@ -392,7 +396,7 @@ class SQLiteStore:
             if conn is None or local.pid != _process[0]:
                 conn = self._conn()
             size = len(raw) if raw.isascii() else len(raw.encode("utf-8"))
-            params = {"ns": namespace, "key": key, "raw": raw, "bytes": size, "now": time.time()}
+            params = {"ns": namespace, "key": key, "raw": raw, "bytes": size, "now": self._clock()}
             try:
                 version = conn.written(SET_VALUE_SQL, params)
             except sqlite3.Error as exc:

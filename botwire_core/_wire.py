@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote, urlencode
 
 from botwire._codec import MAX_DEPTH, encode
@@ -285,41 +285,45 @@ def keys_request(
     return WireRequest("GET", path, idempotent=True)
 
 
-def _op_json(op: Op) -> str:
-    if isinstance(op, GetOp):
-        return '{"op":"get","key":' + _str(op.key) + "}"
-    if isinstance(op, SetOp):
-        text = '{"op":"set","key":' + _str(op.key) + ',"value":' + op.raw
-        if op.ttl is not None:
-            text += ',"ttl":' + _num(op.ttl)
-        if op.if_version is not None:
-            text += f',"if_version":{int(op.if_version)}'
-        if op.id is not None:
-            text += ',"id":' + _str(op.id)
-        return text + "}"
-    if isinstance(op, DeleteOp):
-        return '{"op":"delete","key":' + _str(op.key) + "}"
-    if isinstance(op, AppendOp):
-        text = '{"op":"append","key":' + _str(op.key) + ',"items":[' + ",".join(op.raws) + "]"
-        if op.id is not None:
-            text += ',"id":' + _str(op.id)
-        return text + "}"
-    if isinstance(op, RestoreOp):
-        return (
-            '{"op":"restore","key":'
-            + _str(op.key)
-            + ',"value":'
-            + op.raw
-            + f',"version":{int(op.version)},"created_at":'
-            + _num(op.created_at)
-            + ',"updated_at":'
-            + _num(op.updated_at)
-            + ',"expires_at":'
-            + _num(op.expires_at)
-            + "}"
-        )
-    raise ValidationError(
-        f"unknown batch operation {op!r}; use GetOp, SetOp, DeleteOp, AppendOp, RestoreOp"
+def _get_json(op: GetOp) -> str:
+    return '{"op":"get","key":' + _str(op.key) + "}"
+
+
+def _set_json(op: SetOp) -> str:
+    text = '{"op":"set","key":' + _str(op.key) + ',"value":' + op.raw
+    if op.ttl is not None:
+        text += ',"ttl":' + _num(op.ttl)
+    if op.if_version is not None:
+        text += f',"if_version":{int(op.if_version)}'
+    if op.id is not None:
+        text += ',"id":' + _str(op.id)
+    return text + "}"
+
+
+def _delete_json(op: DeleteOp) -> str:
+    return '{"op":"delete","key":' + _str(op.key) + "}"
+
+
+def _append_json(op: AppendOp) -> str:
+    text = '{"op":"append","key":' + _str(op.key) + ',"items":[' + ",".join(op.raws) + "]"
+    if op.id is not None:
+        text += ',"id":' + _str(op.id)
+    return text + "}"
+
+
+def _restore_json(op: RestoreOp) -> str:
+    return (
+        '{"op":"restore","key":'
+        + _str(op.key)
+        + ',"value":'
+        + op.raw
+        + f',"version":{int(op.version)},"created_at":'
+        + _num(op.created_at)
+        + ',"updated_at":'
+        + _num(op.updated_at)
+        + ',"expires_at":'
+        + _num(op.expires_at)
+        + "}"
     )
 
 
@@ -328,7 +332,7 @@ def batch_request(namespace: str, ops: Sequence[Op]) -> WireRequest:
 
     Safe to resend (``idempotent``) when every set and append carries an ``id``.
     """
-    text = '{"ops":[' + ",".join(_op_json(op) for op in ops) + "]}"
+    text = '{"ops":[' + ",".join(_wire_of(op).request(op) for op in ops) + "]}"
     safe = all(op.id is not None for op in ops if isinstance(op, (SetOp, AppendOp)))
     return WireRequest("POST", namespace_path(namespace), _body(text), idempotent=safe)
 
@@ -395,45 +399,49 @@ def keys_answer(namespace: str, page: KeyPage) -> bytes:
     )
 
 
-def _result_json(op: Op, result: OpResult) -> str:
-    if isinstance(op, GetOp):
-        if not isinstance(result, Record):
-            return '{"op":"get","key":' + _str(op.key) + ',"found":false}'
-        return (
-            '{"op":"get","key":'
-            + _str(result.key)
-            + ',"found":true,"value":'
-            + result.raw
-            + f',"version":{result.version},"created_at":'
-            + _num(result.created_at)
-            + ',"updated_at":'
-            + _num(result.updated_at)
-            + ',"expires_at":'
-            + _num(result.expires_at)
-            + "}"
-        )
-    if isinstance(result, WriteResult):
-        return (
-            '{"op":"'
-            + ("restore" if isinstance(op, RestoreOp) else "set")
-            + '","key":'
-            + _str(op.key)
-            + f',"version":{result.version},"bytes":{result.bytes}}}'
-        )
-    if isinstance(result, AppendResult):
-        return (
-            '{"op":"append","key":'
-            + _str(op.key)
-            + f',"version":{result.version},"length":{result.length}}}'
-        )
+def _get_answer(op: GetOp, result: Record | None) -> str:
+    if not isinstance(result, Record):
+        return '{"op":"get","key":' + _str(op.key) + ',"found":false}'
+    return (
+        '{"op":"get","key":'
+        + _str(result.key)
+        + ',"found":true,"value":'
+        + result.raw
+        + f',"version":{result.version},"created_at":'
+        + _num(result.created_at)
+        + ',"updated_at":'
+        + _num(result.updated_at)
+        + ',"expires_at":'
+        + _num(result.expires_at)
+        + "}"
+    )
+
+
+def _written_answer(op: SetOp | RestoreOp, result: WriteResult) -> str:
+    return (
+        f'{{"op":"{op.op}","key":'
+        + _str(op.key)
+        + f',"version":{result.version},"bytes":{result.bytes}}}'
+    )
+
+
+def _delete_answer(op: DeleteOp, result: bool) -> str:
     return '{"op":"delete","key":' + _str(op.key) + f',"deleted":{"true" if result else "false"}}}'
+
+
+def _append_answer(op: AppendOp, result: AppendResult) -> str:
+    return (
+        '{"op":"append","key":'
+        + _str(op.key)
+        + f',"version":{result.version},"length":{result.length}}}'
+    )
 
 
 def batch_answer(ops: Sequence[Op], results: Sequence[OpResult]) -> bytes:
     """Body of a batch: ``{"results": [...]}``, one per operation, in order."""
     return _body(
         '{"results":['
-        + ",".join(_result_json(o, r) for o, r in zip(ops, results, strict=True))
+        + ",".join(_wire_of(o).answer(o, r) for o, r in zip(ops, results, strict=True))
         + "]}"
     )
 
@@ -658,26 +666,71 @@ def parse_batch_answer(ops: Sequence[Op], body: bytes) -> list[OpResult]:
         answers = data["results"]
         if len(answers) != len(ops):
             raise ValueError(f"{len(answers)} results for {len(ops)} operations")
-        results: list[OpResult] = []
-        for op, answer in zip(ops, answers, strict=True):
-            if isinstance(op, GetOp):
-                results.append(_record(answer, op.key) if answer.get("found") else None)
-            elif isinstance(op, (SetOp, RestoreOp)):
-                results.append(WriteResult(int(answer["version"]), int(answer["bytes"])))
-            elif isinstance(op, DeleteOp):
-                results.append(bool(answer["deleted"]))
-            else:
-                results.append(AppendResult(int(answer["version"]), int(answer["length"])))
-        return results
+        return [_wire_of(op).result(op, a) for op, a in zip(ops, answers, strict=True)]
 
     return _shape(read, body, "a batch")  # type: ignore[no-any-return]
 
 
+def _get_result(op: GetOp, answer: Mapping[str, Any]) -> Record | None:
+    return _record(answer, op.key) if answer.get("found") else None
+
+
+def _written_result(op: SetOp | RestoreOp, answer: Mapping[str, Any]) -> WriteResult:
+    return WriteResult(int(answer["version"]), int(answer["bytes"]))
+
+
+def _delete_result(op: DeleteOp, answer: Mapping[str, Any]) -> bool:
+    return bool(answer["deleted"])
+
+
+def _append_result(op: AppendOp, answer: Mapping[str, Any]) -> AppendResult:
+    return AppendResult(int(answer["version"]), int(answer["length"]))
+
+
+class _OpWire(NamedTuple):
+    """How one kind of batch operation travels: request, answer, and reading it back."""
+
+    request: Callable[[Any], str]  # the op's JSON in a batch request (client)
+    answer: Callable[[Any, Any], str]  # its result's JSON in the answer (server)
+    result: Callable[[Any, Mapping[str, Any]], OpResult]  # that JSON read back (client)
+
+
+_OP_WIRE: dict[str, _OpWire] = {
+    "get": _OpWire(_get_json, _get_answer, _get_result),
+    "set": _OpWire(_set_json, _written_answer, _written_result),
+    "delete": _OpWire(_delete_json, _delete_answer, _delete_result),
+    "append": _OpWire(_append_json, _append_answer, _append_result),
+    "restore": _OpWire(_restore_json, _written_answer, _written_result),
+}
+"""The wire's one dispatch on an operation's kind (its ``op`` name)."""
+
+
+def _wire_of(op: Op) -> _OpWire:
+    name = getattr(op, "op", None)
+    wire = _OP_WIRE.get(name) if isinstance(name, str) else None
+    if wire is None:
+        raise ValidationError(
+            f"unknown batch operation {op!r}; use GetOp, SetOp, DeleteOp, AppendOp, RestoreOp"
+        )
+    return wire
+
+
 def error_from_answer(
-    status: int, headers: Mapping[str, str], body: bytes, *, key: str | None = None
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    key: str | None = None,
+    where: str = "the server",
 ) -> BotWireError:
-    """Turn an error answer into the exception an embedded store would have raised."""
-    detail = f"the server answered HTTP {status}"
+    """Turn an error answer into the exception an embedded store would have raised.
+
+    An answer without a BotWire error body (``{"detail", "code"}``) is described by
+    its status and content type, never by dumping its body: a 4xx that is not ours
+    means ``where`` is not a BotWire server (a wrong URL, a web page, a proxy).
+    """
+    content_type = headers.get("content-type", "").split(";")[0].strip() or "no content type"
+    detail = f"{where} answered HTTP {status} ({content_type})"
     code = ""
     data: dict[str, Any] = {}
     try:
@@ -690,8 +743,11 @@ def error_from_answer(
             detail = parsed["detail"]
         if isinstance(parsed.get("code"), str):
             code = parsed["code"]
-    elif body:
-        detail += ": " + body[:200].decode("utf-8", "replace")
+    elif status < 500:
+        detail = (
+            f"{where} does not look like a BotWire server (HTTP {status}, {content_type}); "
+            "check the URL, e.g. http://host:8080"
+        )
     cls = ERRORS_BY_CODE.get(code)
     if cls is None:
         code = "server_error" if status >= 500 else "invalid_request"

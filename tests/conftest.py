@@ -30,6 +30,30 @@ BACKENDS = os.environ.get("BOTWIRE_TEST_BACKENDS", ALL_BACKENDS).split(",")
 """Which doors the conformance suite goes through (all of them unless narrowed)."""
 
 
+class FakeClock:
+    """A clock a test moves by hand (``clock.advance(60)``) instead of sleeping.
+
+    Stores take it as ``clock=``: ``SQLiteStore(path, clock=FakeClock())``.
+    """
+
+    def __init__(self, now: float | None = None) -> None:
+        import time
+
+        self.now = time.time() if now is None else now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A :class:`FakeClock` starting at the real time."""
+    return FakeClock()
+
+
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Never touch the real user data folder or a real BOTWIRE_URL from a test."""

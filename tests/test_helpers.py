@@ -74,3 +74,54 @@ def test_the_servers_openapi_enum_lists_the_table() -> None:
 )
 def test_one_redactor(url: str, shown: str) -> None:
     assert redact(url) == shown
+
+
+def test_a_server_that_is_not_botwire_is_named_not_dumped() -> None:
+    import httpx
+
+    from botwire import HTTPStore
+
+    page = b"<html><body>" + b"x" * 5000 + b"</body></html>"
+
+    def web_page(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(404, content=page, headers={"content-type": "text/html"})
+
+    client = httpx.Client(transport=httpx.MockTransport(web_page))
+    store = HTTPStore("http://example.test", client=client)
+    with pytest.raises(ValidationError) as info:
+        store.get("ns", "k")
+    message = str(info.value)
+    assert message.startswith(
+        "http://example.test does not look like a BotWire server (HTTP 404, text/html)"
+    )
+    assert "<html>" not in message
+    client.close()
+
+
+def test_base_url_of_0_2_is_accepted_with_a_deprecation_warning(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    with pytest.warns(DeprecationWarning, match=r"Memory\(base_url=\.\.\.\) is the 0\.2\.x"):
+        memory = Memory("legacy", base_url=url)
+    memory.set("k", 1)
+    assert Memory("legacy", url).get("k") == 1
+    with pytest.warns(DeprecationWarning), pytest.raises(ValidationError, match="not both"):
+        Memory("legacy", "sqlite:///elsewhere.db", base_url=url)
+    memory.close()
+
+
+def test_the_packaged_conformance_suite_catches_a_broken_store(tmp_path: Path) -> None:
+    """``botwire.testing`` is not vacuous: a store that breaks a rule fails it."""
+    from botwire import SQLiteStore, WriteResult
+    from botwire.testing import StoreConformance
+
+    class NoVersions(SQLiteStore):
+        def set(self, namespace: str, key: str, raw: str, **options: object) -> WriteResult:
+            result = super().set(namespace, key, raw, **options)  # type: ignore[arg-type]
+            return WriteResult(1, result.bytes)  # forgets that each write adds one
+
+    suite = StoreConformance()
+    store = NoVersions(tmp_path / "broken.db")
+    suite.test_set_then_get_returns_the_text_and_version_1(store, "ns-a")  # still passes
+    with pytest.raises(AssertionError):
+        suite.test_each_write_adds_one_to_the_version(store, "ns-b")
+    store.close()

@@ -49,23 +49,44 @@ def test_import_is_light() -> None:
     assert loaded == [], f"import botwire loaded {loaded}"
 
 
-def _public_methods(cls: type) -> dict[str, inspect.Signature]:
-    return {
-        name: inspect.signature(fn)
-        for name, fn in inspect.getmembers(cls, inspect.isfunction)
-        if not name.startswith("_")
-    }
+def test_stores_are_public_and_load_lazily() -> None:
+    """``from botwire import HTTPStore`` etc. work; ``import botwire`` loads none of them."""
+    code = (
+        "import sys, botwire\n"
+        "loaded = [m for m in ('botwire._http', 'botwire._postgres', 'httpx', 'psycopg')"
+        " if m in sys.modules]\n"
+        "assert loaded == [], loaded\n"
+        "from botwire import AsyncHTTPStore, HTTPStore, RetryPolicy\n"
+        "assert 'botwire._postgres' not in sys.modules\n"
+        "from botwire import AsyncPostgresStore, PostgresStore\n"
+        "from botwire._http import HTTPStore as H\n"
+        "from botwire._postgres import PostgresStore as P\n"
+        "assert HTTPStore is H and PostgresStore is P\n"
+        "print('ok')\n"
+    )
+    assert subprocess.check_output([sys.executable, "-c", code], text=True) == "ok\n"
+    with pytest.raises(AttributeError, match="no attribute 'NoSuchStore'"):
+        botwire.NoSuchStore  # noqa: B018
+    assert {"HTTPStore", "AsyncHTTPStore", "RetryPolicy"} <= set(botwire.__all__)
+    # left out of __all__: a star import must work without the postgres extra
+    assert "PostgresStore" not in botwire.__all__ and "PostgresStore" not in dir(botwire)
 
 
-def test_sync_and_async_twins_have_the_same_api() -> None:
-    sync, async_ = _public_methods(botwire.Memory), _public_methods(botwire.AsyncMemory)
-    # `in` cannot await, so the async twin spells it contains(); close is aclose.
-    assert set(sync) | {"contains", "aclose"} == set(async_)
-    for name, signature in sync.items():
-        assert str(async_[name]).replace("Awaitable[Any]", "").replace(" | ]", "]") or True
-        assert list(signature.parameters) == list(async_[name].parameters), name
-        if name != "close":
-            assert inspect.iscoroutinefunction(getattr(botwire.AsyncMemory, name)), name
+def test_postgres_store_without_the_extra_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    code = (
+        "import sys\n"
+        "sys.modules['psycopg'] = None\n"
+        "import botwire\n"
+        "try:\n"
+        "    botwire.PostgresStore\n"
+        "except botwire.MissingDependencyError as exc:\n"
+        "    print(exc)\n"
+    )
+    out = subprocess.check_output([sys.executable, "-c", code], text=True)
+    assert 'pip install "botwire[postgres]"' in out
+
+
+# The twins' parity (full signatures and annotations): tests/test_twins.py.
 
 
 @pytest.mark.slow

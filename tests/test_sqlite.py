@@ -14,6 +14,7 @@ import pytest
 from botwire import Memory, ServerError, SQLiteStore, UnavailableError, ValidationError
 from botwire._open import default_path, resolve_url
 from botwire._sqlite_sql import SCHEMA_VERSION
+from tests.conftest import FakeClock
 
 
 def test_default_location_follows_botwire_home(_isolated_home: Path) -> None:
@@ -112,14 +113,15 @@ def test_lock_held_too_long_is_a_clear_error(tmp_path: Path) -> None:
         holder.close()
 
 
-def test_purge_reclaims_expired_rows(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path / "m.db")
+def test_purge_reclaims_expired_rows(tmp_path: Path, clock: FakeClock) -> None:
+    store = SQLiteStore(tmp_path / "m.db", clock=clock)
     memory = Memory("a", store=store)
     memory.set("gone", 1, ttl=0.05)
     memory.append("gone-list", 1, 2)
     memory.set("gone-list", [1], ttl=0.05)
     memory.set("kept", 2)
-    time.sleep(0.1)
+    clock.advance(0.1)
+    assert memory.get("gone") is None and memory.get("kept") == 2  # invisible at once
     assert store.purge_expired() == 2
     conn = sqlite3.connect(tmp_path / "m.db")
     assert conn.execute("SELECT count(*) FROM entries").fetchone()[0] == 1

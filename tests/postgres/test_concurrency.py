@@ -159,3 +159,24 @@ def test_a_store_used_after_fork_opens_its_own_connections(pg_url: str, namespac
             ]
     finally:
         store.close()
+
+
+async def test_thousands_of_concurrent_async_calls_wait_their_turn(
+    pg_url: str, namespace: str
+) -> None:
+    """More concurrent calls than connections queue in order: none times out in the pool."""
+    import asyncio
+
+    from botwire import AsyncMemory
+    from botwire._postgres import AsyncPostgresStore
+
+    store = AsyncPostgresStore(pg_url, max_size=2, timeout=0.5)
+    memory = AsyncMemory(namespace, store=store)
+    try:
+        results = await asyncio.gather(
+            *(memory.set(f"k{i % 50}", i) for i in range(1000)), return_exceptions=True
+        )
+        assert [r for r in results if isinstance(r, BaseException)] == []
+        assert sum(await asyncio.gather(*(memory.get(f"k{i}") for i in range(50)))) > 0
+    finally:
+        await store.aclose()

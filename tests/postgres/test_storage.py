@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import random
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from botwire import (
 )
 from botwire._codec import encode
 from botwire._postgres import PostgresStore
+from tests.conftest import FakeClock
 from tests.postgres.conftest import raw_of
 
 pytestmark = pytest.mark.postgres
@@ -35,6 +35,14 @@ pytestmark = pytest.mark.postgres
 @pytest.fixture
 def store(pg_url: str) -> Iterator[PostgresStore]:
     store = PostgresStore(pg_url)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def clocked(pg_url: str, clock: FakeClock) -> Iterator[PostgresStore]:
+    """A store on a fake clock: TTLs expire by ``clock.advance``, not by sleeping."""
+    store = PostgresStore(pg_url, clock=clock)
     yield store
     store.close()
 
@@ -151,13 +159,14 @@ def test_set_and_delete_drop_list_rows(store: PostgresStore, pg_url: str, namesp
 
 
 def test_purge_reclaims_expired_keys_and_their_rows(
-    store: PostgresStore, pg_url: str, namespace: str
+    clocked: PostgresStore, pg_url: str, namespace: str, clock: FakeClock
 ) -> None:
+    store = clocked
     store.set(namespace, "short", '"x"', ttl=0.2)
     store.set(namespace, "list", "[1]", ttl=0.2)
     store.append(namespace, "list", ["2"], id="a")
     store.set(namespace, "stays", '"y"')
-    time.sleep(0.4)
+    clock.advance(0.4)
     assert store.get(namespace, "short") is None  # invisible at once, before the purge
     assert store.purge_expired() >= 2
     left = _rows(pg_url, "SELECT key FROM botwire_entries WHERE ns = %s", namespace)
@@ -235,15 +244,20 @@ def test_same_answers_as_the_sqlite_store(
 
 
 def test_purge_works_in_slices_until_done(
-    store: PostgresStore, pg_url: str, namespace: str, monkeypatch: pytest.MonkeyPatch
+    clocked: PostgresStore,
+    pg_url: str,
+    namespace: str,
+    monkeypatch: pytest.MonkeyPatch,
+    clock: FakeClock,
 ) -> None:
     import botwire._plans as plans
 
     monkeypatch.setattr(plans, "_PURGE_SLICE", 2)
+    store = clocked
     for i in range(5):
         store.set(namespace, f"k{i}", str(i), ttl=0.1)
         store.append(namespace, f"l{i}", ["1"], id=f"id{i}")
-    time.sleep(0.3)
+    clock.advance(0.3)
     assert store.purge_expired() >= 5
     left = _rows(pg_url, "SELECT key FROM botwire_entries WHERE ns = %s ORDER BY key", namespace)
     assert left == [(f"l{i}",) for i in range(5)]

@@ -1,0 +1,189 @@
+# unasync: begin async-only
+"""``AsyncHTTPStore``, the source of both HTTP stores: ``HTTPStore`` is generated from it.
+
+``scripts/unasync.py`` writes ``botwire._http_sync`` from this file; edit this one.
+The shared, I/O-free part (URL, headers, retry decisions, error mapping) is
+``botwire._http_base``.
+"""
+# unasync: end
+# sync: """``HTTPStore``: generated from ``botwire._http_async`` by ``scripts/unasync.py``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import httpx
+
+from botwire import _wire
+from botwire._http_base import (
+    _PAGE,
+    MAX_CONNECTIONS,
+    RetryPolicy,
+    _as_list,
+    _Attempts,
+    _Base,
+    _is_missing,
+    _new_id,
+)
+from botwire._types import AppendResult, KeyPage, Op, OpResult, Record, Usage, WriteResult
+from botwire._wire import WireRequest
+
+__all__ = ["AsyncHTTPStore"]
+
+
+class AsyncHTTPStore(_Base):
+    """The :class:`~botwire.AsyncStore` of a BotWire server, over HTTP.
+
+    Example:
+        >>> from botwire import AsyncMemory
+        >>> memory = AsyncMemory("notes", url="http://127.0.0.1:8080")  # an AsyncHTTPStore
+
+    Args:
+        url: the server's base URL, e.g. ``http://127.0.0.1:8080``.
+        api_key: sent as a bearer token (default ``$BOTWIRE_API_KEY``).
+        timeout: seconds to wait for one answer (connecting: at most 5 s).
+        client: an ``httpx.AsyncClient`` to send through (e.g. over an in-process
+            ASGI or WSGI transport); it is not closed by :meth:`aclose`.
+        retry: when to retry transient failures (default :class:`RetryPolicy`).
+
+    Raises:
+        ValidationError: the URL or timeout is invalid.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        api_key: str | None = None,
+        timeout: float = 10.0,
+        client: httpx.AsyncClient | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self._setup(url, api_key, timeout, retry)
+        self._owns_client = client is None
+        self._client = client if client is not None else httpx.AsyncClient(**self._client_options())
+        self._in_flight: asyncio.Semaphore | None = None  # unasync: async-only
+
+    async def _send(self, request: WireRequest, tries: _Attempts | None = None) -> httpx.Response:
+        tries = tries or _Attempts()
+        url = self.url + request.path
+        headers = self._headers_for(request)
+        while True:
+            try:
+                # unasync: begin async-only
+                # Thousands of concurrent calls: at most MAX_CONNECTIONS requests in
+                # flight, the rest wait here in order. Left to httpx's pool, every
+                # waiter is re-examined on each release and they time out (PoolTimeout).
+                async with self._slots():
+                    response = await self._client.request(
+                        request.method, url, content=request.content, headers=headers
+                    )
+                # unasync: end
+                # sync: response = self._client.request(
+                # sync:     request.method, url, content=request.content, headers=headers
+                # sync: )
+            except httpx.HTTPError as exc:
+                wait = self._wait_after_error(request, tries, exc)
+            else:
+                answered = self._wait_after_answer(request, tries, response)
+                if answered is None:
+                    return response
+                wait = answered
+            await asyncio.sleep(wait)
+            tries.attempt += 1
+
+    # unasync: begin async-only
+    def _slots(self) -> asyncio.Semaphore:
+        if self._in_flight is None:  # made on first use, inside the running loop
+            self._in_flight = asyncio.Semaphore(MAX_CONNECTIONS)
+        return self._in_flight
+
+    # unasync: end
+    async def _call(self, request: WireRequest) -> bytes:
+        return self._check(request, await self._send(request))
+
+    async def get(self, namespace: str, key: str) -> Record | None:
+        """Return the record at ``key``, or ``None``."""
+        request = _wire.get_request(namespace, key)
+        response = await self._send(request)
+        if _is_missing(response):
+            return None
+        return _wire.parse_record_answer(self._check(request, response))
+
+    async def get_list(self, namespace: str, key: str, last: int | None = None) -> Record | None:
+        """Return the list at ``key`` (its last ``last`` items if given)."""
+        if last is None:
+            return _as_list(key, await self.get(namespace, key))
+        request = _wire.get_request(namespace, key, last)
+        response = await self._send(request)
+        if _is_missing(response):
+            return None
+        return _wire.parse_record_answer(self._check(request, response))
+
+    async def set(
+        self,
+        namespace: str,
+        key: str,
+        raw: str,
+        *,
+        ttl: float | None = None,
+        if_version: int | None = None,
+        id: str | None = None,
+    ) -> WriteResult:
+        """Store ``raw`` under ``key`` (retried safely: it carries an idempotency id)."""
+        request = _wire.put_request(namespace, key, raw, ttl, if_version, id or _new_id())
+        return _wire.parse_write_answer(await self._call(request))
+
+    async def delete(self, namespace: str, key: str) -> bool:
+        """Delete ``key``; return whether it existed."""
+        request = _wire.delete_request(namespace, key)
+        tries = _Attempts()
+        response = await self._send(request, tries)
+        if _is_missing(response):
+            return tries.ambiguous  # resent after a lost answer: the first one deleted it
+        self._check(request, response)
+        return True
+
+    async def append(
+        self, namespace: str, key: str, raws: Sequence[str], *, id: str | None = None
+    ) -> AppendResult:
+        """Append items to the list at ``key`` (retried safely: it carries an id)."""
+        request = _wire.append_request(namespace, key, raws, id or _new_id())
+        return _wire.parse_append_answer(await self._call(request))
+
+    async def list_keys(
+        self,
+        namespace: str,
+        *,
+        prefix: str = "",
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> KeyPage:
+        """Return keys in order; with no ``limit``, every key (fetched page by page)."""
+        if limit is not None:
+            request = _wire.keys_request(namespace, prefix, limit, cursor)
+            return _wire.parse_keys_answer(await self._call(request))
+        keys: list[str] = []
+        while True:
+            page = _wire.parse_keys_answer(
+                await self._call(_wire.keys_request(namespace, prefix, _PAGE, cursor))
+            )
+            keys += page.keys
+            cursor = page.next_cursor
+            if cursor is None:
+                return KeyPage(keys, None)
+
+    async def batch(self, namespace: str, ops: Sequence[Op]) -> list[OpResult]:
+        """Run ``ops`` in one transaction on the server."""
+        ops = self._with_ids(ops)
+        return _wire.parse_batch_answer(ops, await self._call(_wire.batch_request(namespace, ops)))
+
+    async def usage(self, namespace: str) -> Usage:
+        """Return the live key count and stored bytes of ``namespace``."""
+        return _wire.parse_usage_answer(await self._call(_wire.usage_request(namespace)))
+
+    async def aclose(self) -> None:
+        """Close the connections (not those of a client passed in)."""
+        if self._owns_client:
+            await self._client.aclose()
