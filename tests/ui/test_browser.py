@@ -131,6 +131,7 @@ async def test_values_of_every_type(browser: Any, seeded: Any) -> None:
     await expect(value.locator(".badge")).to_have_text("string")
     await expect(value.locator(".string-text")).to_have_text("plain text")
     await expect(value.locator(".string-note")).to_have_count(0)
+    await expect(value.locator(".string-view")).to_have_text("string 10 charactersplain text")
     await page.goto(f"{seeded.url}/ui#ns=values&key=jsonish")
     await expect(value.locator(".badge")).to_have_text("string")
     await expect(value.locator(".string-text")).to_have_text('{"looks": "like json"}')
@@ -276,6 +277,9 @@ async def test_tokens_login_and_a_read_only_token_sees_no_edit_controls(
     await page.get_by_role("button", name="Sign in").click()
     await expect(page.locator("#who")).to_contain_text("read on team-*")
     await expect(page.locator("#value .json")).to_contain_text('"friday"')
+    await expect(page.locator("#value-body .read-only")).to_have_text(
+        "Read-only: this token may not change keys."
+    )
     for name in ("Edit", "Delete", "Set TTL", "Append", "Save"):
         await expect(page.get_by_role("button", name=name, exact=True)).to_have_count(0)
     await shot(page, "read-only")
@@ -302,10 +306,15 @@ async def test_tokens_login_and_a_read_only_token_sees_no_edit_controls(
     assert problems == []
 
 
-async def test_narrow_screen(browser: Any, seeded: Any) -> None:
+async def test_narrow_screen_in_the_dark_theme(browser: Any, seeded: Any) -> None:
     page, problems = await open_page(
-        browser, f"{seeded.url}/ui#ns=values&key=chat", viewport={"width": 390, "height": 844}
+        browser,
+        f"{seeded.url}/ui#ns=values&key=chat",
+        viewport={"width": 390, "height": 844},
+        color_scheme="dark",
     )
+    background = await page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(21, 23, 27)"  # the dark theme follows the system
     await expect(page.get_by_role("list", name="Conversation").locator(".msg")).to_have_count(3)
     width = await page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390

@@ -3,7 +3,7 @@
 // never is (see api.js).
 
 import { api, ApiError, forgetToken, saveToken, savedToken, watch } from "./api.js";
-import { bytes, h, plural, ttlLeft, typeOf, valueView, when } from "./render.js";
+import { bytes, h, plural, shortWhen, ttlLeft, typeOf, valueView, when } from "./render.js";
 
 const PAGE_SIZE = 50;
 const FILTER_DELAY_MS = 150;
@@ -236,7 +236,8 @@ function keyRow(key) {
     const type = typeOf(result.value);
     cells[0].textContent = type === "list" ? `list (${result.value.length})` : type;
     cells[1].textContent = String(result.version);
-    cells[2].textContent = when(result.updated_at);
+    cells[2].textContent = shortWhen(result.updated_at);
+    cells[2].title = when(result.updated_at);
     cells[3].textContent = ttlLeft(result.expires_at);
   };
   return { row, fill };
@@ -305,8 +306,10 @@ function showValue(record, key) {
     h("dt", {}, "Created"), h("dd", {}, when(record.created_at)),
     h("dt", {}, "TTL left"), h("dd", {}, ttlLeft(record.expires_at)));
   const panel = h("div", { id: "edit-area" });
-  body.replaceChildren(meta, state.access && state.access.write ? actions(record, panel) : null, panel,
-    h("div", { class: "viewer" }, valueView(record.value)));
+  const controls = state.access && state.access.write
+    ? actions(record, panel)
+    : h("p", { class: "note read-only" }, "Read-only: this token may not change keys.");
+  body.replaceChildren(meta, controls, panel, h("div", { class: "viewer" }, valueView(record.value)));
 }
 
 // -- editing (shown only to tokens that may write; the server refuses the rest anyway) --

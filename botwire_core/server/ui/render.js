@@ -75,18 +75,15 @@ export function jsonTree(value, depth = 0) {
 
 /** A string value: its text, marked as a string (even when it looks like JSON). */
 export function stringView(text) {
-  const box = h("div", { class: "string-view" });
   const note = looksLikeJson(text)
     ? h("p", { class: "note string-note" },
         "A string whose text looks like JSON: it is stored as text, not parsed.")
     : null;
-  box.append(
+  return h("div", { class: "string-view" },
     h("p", { class: "type-line" }, h("span", { class: "badge badge-string" }, "string"),
       ` ${plural([...text].length, "character")}`),
     note,
-    h("pre", { class: "string-text", "aria-label": "String value" }, text),
-  );
-  return box;
+    h("pre", { class: "string-text", "aria-label": "String value" }, text));
 }
 
 /** A LangChain message dict ({type, data: {content}}) or a {role, content} message. */
@@ -183,6 +180,14 @@ export function duration(seconds) {
 export function when(unixSeconds) {
   if (unixSeconds === null || unixSeconds === undefined) return "";
   return new Date(unixSeconds * 1000).toLocaleString();
+}
+
+/** A short time for a table cell: the time today, the date otherwise. */
+export function shortWhen(unixSeconds) {
+  if (unixSeconds === null || unixSeconds === undefined) return "";
+  const at = new Date(unixSeconds * 1000);
+  const today = new Date().toDateString() === at.toDateString();
+  return today ? at.toLocaleTimeString() : at.toLocaleDateString();
 }
 
 export function ttlLeft(expiresAt) {
