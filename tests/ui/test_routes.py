@@ -234,3 +234,23 @@ def test_the_ui_files_are_in_the_built_wheel(tmp_path: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     for name in set(ui_files().values()):
         assert f"botwire/server/ui/{name}" in names, name
+
+
+# -- docs/ui.md ----------------------------------------------------------------------------
+
+
+def test_docs_name_the_controls_the_page_has_and_its_weight() -> None:
+    from botwire.server._ui import FOLDER
+
+    doc = (ROOT / "docs" / "ui.md").read_text("utf-8")
+    assets = "".join(p.read_text("utf-8") for p in FOLDER.iterdir())
+    for name in re.findall(r'"([A-Z][a-z]+(?: [a-z]+)*)"', doc):
+        if name in ("Token", "Filter keys") or name.split()[0] in (
+            "Edit", "Save", "Delete", "Append", "Set", "Keep", "Take", "Show", "Next",
+            "Previous", "Open", "Sign", "Reload",
+        ):  # fmt: skip
+            assert f'"{name}"' in assets or f">{name}<" in assets, name
+    total = sum(p.stat().st_size for p in FOLDER.iterdir() if p.is_file())
+    stated = int(re.search(r"about (\d+) KB", doc).group(1))  # type: ignore[union-attr]
+    assert abs(total / 1000 - stated) <= 3, f"docs/ui.md says {stated} KB; it is {total} bytes"
+    assert (ROOT / "docs" / "images" / "ui.png").is_file()
