@@ -5,8 +5,12 @@ Screenshots of the main views are saved to ``build/ui-screenshots/``.
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -319,4 +323,37 @@ async def test_narrow_screen_in_the_dark_theme(browser: Any, seeded: Any) -> Non
     width = await page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390
     await shot(page, "narrow")
+    assert problems == []
+
+
+async def test_export_a_prefix_and_a_namespace_as_json_lines(
+    browser: Any, seeded: Any, tmp_path: Path
+) -> None:
+    page, problems = await open_page(browser, f"{seeded.url}/ui#ns=values")
+    await expect(rows(page)).to_have_count(9)
+    await page.get_by_label("Filter keys").fill("ch")
+    await expect(rows(page)).to_have_count(1)
+    async with page.expect_download() as download:
+        await page.get_by_role("button", name="Export JSON Lines").click()
+    lines = Path(await (await download.value).path()).read_text("utf-8").splitlines()
+    [line] = [json.loads(text) for text in lines]
+    assert line["key"] == "chat" and line["value"] == CHAT and line["version"] == 1
+    assert set(line) == {"key", "value", "version", "created_at", "updated_at", "expires_at"}
+    await page.get_by_label("Filter keys").fill("")
+    await expect(rows(page)).to_have_count(9)
+    async with page.expect_download() as download:
+        await page.get_by_role("button", name="Export JSON Lines").click()
+    exported = tmp_path / "values.jsonl"
+    await (await download.value).save_as(exported)
+    # `botwire import` reads it back, as it reads `botwire export`
+    copy = f"sqlite:///{tmp_path / 'copy.db'}"
+    botwire = str(Path(sys.executable).parent / "botwire")
+    imported = subprocess.run(
+        [botwire, "--url", copy, "import", "copy", "-i", str(exported)],
+        capture_output=True,
+        text=True,
+    )
+    assert imported.returncode == 0, imported.stderr
+    with Memory("copy", url=copy) as memory, Memory("values", url=seeded.url) as original:
+        assert memory.get_many(original.keys()) == original.get_many(original.keys())
     assert problems == []

@@ -499,6 +499,41 @@ async function afterWrite(key) {
   showUsage();
 }
 
+// -- export -------------------------------------------------------------------------
+
+const EXPORT_PAGE = 500;
+
+/** The namespace (or the keys matching the filter) as JSON Lines, the format of
+ * `botwire export` (and `botwire import`): one object per key. */
+async function exportLines() {
+  const ns = state.ns;
+  const prefix = state.prefix;
+  const lines = [];
+  let cursor = null;
+  do {
+    const page = await api.keys(ns, prefix, cursor, EXPORT_PAGE);
+    if (page.keys.length) {
+      const found = await api.getMany(ns, page.keys);
+      for (const r of found.results) {
+        if (!r.found) continue;
+        lines.push(JSON.stringify({
+          key: r.key, value: r.value, version: r.version, created_at: r.created_at,
+          updated_at: r.updated_at, expires_at: r.expires_at,
+        }));
+      }
+    }
+    say(`Exporting ${ns}: ${plural(lines.length, "key")}…`);
+    cursor = page.next_cursor;
+  } while (cursor);
+  const blob = new Blob(lines.map((line) => `${line}\n`), { type: "application/x-ndjson" });
+  const link = h("a", { href: URL.createObjectURL(blob), download: `${ns}${prefix ? `-${prefix}` : ""}.jsonl` });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+  say(`Exported ${plural(lines.length, "key")} from ${ns}${prefix ? ` starting with ${JSON.stringify(prefix)}` : ""}.`);
+}
+
 // -- wiring -------------------------------------------------------------------------
 
 function wire() {
@@ -556,6 +591,7 @@ function wire() {
     state.cursors.pop();
     listKeys();
   });
+  $("export").addEventListener("click", () => exportLines().catch(failed));
   $("reload").addEventListener("click", () => {
     listKeys();
     showUsage();
