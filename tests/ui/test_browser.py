@@ -357,3 +357,28 @@ async def test_export_a_prefix_and_a_namespace_as_json_lines(
     with Memory("copy", url=copy) as memory, Memory("values", url=seeded.url) as original:
         assert memory.get_many(original.keys()) == original.get_many(original.keys())
     assert problems == []
+
+
+async def test_keyboard_alone_finds_and_fixes_a_memory(browser: Any, open_server: Any) -> None:
+    with Memory("keyboard", url=open_server.url) as memory:
+        memory.set_many({"user-41:style": "terse", "user-42:style": "wordy", "user-43:x": 1})
+        page, problems = await open_page(browser, f"{open_server.url}/ui#ns=keyboard")
+        await expect(rows(page)).to_have_count(3)
+        await page.get_by_label("Filter keys").focus()
+        await page.keyboard.type("user-42")
+        await expect(rows(page)).to_have_count(1)
+        await page.keyboard.press("ArrowDown")
+        await page.keyboard.press("Enter")
+        await expect(page.locator(".string-text")).to_have_text("wordy")
+        await page.keyboard.press("Tab")
+        await expect(page.get_by_role("button", name="Edit")).to_be_focused()
+        await page.keyboard.press("Enter")
+        await expect(page.get_by_label("Value (JSON; a string needs quotes)")).to_be_focused()
+        await page.keyboard.press("ControlOrMeta+a")
+        await page.keyboard.type('"concise"')
+        await page.keyboard.press("Tab")
+        await expect(page.get_by_role("button", name="Save")).to_be_focused()
+        await page.keyboard.press("Enter")
+        await expect(page.locator(".string-text")).to_have_text("concise")
+        assert memory.get("user-42:style") == "concise"
+        assert problems == []

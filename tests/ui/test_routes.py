@@ -6,6 +6,7 @@ import re
 import secrets
 import subprocess
 import sys
+import uuid
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -209,6 +210,29 @@ def test_an_authorize_hook_decides_what_is_listed(store: SQLiteStore) -> None:
     app = create_app(store, Settings(), authorize=only_mine)
     with TestClient(app) as client:
         assert [n["namespace"] for n in client.get("/namespaces").json()["namespaces"]] == ["mine"]
+
+
+@pytest.mark.postgres
+def test_namespaces_on_postgresql() -> None:
+    from tests.conftest import postgres_url
+
+    url = postgres_url()
+    pytest.importorskip("psycopg")
+    prefix = f"ui-{uuid.uuid4().hex[:12]}-"
+    with TestClient(create_app(settings=Settings(db=url))) as client:
+        for name, count in (("a", 2), ("b", 1)):
+            for i in range(count):
+                assert client.put(f"/memory/{prefix}{name}/k{i}", json={"value": i}).is_success
+        body = client.get("/namespaces", params={"prefix": prefix, "limit": "1"}).json()
+        assert [(n["namespace"], n["keys"]) for n in body["namespaces"]] == [(f"{prefix}a", 2)]
+        rest = client.get(
+            "/namespaces", params={"prefix": prefix, "cursor": body["next_cursor"]}
+        ).json()
+        assert [n["namespace"] for n in rest["namespaces"]] == [f"{prefix}b"]
+        for name in ("a", "b"):
+            client.post(f"/memory/{prefix}{name}", json={"ops": [
+                {"op": "delete", "key": f"k{i}"} for i in range(2)
+            ]})  # fmt: skip
 
 
 def test_the_namespaces_route_is_in_openapi(store: SQLiteStore) -> None:

@@ -20,6 +20,7 @@ const state = {
   record: null, // the value shown: {key, value, version, updated_at, expires_at, ...}
   stopWatching: () => {},
   listing: 0, // bumped per key listing: an older answer arriving late is dropped
+  focusValue: false,
 };
 
 // -- status and errors ------------------------------------------------------------
@@ -224,7 +225,10 @@ async function listKeys() {
 
 function keyRow(key) {
   const button = h("button", { type: "button", class: "key", "data-key": key }, key);
-  button.addEventListener("click", () => go(state.ns, key));
+  button.addEventListener("click", () => {
+    state.focusValue = true; // the next Tab reaches the value's controls, not the next key
+    go(state.ns, key);
+  });
   button.addEventListener("keydown", moveThroughKeys);
   const cells = [h("td", { class: "t-type" }), h("td", { class: "t-num" }), h("td"), h("td")];
   const row = h("tr", { "data-key": key }, h("th", { scope: "row" }, button), ...cells);
@@ -296,6 +300,10 @@ function showValue(record, key) {
     row.classList.toggle("selected", row.dataset.key === key);
   }
   const body = $("value-body");
+  if (state.focusValue) {
+    state.focusValue = false;
+    $("value-title").focus();
+  }
   if (!record) {
     body.replaceChildren(h("p", { class: "note" }, "This key does not exist."));
     return;
@@ -494,6 +502,7 @@ function appendForm(record, panel) {
 }
 
 async function afterWrite(key) {
+  state.focusValue = true; // the form that had focus is gone: keep the keyboard in the value
   await openKey(key);
   await listKeys();
   showUsage();
