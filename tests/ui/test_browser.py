@@ -382,3 +382,15 @@ async def test_keyboard_alone_finds_and_fixes_a_memory(browser: Any, open_server
         await expect(page.locator(".string-text")).to_have_text("concise")
         assert memory.get("user-42:style") == "concise"
         assert problems == []
+
+
+async def test_first_view_of_100000_keys_is_under_a_second(browser: Any, tmp_path: Path) -> None:
+    """The issue's budget, measured as ``benchmarks/bench_ui.py`` does (best of 3 here)."""
+    from benchmarks.bench_ui import first_views, write_keys
+    from tests.servers import start_server
+
+    write_keys(tmp_path / "big.db", "big", 100_000)
+    with start_server(f"sqlite:///{tmp_path / 'big.db'}", access_log=False) as server:
+        timings = await first_views(browser, server.url, "big", 3)
+    best = min(complete for _, complete in timings)
+    assert best < 1000, f"first view of 100,000 keys took {timings} ms"
