@@ -260,8 +260,6 @@ async def team_data(token_server: ServerProcess) -> AsyncIterator[ServerProcess]
     writer = await make_token(token_server.url, read=True, write=True)
     with Memory("team-notes", url=token_server.url, api_key=writer) as memory:
         memory.set("plan", {"ship": "friday"})
-    with Memory("other", url=token_server.url, api_key=writer) as memory:
-        pass
     yield token_server
 
 
@@ -394,3 +392,19 @@ async def test_first_view_of_100000_keys_is_under_a_second(browser: Any, tmp_pat
         timings = await first_views(browser, server.url, "big", 3)
     best = min(complete for _, complete in timings)
     assert best < 1000, f"first view of 100,000 keys took {timings} ms"
+
+
+async def test_the_admin_token_sees_every_namespace_and_no_data(
+    browser: Any, team_data: Any
+) -> None:
+    page, problems = await open_page(browser, f"{team_data.url}/ui")
+    await page.get_by_label("Token").fill(ADMIN_TOKEN)
+    await page.get_by_label("Token").press("Enter")
+    await expect(page.locator("#who")).to_contain_text("admin token")
+    await expect(page.get_by_role("link", name="team-notes")).to_contain_text("1 key")
+    await page.get_by_role("link", name="team-notes").click()
+    await expect(page.locator("#usage")).to_have_text(
+        "This token may not read this namespace's keys."
+    )
+    await expect(rows(page)).to_have_count(0)
+    assert problems == []
