@@ -274,6 +274,7 @@ async def test_tokens_login_and_a_read_only_token_sees_no_edit_controls(
     await page.get_by_label("Token").fill("bw_000000000000_not-a-real-secret-at-all")
     await page.get_by_role("button", name="Sign in").click()
     await expect(page.locator("#login-error")).to_contain_text("not valid")
+    await expect(page.get_by_label("Open namespace")).to_be_hidden()  # nothing but the login
     await shot(page, "login")
     await page.get_by_label("Token").fill(reader)
     await page.get_by_role("button", name="Sign in").click()
