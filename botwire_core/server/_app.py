@@ -49,7 +49,7 @@ from botwire._errors import (
     ValidationError,
 )
 from botwire._store import AsyncStore, Store
-from botwire._tokens import is_reserved
+from botwire._tokens import TokenRecord, is_reserved
 from botwire._types import AppendOp, DeleteOp, KeyPage, Op, RestoreOp, SetOp
 from botwire.server import _requests, _runner, _shapes
 from botwire.server._limits import Quotas
@@ -314,6 +314,90 @@ async def usage(call: Call) -> Answer:
     return Answer(200, _wire.usage_answer(namespace, used, writes, server.settings.limits()))
 
 
+async def list_namespaces(call: Call) -> Answer:
+    """The namespaces this credential may see, a page at a time, each with its keys,
+    bytes and writes today, and what the credential may do.
+
+    On an open server and with the admin token: every namespace holding a live key;
+    with a scoped token: those its patterns cover (whether it may read or write them
+    is in ``access``).
+    """
+    from botwire._cursors import decode_cursor, encode_cursor
+
+    server = call.server
+    query = _requests.query_of(call.scope)
+    limit = _requests.int_param(query, "limit", 0, _shapes.MAX_NAMESPACES_LIMIT)
+    limit = _shapes.DEFAULT_NAMESPACES_LIMIT if limit is None else limit
+    prefix = query.get("prefix", "")
+    cursor = query.get("cursor") or None
+    after = decode_cursor(cursor) if cursor is not None else None
+    if not callable(getattr(server.store, "namespaces", None)):
+        raise NotFoundError(
+            "this server's store cannot list its namespaces; open a namespace by its name"
+        )
+    names: list[str] = await server.run("namespaces")
+    page: list[str] = []
+    more = False
+    for name in names:
+        if (
+            is_reserved(name)
+            or not name.startswith(prefix)
+            or (after is not None and name <= after)
+        ):
+            continue
+        if not await _may_see(call, name):
+            continue
+        if len(page) == limit:
+            more = True
+            break
+        page.append(name)
+    listed = []
+    for name in page:
+        used = await server.run("usage", name)
+        writes = await server.quotas.writes_today(name)
+        listed.append(
+            {"namespace": name, "keys": used.keys, "bytes": used.bytes, "writes_today": writes}
+        )
+    answer = {
+        "namespaces": listed,
+        "count": len(listed),
+        "next_cursor": encode_cursor(page[-1]) if more and page else None,
+        "limits": server.settings.limits(),
+        "access": _rights(call),
+    }
+    return Answer(200, json.dumps(answer, separators=(",", ":")).encode("utf-8"))
+
+
+async def _may_see(call: Call, namespace: str) -> bool:
+    principal = call.principal
+    if isinstance(principal, TokenRecord):
+        return principal.scope.covers(namespace)
+    if principal == "admin" or type(call.server.guard) is Guard:
+        return True
+    try:  # a caller's own check (create_app(authorize=...)): what it lets this caller read
+        await call.server.guard.authorize(call, namespace, ("read",))
+    except BotWireError:
+        return False
+    return True
+
+
+def _rights(call: Call) -> dict[str, Any]:
+    principal = call.principal
+    if isinstance(principal, TokenRecord):
+        scope = principal.scope
+        return {
+            "token": principal.id,
+            "read": scope.read,
+            "write": scope.write,
+            "patterns": list(scope.patterns),
+            "expires_at": principal.expires_at,
+        }
+    if principal == "admin":  # sees every namespace, reaches no data
+        return {"token": "admin", "read": False, "write": False, "patterns": ["*"],
+                "expires_at": None}  # fmt: skip
+    return {"token": None, "read": True, "write": True, "patterns": ["*"], "expires_at": None}
+
+
 async def health(call: Call) -> Answer:
     """Liveness: 200 while the server runs."""
     kind = call.server.runner().kind.encode()
@@ -373,6 +457,9 @@ ROUTES: list[Route] = [
     Route("GET", "/namespaces/{namespace}", "usage", usage, "read", _S.Shape(
         "Namespace usage", "namespaces", _S.UsageAnswer, None, (_S.NAMESPACE,),
         (400, 401, 403, 503))),
+    Route("GET", "/namespaces", "list_namespaces", list_namespaces, "token", _S.Shape(
+        "List namespaces", "namespaces", _S.NamespacesAnswer, None,
+        (_S.NAMESPACE_PREFIX, _S.NAMESPACES_LIMIT, _S.CURSOR), (400, 401, 404, 503))),
     Route("GET", _wire.HEALTH_PATH, "health", health, "open", _S.Shape(
         "Liveness", "operations", _S.Health, secured=False)),
     Route("GET", _wire.METRICS_PATH, "metrics", prometheus, "token", _S.Shape(
@@ -645,7 +732,8 @@ def create_app(
             touched; raise ``AuthenticationError`` or ``PermissionDeniedError``.
 
     Returns:
-        An ASGI app serving DESIGN.md §5, with ``/docs``, ``/healthz`` and ``/metrics``.
+        An ASGI app serving DESIGN.md §5, with ``/docs``, ``/healthz``, ``/metrics``
+        and the web UI at ``/ui`` (``settings.ui``).
     """
     from botwire.server._guard import ADMIN_ROUTES
 
@@ -653,7 +741,12 @@ def create_app(
     if settings.admin_token is not None and authorize is not None:
         raise ValidationError("use either tokens (admin_token) or authorize=, not both")
     guard = _HookGuard(authorize) if authorize is not None else Guard()
-    server = Server(store, settings, guard, [*ROUTES, *ADMIN_ROUTES, *DOC_ROUTES])
+    routes = [*ROUTES, *ADMIN_ROUTES, *DOC_ROUTES]
+    if settings.ui_enabled:
+        from botwire.server._ui import UI_ROUTES
+
+        routes += UI_ROUTES
+    server = Server(store, settings, guard, routes)
     if settings.admin_token is not None:
         server.use_tokens(settings.admin_token)
     return server

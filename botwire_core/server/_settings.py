@@ -51,6 +51,9 @@ class Settings(BaseSettings):
         lock_timeout: seconds a SQLite write waits for another process's lock
             before it answers 503.
         log_level: the server's log level.
+        ui: serve the web UI at ``/ui`` (``None``: on when the server listens on a
+            loopback address or has tokens, so an open server on a network does not
+            hand out a page to browse it).
         inline_store: kept for compatibility; store calls never run on the event loop.
     """
 
@@ -71,6 +74,7 @@ class Settings(BaseSettings):
     lock_timeout: float = Field(default=60.0, gt=0)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     inline_store: bool | None = None
+    ui: bool | None = None
 
     def __init__(self, **values: Any) -> None:
         try:
@@ -110,6 +114,15 @@ class Settings(BaseSettings):
     def max_body_bytes(self) -> int:
         """Largest request body read: room for a value escaped as ``\\uXXXX`` text."""
         return 4 * self.max_value_bytes + 64 * 1024
+
+    @property
+    def ui_enabled(self) -> bool:
+        """Whether ``/ui`` is served (see ``ui``)."""
+        if self.ui is not None:
+            return self.ui
+        from botwire.server.auth import is_loopback
+
+        return self.admin_token is not None or is_loopback(self.host)
 
     def limits(self) -> dict[str, int | None]:
         """The limits as ``GET /namespaces/{ns}`` reports them."""

@@ -252,6 +252,39 @@ class UsageAnswer(BaseModel):
     limits: Limits
 
 
+class NamespaceInfo(BaseModel):
+    """One namespace in a listing, with its usage."""
+
+    namespace: str
+    keys: int
+    bytes: int
+    writes_today: int
+
+
+class Rights(BaseModel):
+    """What the caller's credential may do (the web UI shows it and hides what it may not)."""
+
+    token: str | None = Field(
+        description='The token\'s public id; "admin" for the admin token; null on an open server.'
+    )
+    read: bool = Field(description="May read values in the namespaces listed.")
+    write: bool = Field(description="May write values in the namespaces listed.")
+    patterns: list[str] = Field(description="The namespace patterns it covers.")
+    expires_at: float | None = Field(description="When the token expires (Unix seconds).")
+
+
+class NamespacesAnswer(BaseModel):
+    """One page of the namespaces the caller may see, in code point order, with usage."""
+
+    namespaces: list[NamespaceInfo]
+    count: int = Field(description="Number of namespaces on this page.")
+    next_cursor: str | None = Field(
+        description="Pass as ?cursor= for the next page; null on the last page."
+    )
+    limits: Limits
+    access: Rights
+
+
 class Health(BaseModel):
     """Liveness."""
 
@@ -426,6 +459,18 @@ LIMIT = Param(
     "Page size; omit for every key.",
 )
 CURSOR = Param("cursor", "query", {"type": "string"}, "next_cursor of the previous page.")
+DEFAULT_NAMESPACES_LIMIT = 100
+MAX_NAMESPACES_LIMIT = 1000
+"""Largest page of ``GET /namespaces``: each namespace listed costs a usage count."""
+NAMESPACES_LIMIT = Param(
+    "limit",
+    "query",
+    {"type": "integer", "minimum": 0, "maximum": MAX_NAMESPACES_LIMIT},
+    f"Page size (default {DEFAULT_NAMESPACES_LIMIT}).",
+)
+NAMESPACE_PREFIX = Param(
+    "prefix", "query", {"type": "string"}, "Only namespaces starting with this."
+)
 TOKEN_ID = Param(
     "token_id", "path", {"type": "string", "pattern": r"^[A-Za-z0-9]{1,64}$"}, "A token's id."
 )

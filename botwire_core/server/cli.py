@@ -110,13 +110,19 @@ def _env(name: str) -> str:
     f"[default: 60] {_env('lock_timeout')}",
 )
 @click.option(
+    "--ui/--no-ui",
+    default=None,
+    help="Serve the web UI at /ui [default: on for a loopback address or with tokens] "
+    f"{_env('ui')}",
+)
+@click.option(
     "--log-level",
     type=click.Choice(["debug", "info", "warning", "error"]),
     default=None,
     help=f"Server log level [default: info] {_env('log_level')}",
 )
 def serve(**flags: Any) -> None:
-    """Run the BotWire server (HTTP API, /docs, /healthz, /metrics).
+    """Run the BotWire server (HTTP API, /ui, /docs, /healthz, /metrics).
 
     Point clients at it with BOTWIRE_URL=http://HOST:PORT. Set BOTWIRE_ADMIN_TOKEN
     to require scoped tokens (`botwire token create ...`); a non-loopback --host
@@ -162,7 +168,10 @@ def serve(**flags: Any) -> None:
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets)
             if self.started:
-                click.echo(f"BotWire server listening on {url} (store: {store}; docs: {url}/docs)")
+                ui = f"; ui: {url}/ui" if settings.ui_enabled else ""
+                click.echo(
+                    f"BotWire server listening on {url} (store: {store}; docs: {url}/docs{ui})"
+                )
                 click.echo(f"Point agents at it: BOTWIRE_URL={url}   (Ctrl-C stops it)")
                 sys.stdout.flush()
 
