@@ -387,3 +387,17 @@ def test_public_names_and_the_supported_range() -> None:
     declared = [f'"{r.replace(" ", "")}"' for r in _instruments]
     assert [line.strip(" ,") for line in extra.splitlines() if '"agentops' in line] == declared
     assert BotWireInstrumentor().instrumentation_dependencies() == _instruments
+
+
+def test_importing_does_not_import_agentops_but_needs_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+    import subprocess
+    import sys
+
+    code = "import sys, botwire.agentops; print('agentops' in sys.modules)"
+    assert subprocess.check_output([sys.executable, "-c", code], text=True).strip() == "False"
+    for name in [m for m in sys.modules if m.startswith("botwire.agentops")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "agentops", None)  # type: ignore[arg-type]
+    with pytest.raises(botwire.MissingDependencyError, match=r'pip install "botwire\[agentops\]"'):
+        importlib.import_module("botwire.agentops")
