@@ -37,21 +37,17 @@ PAGES = {
 }
 """Extra -> the pages whose snippets need only that extra (``:core``: those that need none)."""
 
-OFFLINE = {
-    # CrewAI: no telemetry, no tracing (docs/crewai.md)
+CREWAI_OFFLINE = {
     "CREWAI_DISABLE_TELEMETRY": "true",
     "CREWAI_TRACING_ENABLED": "false",
     "CREWAI_DISABLE_TRACKING": "true",
-    # AgentOps: the settings docs/agentops.md gives for a quiet offline run
-    "AGENTOPS_LOGGING_TO_FILE": "false",
-    "AGENTOPS_LOG_SESSION_REPLAY_URL": "false",
-    "AGENTOPS_LOG_LEVEL": "CRITICAL",
-    "AGENTOPS_AUTO_START_SESSION": "false",
-    "AGENTOPS_INSTRUMENT_LLM_CALLS": "false",
-    "AGENTOPS_API_ENDPOINT": "http://127.0.0.1:9",
-    "AGENTOPS_APP_URL": "http://127.0.0.1:9",
-    "AGENTOPS_EXPORTER_ENDPOINT": "http://127.0.0.1:9/v1/traces",
 }
+
+
+def _agentops_offline() -> dict[str, str]:
+    """The settings docs/agentops.md gives for a quiet offline run (one source)."""
+    text = (ROOT / "docs" / "agentops.md").read_text("utf-8")
+    return dict(re.findall(r'^\s+(AGENTOPS_[A-Z_]+)="([^"]*)"', text, re.MULTILINE))
 
 
 def _pip(python: Path, *args: str) -> None:
@@ -118,7 +114,8 @@ def test_each_extra_runs_its_pages_twice_in_a_clean_venv(
         "HOME": str(tmp_path / "home"),
         "BOTWIRE_HOME": str(tmp_path / "botwire"),  # the same store for both runs
         "CREWAI_STORAGE_DIR": str(tmp_path / "crewai"),
-        **OFFLINE,
+        **CREWAI_OFFLINE,
+        **_agentops_offline(),
     }
     (tmp_path / "home").mkdir()
     pages = [str(ROOT / page) for page in PAGES[extra]]
