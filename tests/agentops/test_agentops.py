@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -401,3 +402,33 @@ def test_importing_does_not_import_agentops_but_needs_it(monkeypatch: pytest.Mon
     monkeypatch.setitem(sys.modules, "agentops", None)  # type: ignore[arg-type]
     with pytest.raises(botwire.MissingDependencyError, match=r'pip install "botwire\[agentops\]"'):
         importlib.import_module("botwire.agentops")
+
+
+def test_a_provider_set_behind_the_watch_is_seen_soon(tmp_path: Path) -> None:
+    """``from opentelemetry.trace import set_tracer_provider`` before instrumenting."""
+    import subprocess
+    import sys
+
+    code = f"""
+from opentelemetry.trace import set_tracer_provider  # taken before the watch exists
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from botwire import Memory
+from botwire.agentops import BotWireInstrumentor
+from botwire.agentops._instrumentor import RECHECK_EVERY
+
+BotWireInstrumentor().instrument()
+memory = Memory("prefs", "sqlite:///{tmp_path / "m.db"}")
+exporter = InMemorySpanExporter()
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(exporter))
+set_tracer_provider(provider)
+for _ in range(RECHECK_EVERY + 2):
+    memory.get("k")
+print(len(exporter.get_finished_spans()) > 0)
+"""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "True"
