@@ -17,9 +17,9 @@ Example:
     'Ada'
 
 Each tool is a *plan*: a generator that yields the memory calls it needs and
-returns the answer. :meth:`MemoryTools.run` drives it with a ``Memory``,
-:meth:`MemoryTools.arun` awaits the same calls on an ``AsyncMemory``, so the sync
-and async tools cannot drift apart.
+returns the answer. :func:`run_plan` drives it with a ``Memory``,
+:func:`arun_plan` awaits the same calls on an ``AsyncMemory``, so the sync and
+async tools cannot drift apart (the LangGraph store's batches use the same two).
 
 Mistakes the model can fix (a bad key, a value over the size limit, a namespace
 over its quota) raise :class:`ToolInputError` whose text is the answer to show
@@ -42,6 +42,7 @@ from botwire._errors import QuotaExceededError, ValidationError
 
 __all__ = [
     "FORGET",
+    "Call",
     "LIST_MEMORIES",
     "RECALL",
     "REMEMBER",
@@ -52,7 +53,9 @@ __all__ = [
     "ToolInputError",
     "ToolSpec",
     "args_model",
+    "arun_plan",
     "rank",
+    "run_plan",
     "terms",
 ]
 
@@ -180,6 +183,40 @@ Call = tuple[str, tuple[Any, ...], dict[str, Any]]
 """One memory call a plan needs: method name, arguments, keyword arguments."""
 Plan = Generator[Call, Any, str]
 
+
+def run_plan(memory: Any, plan: Generator[Call, Any, T]) -> T:
+    """Drive ``plan`` with a ``Memory``: send it each call's result, or throw the
+    call's exception into it (a plan may catch, say, a ``ConflictError``)."""
+    try:
+        call = next(plan)
+        while True:
+            method, args, kwargs = call
+            try:
+                result = getattr(memory, method)(*args, **kwargs)
+            except Exception as exc:
+                call = plan.throw(exc)
+            else:
+                call = plan.send(result)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+
+
+async def arun_plan(memory: Any, plan: Generator[Call, Any, T]) -> T:
+    """:func:`run_plan` with an ``AsyncMemory``: the same plan, each call awaited."""
+    try:
+        call = next(plan)
+        while True:
+            method, args, kwargs = call
+            try:
+                result = await getattr(memory, method)(*args, **kwargs)
+            except Exception as exc:
+                call = plan.throw(exc)
+            else:
+                call = plan.send(result)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+
+
 SHOWN_CHARS = 200
 """How much of each fact ``list_memories`` and ``search_memories`` show."""
 MAX_SEARCH = 50
@@ -247,27 +284,15 @@ class MemoryTools:
             ToolInputError: a mistake the model can fix (its text is the answer).
             BotWireError: anything else (the store is down, …), unchanged.
         """
-        plan = self._plan(name, arguments)
         try:
-            call = next(plan)
-            while True:
-                method, args, kwargs = call
-                call = plan.send(getattr(self.memory, method)(*args, **kwargs))
-        except StopIteration as done:
-            return str(done.value)
+            return run_plan(self.memory, self._plan(name, arguments))
         except _MODEL_ERRORS as exc:
             raise ToolInputError(f"Error: {exc}") from exc
 
     async def arun(self, name: str, arguments: Mapping[str, Any]) -> str:
         """:meth:`run` on an ``AsyncMemory``."""
-        plan = self._plan(name, arguments)
         try:
-            call = next(plan)
-            while True:
-                method, args, kwargs = call
-                call = plan.send(await getattr(self.memory, method)(*args, **kwargs))
-        except StopIteration as done:
-            return str(done.value)
+            return await arun_plan(self.memory, self._plan(name, arguments))
         except _MODEL_ERRORS as exc:
             raise ToolInputError(f"Error: {exc}") from exc
 

@@ -16,7 +16,8 @@ While nothing can record (no SDK tracer provider: ``agentops.init()`` not called
 no other OpenTelemetry setup) a call costs one dictionary lookup and one flag. The
 flag is OpenTelemetry's public ``trace.get_tracer_provider()``, read once, and
 kept up to date by watching ``trace.set_tracer_provider`` (the global provider is
-set once and never unset); calling ``get_tracer_provider()`` on every operation
+set once and never unset) and, as a safety net, read again every
+:data:`RECHECK_EVERY` calls; calling ``get_tracer_provider()`` on every operation
 would cost a fifth of an embedded ``get``.
 """
 
@@ -118,15 +119,29 @@ def _watch_provider() -> None:
     _check_provider()
 
 
-def _env_provider() -> bool:
+RECHECK_EVERY = 256
+"""While no provider is known, look again every this many calls: a provider set
+through a reference to ``set_tracer_provider`` taken before it was watched (``from
+opentelemetry.trace import set_tracer_provider``) is seen within that many calls."""
+_until_recheck = 0
+
+
+def _late_provider() -> bool:
+    """Whether a provider has appeared that ``set_tracer_provider``'s watch missed."""
+    global _until_recheck
     if _provider_from_env:
         _check_provider()
+    else:
+        _until_recheck -= 1
+        if _until_recheck < 0:
+            _until_recheck = RECHECK_EVERY
+            _check_provider()
     return _provider_ready
 
 
 def global_provider_ready() -> bool:
     """Whether OpenTelemetry's global tracer provider can record (an SDK one is set)."""
-    return _provider_ready or _env_provider()
+    return _provider_ready or _late_provider()
 
 
 # -- what a call adds to its span: before it (never a value), and once it succeeded --------
@@ -329,7 +344,7 @@ def _sync_method(fn: Callable[..., Any], op: str) -> Callable[..., Any]:
         settings = self.__dict__.get(_SETTING, _everything)
         if (
             settings is None
-            or not (settings.own_provider or _provider_ready or _env_provider())
+            or not (settings.own_provider or _provider_ready or _late_provider())
             or not is_instrumentation_enabled()
         ):
             return fn(self, *args, **kwargs)
@@ -355,7 +370,7 @@ def _async_method(fn: Callable[..., Any], op: str) -> Callable[..., Any]:
         settings = self.__dict__.get(_SETTING, _everything)
         if (
             settings is None
-            or not (settings.own_provider or _provider_ready or _env_provider())
+            or not (settings.own_provider or _provider_ready or _late_provider())
             or not is_instrumentation_enabled()
         ):
             return await fn(self, *args, **kwargs)

@@ -114,7 +114,7 @@ class BotWireStorage:
 
     Args:
         namespace: a BotWire namespace name, or an open :class:`botwire.Memory`
-            to use (it is then not closed by :meth:`close`).
+            to use (:meth:`close` never closes the store; see there).
         url: where the data lives (see :class:`botwire.Memory`); default
             ``$BOTWIRE_URL`` or the embedded SQLite file.
         api_key: token for a server that requires one.
@@ -136,10 +136,8 @@ class BotWireStorage:
             if url is not None or api_key is not None:
                 raise ValidationError("url and api_key go with a namespace name, not a Memory")
             self.memory = namespace
-            self._owns_memory = False
         elif isinstance(namespace, str):
             self.memory = Memory(namespace, url, api_key=api_key)
-            self._owns_memory = True
         else:
             raise ValidationError(
                 "BotWireStorage takes a namespace name or a botwire.Memory, "
@@ -228,7 +226,8 @@ class BotWireStorage:
 
         Raises:
             EmbeddingDimensionMismatchError: an embedding's length differs from the
-                others in ``records``.
+                others in ``records`` or from the vectors already stored (another
+                embedder): as with CrewAI's LanceDB storage, ``reset()`` first.
             ValidationError: a record id is empty or contains ``/#``, or a scope is
                 too long for a BotWire key.
         """
@@ -238,6 +237,10 @@ class BotWireStorage:
         if len(dims) > 1:
             first, other = sorted(dims)[:2]
             raise EmbeddingDimensionMismatchError(first, other)
+        if dims:
+            stored = self._stored_dimension()
+            if stored is not None and dims != {stored}:
+                raise EmbeddingDimensionMismatchError(stored, dims.pop())
         old = self._suffixes_by_id(r.id for r in records)
         for record in records:
             suffix = self._suffix(record)
@@ -255,8 +258,23 @@ class BotWireStorage:
             ops.append(SetOp(_INDEX + record.id, encode(suffix)))
             self.memory.batch(ops)
 
+    def _stored_dimension(self) -> int | None:
+        """The length of the vectors stored so far (``None``: none is), as LanceDB's
+        table schema fixes it: read from the store, so a reopened storage, or another
+        process, refuses another embedder's vectors too (until :meth:`reset`)."""
+        for key in self.memory.list_keys(prefix=_VECTOR, limit=1):
+            vector = self.memory.get(key)
+            if isinstance(vector, dict) and isinstance(vector.get("dim"), int):
+                return int(vector["dim"])
+        return None
+
     def update(self, record: MemoryRecord) -> None:
-        """Replace the record with ``record.id`` by ``record`` (stored if missing)."""
+        """Replace the record with ``record.id`` by ``record`` (stored if missing).
+
+        Raises:
+            EmbeddingDimensionMismatchError: its embedding's length differs from the
+                stored vectors' (see :meth:`save`).
+        """
         self.save([record])
 
     def touch_records(self, record_ids: list[str]) -> None:
@@ -463,9 +481,14 @@ class BotWireStorage:
         )
 
     def close(self) -> None:
-        """Close the BotWire store this storage opened (not a ``Memory`` passed in)."""
-        if self._owns_memory:
-            self.memory.close()
+        """Nothing to flush: every write is durable when ``save`` returns.
+
+        The store stays open. CrewAI's ``Memory.close()`` closes its storage, and
+        the copies CrewAI makes of a crew's memory share this one storage, so
+        closing the store here would break them (LanceDB's storage has no
+        ``close()`` either). To release the store this storage opened, call
+        ``storage.memory.close()`` once nothing uses it.
+        """
 
 
 def _storage_name(storage: BotWireStorage) -> str:

@@ -10,7 +10,7 @@ messages with one tail read.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from typing import Any
 
 from langchain_core.chat_history import BaseChatMessageHistory
@@ -20,6 +20,7 @@ from botwire._client import AsyncMemory, Memory
 from botwire._codec import decode
 from botwire._errors import ConflictError, NotAListError, ValidationError
 from botwire._validation import validate_key
+from botwire._memory_tools import Call, arun_plan, run_plan
 from botwire.langchain._twins import MemoryPair
 
 __all__ = ["DEFAULT_SESSIONS_NAMESPACE", "BotWireChatMessageHistory", "session_key"]
@@ -142,17 +143,13 @@ class BotWireChatMessageHistory(BaseChatMessageHistory):
             f"window={self.window!r})"
         )
 
-    # -- sync ----------------------------------------------------------------------
+    # -- sync and async: one plan each, run on Memory or awaited on AsyncMemory --------
+    # (async is native on AsyncMemory, never a thread around the sync methods)
 
     @property
     def messages(self) -> list[BaseMessage]:  # type: ignore[override]
         """The session's messages, oldest first (the newest ``window`` if set)."""
-        memory = self._pair.sync
-        try:
-            items = memory.get_list(self.key, last=self.window)
-        except NotAListError:
-            items = self._read_legacy(memory.get(self.key), self.window)
-        return messages_from_dict(items)
+        return run_plan(self._pair.sync, self._read(self.window))
 
     def get_messages(self, last: int | None = None) -> list[BaseMessage]:
         """Return the newest ``last`` messages (all if ``None``), oldest first.
@@ -160,13 +157,7 @@ class BotWireChatMessageHistory(BaseChatMessageHistory):
         Raises:
             ValidationError: ``last`` is not a positive integer.
         """
-        memory = self._pair.sync
-        last = _window(last)
-        try:
-            items = memory.get_list(self.key, last=last)
-        except NotAListError:
-            items = self._read_legacy(memory.get(self.key), last)
-        return messages_from_dict(items)
+        return run_plan(self._pair.sync, self._read(_window(last)))
 
     def add_messages(self, messages: Sequence[BaseMessage]) -> None:
         """Append ``messages`` to the session in one atomic write.
@@ -175,47 +166,41 @@ class BotWireChatMessageHistory(BaseChatMessageHistory):
             ValidationError: an item is not a ``BaseMessage`` or is too large.
         """
         items = messages_to_dict(_check_messages(messages))
-        if not items:
-            return
-        memory = self._pair.sync
-        while True:
-            try:
-                memory.append(self.key, *items)
-                return
-            except NotAListError:
-                self._upgrade_legacy(memory)
+        if items:
+            run_plan(self._pair.sync, self._append(items))
 
     def clear(self) -> None:
         """Delete every message of the session."""
         self._pair.sync.delete(self.key)
 
-    # -- async (native on AsyncMemory, never a thread around the sync methods) ------
-
     async def aget_messages(self) -> list[BaseMessage]:
         """Async :attr:`messages`."""
-        memory = self._pair.async_
-        try:
-            items = await memory.get_list(self.key, last=self.window)
-        except NotAListError:
-            items = self._read_legacy(await memory.get(self.key), self.window)
-        return messages_from_dict(items)
+        return await arun_plan(self._pair.async_, self._read(self.window))
 
     async def aadd_messages(self, messages: Sequence[BaseMessage]) -> None:
         """Async :meth:`add_messages`: one atomic append."""
         items = messages_to_dict(_check_messages(messages))
-        if not items:
-            return
-        memory = self._pair.async_
-        while True:
-            try:
-                await memory.append(self.key, *items)
-                return
-            except NotAListError:
-                await self._aupgrade_legacy(memory)
+        if items:
+            await arun_plan(self._pair.async_, self._append(items))
 
     async def aclear(self) -> None:
         """Async :meth:`clear`."""
         await self._pair.async_.delete(self.key)
+
+    def _read(self, last: int | None) -> Generator[Call, Any, list[BaseMessage]]:
+        try:
+            items = yield ("get_list", (self.key,), {"last": last})
+        except NotAListError:
+            items = self._read_legacy((yield ("get", (self.key,), {})), last)
+        return messages_from_dict(items)
+
+    def _append(self, items: list[dict[str, Any]]) -> Generator[Call, Any, None]:
+        while True:
+            try:
+                yield ("append", (self.key, *items), {})
+                return
+            except NotAListError:
+                yield from self._upgrade_legacy()
 
     # -- lifetime ------------------------------------------------------------------
 
@@ -239,23 +224,13 @@ class BotWireChatMessageHistory(BaseChatMessageHistory):
             )
         return items if last is None else items[-last:]
 
-    def _upgrade_legacy(self, memory: Memory) -> None:
+    def _upgrade_legacy(self) -> Generator[Call, Any, None]:
         """Rewrite an original-SDK session (JSON text) as a list, once."""
-        item = memory.get_item(self.key)
+        item = yield ("get_item", (self.key,), {})
         if item is None:
             return
         items = self._read_legacy(item.value, None)
         try:
-            memory.set(self.key, items, if_version=item.version)
+            yield ("set", (self.key, items), {"if_version": item.version})
         except ConflictError:
             pass  # another writer changed it first; the caller retries the append
-
-    async def _aupgrade_legacy(self, memory: AsyncMemory) -> None:
-        item = await memory.get_item(self.key)
-        if item is None:
-            return
-        items = self._read_legacy(item.value, None)
-        try:
-            await memory.set(self.key, items, if_version=item.version)
-        except ConflictError:
-            pass

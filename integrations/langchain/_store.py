@@ -19,7 +19,7 @@ item that has a TTL).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Generator, Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
@@ -43,6 +43,7 @@ from botwire import GetOp as KVGetOp
 from botwire._client import AsyncMemory, Memory
 from botwire._codec import decode
 from botwire._errors import ConflictError, ValidationError
+from botwire._memory_tools import Call, arun_plan, run_plan
 from botwire._types import Record
 from botwire._validation import validate_key
 from botwire.langchain._twins import MemoryPair
@@ -205,84 +206,54 @@ class BotWireStore(BaseStore):
     def batch(self, ops: Iterable[Op]) -> list[Result]:
         """Run LangGraph store operations in order and return their results.
 
-        (:meth:`abatch` is the same code, awaited; keep the two in step.)
+        Every operation is checked before the first runs: one with a bad namespace
+        or value fails the batch with nothing written.
         """
-        memory = self._pair.sync
-        results: list[Result] = []
-        for op in ops:
-            validate_op_namespace(op)
-            if isinstance(op, GetOp):
-                (record,) = memory.batch([KVGetOp(item_key(op.namespace, op.key))])
-                decoded = self._decode(record)
-                if decoded is None:
-                    results.append(None)
-                    continue
-                if op.refresh_ttl and decoded[1].get("ttl"):
-                    self._refresh(memory, decoded[2], decoded[1])
-                results.append(decoded[0])
-            elif isinstance(op, PutOp):
-                key, value, ttl = self._put_args(op)
-                if value is None:
-                    memory.delete(key)
-                else:
-                    memory.set(key, value, ttl=ttl)
-                results.append(None)
-            elif isinstance(op, SearchOp):
-                keys = memory.list_keys(namespace_prefix(op.namespace_prefix))
-                records = []
-                for start in range(0, len(keys), _READ_CHUNK):
-                    chunk = [KVGetOp(k) for k in keys[start : start + _READ_CHUNK]]
-                    records.extend(memory.batch(chunk))
-                found = self._select(records, op)
-                if op.refresh_ttl:
-                    for record, doc in found:
-                        if doc.get("ttl"):
-                            self._refresh(memory, record, doc)
-                results.append([self._search_item(r, d) for r, d in found])
-            elif isinstance(op, ListNamespacesOp):
-                results.append(self._list_namespaces(memory.list_keys(), op))
-            else:
-                raise ValidationError(f"unknown store operation {type(op).__name__}")
-        return results
+        return run_plan(self._pair.sync, self._plan(list(ops)))
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
-        """Async :meth:`batch` on the ``AsyncMemory`` twin."""
-        memory = self._pair.async_
-        results: list[Result] = []
-        for op in ops:
+        """Async :meth:`batch`: the same plan, on the ``AsyncMemory`` twin."""
+        return await arun_plan(self._pair.async_, self._plan(list(ops)))
+
+    def _plan(self, ops: list[Op]) -> Generator[Call, Any, list[Result]]:
+        """The memory calls of a batch (see :mod:`botwire._memory_tools` for plans)."""
+        puts: dict[int, tuple[str, dict[str, Any] | None, float | None]] = {}
+        for index, op in enumerate(ops):  # check everything before writing anything
             validate_op_namespace(op)
+            if isinstance(op, PutOp):
+                puts[index] = self._put_args(op)
+            elif not isinstance(op, (GetOp, SearchOp, ListNamespacesOp)):
+                raise ValidationError(f"unknown store operation {type(op).__name__}")
+        results: list[Result] = []
+        for index, op in enumerate(ops):
             if isinstance(op, GetOp):
-                (record,) = await memory.batch([KVGetOp(item_key(op.namespace, op.key))])
+                (record,) = yield ("batch", ([KVGetOp(item_key(op.namespace, op.key))],), {})
                 decoded = self._decode(record)
-                if decoded is None:
-                    results.append(None)
-                    continue
-                if op.refresh_ttl and decoded[1].get("ttl"):
-                    await self._arefresh(memory, decoded[2], decoded[1])
-                results.append(decoded[0])
+                if decoded is not None and op.refresh_ttl and decoded[1].get("ttl"):
+                    yield from self._refresh(decoded[2], decoded[1])
+                results.append(None if decoded is None else decoded[0])
             elif isinstance(op, PutOp):
-                key, value, ttl = self._put_args(op)
+                key, value, ttl = puts[index]
                 if value is None:
-                    await memory.delete(key)
+                    yield ("delete", (key,), {})
                 else:
-                    await memory.set(key, value, ttl=ttl)
+                    yield ("set", (key, value), {"ttl": ttl})
                 results.append(None)
             elif isinstance(op, SearchOp):
-                keys = await memory.list_keys(namespace_prefix(op.namespace_prefix))
+                keys = yield ("list_keys", (namespace_prefix(op.namespace_prefix),), {})
                 records = []
                 for start in range(0, len(keys), _READ_CHUNK):
                     chunk = [KVGetOp(k) for k in keys[start : start + _READ_CHUNK]]
-                    records.extend(await memory.batch(chunk))
+                    records.extend((yield ("batch", (chunk,), {})))
                 found = self._select(records, op)
                 if op.refresh_ttl:
                     for record, doc in found:
                         if doc.get("ttl"):
-                            await self._arefresh(memory, record, doc)
+                            yield from self._refresh(record, doc)
                 results.append([self._search_item(r, d) for r, d in found])
-            elif isinstance(op, ListNamespacesOp):
-                results.append(self._list_namespaces(await memory.list_keys(), op))
             else:
-                raise ValidationError(f"unknown store operation {type(op).__name__}")
+                assert isinstance(op, ListNamespacesOp)
+                results.append(self._list_namespaces((yield ("list_keys", (), {})), op))
         return results
 
     # -- I/O-free helpers ----------------------------------------------------------
@@ -366,23 +337,14 @@ class BotWireStore(BaseStore):
     # -- TTL refresh ---------------------------------------------------------------
 
     @staticmethod
-    def _refresh(memory: Memory, record: Record, doc: dict[str, Any]) -> None:
+    def _refresh(record: Record, doc: dict[str, Any]) -> Generator[Call, Any, None]:
         """Restart an item's TTL clock, unless another writer got there first."""
         doc = {**doc, "updated_at": doc.get("updated_at", record.updated_at)}
+        ttl = _ttl_seconds(doc["ttl"])
         try:
-            memory.set(record.key, doc, ttl=_ttl_seconds(doc["ttl"]), if_version=record.version)
+            yield ("set", (record.key, doc), {"ttl": ttl, "if_version": record.version})
         except ConflictError:
             pass  # it was rewritten (which restarted its clock) or deleted meanwhile
-
-    @staticmethod
-    async def _arefresh(memory: AsyncMemory, record: Record, doc: dict[str, Any]) -> None:
-        doc = {**doc, "updated_at": doc.get("updated_at", record.updated_at)}
-        try:
-            await memory.set(
-                record.key, doc, ttl=_ttl_seconds(doc["ttl"]), if_version=record.version
-            )
-        except ConflictError:
-            pass
 
     # -- lifetime ------------------------------------------------------------------
 

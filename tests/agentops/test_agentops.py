@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -387,3 +388,47 @@ def test_public_names_and_the_supported_range() -> None:
     declared = [f'"{r.replace(" ", "")}"' for r in _instruments]
     assert [line.strip(" ,") for line in extra.splitlines() if '"agentops' in line] == declared
     assert BotWireInstrumentor().instrumentation_dependencies() == _instruments
+
+
+def test_importing_does_not_import_agentops_but_needs_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+    import subprocess
+    import sys
+
+    code = "import sys, botwire.agentops; print('agentops' in sys.modules)"
+    assert subprocess.check_output([sys.executable, "-c", code], text=True).strip() == "False"
+    for name in [m for m in sys.modules if m.startswith("botwire.agentops")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "agentops", None)  # type: ignore[arg-type]
+    with pytest.raises(botwire.MissingDependencyError, match=r'pip install "botwire\[agentops\]"'):
+        importlib.import_module("botwire.agentops")
+
+
+def test_a_provider_set_behind_the_watch_is_seen_soon(tmp_path: Path) -> None:
+    """``from opentelemetry.trace import set_tracer_provider`` before instrumenting."""
+    import subprocess
+    import sys
+
+    code = f"""
+from opentelemetry.trace import set_tracer_provider  # taken before the watch exists
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from botwire import Memory
+from botwire.agentops import BotWireInstrumentor
+from botwire.agentops._instrumentor import RECHECK_EVERY
+
+BotWireInstrumentor().instrument()
+memory = Memory("prefs", "sqlite:///{tmp_path / "m.db"}")
+exporter = InMemorySpanExporter()
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(exporter))
+set_tracer_provider(provider)
+for _ in range(RECHECK_EVERY + 2):
+    memory.get("k")
+print(len(exporter.get_finished_spans()) > 0)
+"""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "True"

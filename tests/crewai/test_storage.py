@@ -215,6 +215,34 @@ class TestBotWireStorage:
         with pytest.raises(EmbeddingDimensionMismatchError):
             storage.save([rec("b", "/", E0, 0), rec("c", "/", [1.0], 0)])
 
+    def test_another_embedders_vectors_are_refused_until_reset(self, tmp_path: Path) -> None:
+        """As LanceDB's fixed table schema does: on save, update and after reopening."""
+        storage = make("botwire", tmp_path)
+        storage.save([rec("a", "/s", E01, 0)])
+        four = [0.5] * 4  # the stored vectors have 8 dimensions
+        with pytest.raises(EmbeddingDimensionMismatchError):
+            storage.save([rec("b", "/s", four, 0)])
+        with pytest.raises(EmbeddingDimensionMismatchError):
+            storage.update(rec("a", "/s", four, 0))
+        reopened = BotWireStorage(storage.namespace, f"sqlite:///{tmp_path / 'bw.db'}")
+        with pytest.raises(EmbeddingDimensionMismatchError):
+            reopened.save([rec("c", "/other", four, 0)])
+        assert ids(reopened.search(E01, "/s")) == ["a"]  # the scope still searches
+        reopened.save([MemoryRecord(id="d", content="no vector")])  # nothing to check
+        reopened.reset()
+        reopened.save([rec("e", "/s", four, 0)])  # a new embedder after a reset
+        assert ids(reopened.search(four)) == ["e"]
+
+    def test_closing_a_crew_memory_leaves_the_shared_storage_usable(self, tmp_path: Path) -> None:
+        storage = make("botwire", tmp_path)
+        llm = ScriptedLLM(model="x")
+        first = CrewMemory(storage=storage, embedder=hash_embed, llm=llm)
+        second = CrewMemory(storage=storage, embedder=hash_embed, llm=llm)
+        first.close()  # e.g. one agent's copy of the crew memory is done
+        second.remember("Still here", scope="/", categories=["x"], importance=0.5)
+        assert storage.count() == 1
+        second.close()
+
     def test_records_without_embedding_are_listed_not_searched(self, tmp_path: Path) -> None:
         storage = make("botwire", tmp_path)
         storage.save([rec("a", "/", E0, 0), MemoryRecord(id="b", content="no vector")])

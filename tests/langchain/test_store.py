@@ -227,6 +227,27 @@ def test_default_ttl_from_the_ttl_config(memory: botwire.Memory) -> None:
 # -- errors ----------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    "bad",
+    [
+        PutOp(("a.b",), "k", {"v": 1}),
+        PutOp(("langgraph",), "k", {"v": 1}),
+        PutOp(("ok",), "k", ["not", "a", "dict"]),  # type: ignore[arg-type]
+        GetOp(("",), "k"),
+    ],
+)
+async def test_a_bad_operation_fails_the_whole_batch_before_any_write(
+    store: BotWireStore, bad: Any
+) -> None:
+    """Like the SQL stores: a batch is checked whole, so nothing before the bad op lands."""
+    good = PutOp(("ok",), "first", {"v": 1})
+    with pytest.raises((InvalidNamespaceError, botwire.ValidationError)):
+        store.batch([good, bad])
+    with pytest.raises((InvalidNamespaceError, botwire.ValidationError)):
+        await store.abatch([good, bad])
+    assert store.get(("ok",), "first") is None
+
+
 def test_bad_input_says_what_to_fix(store: BotWireStore) -> None:
     with pytest.raises(InvalidNamespaceError):
         store.put(("a.b",), "k", {"v": 1})
