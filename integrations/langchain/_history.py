@@ -19,8 +19,8 @@ from langchain_core.messages import BaseMessage, messages_from_dict, messages_to
 from botwire._client import AsyncMemory, Memory
 from botwire._codec import decode
 from botwire._errors import ConflictError, NotAListError, ValidationError
-from botwire._validation import validate_key
 from botwire._memory_tools import Call, arun_plan, run_plan
+from botwire._validation import validate_key
 from botwire.langchain._twins import MemoryPair
 
 __all__ = ["DEFAULT_SESSIONS_NAMESPACE", "BotWireChatMessageHistory", "session_key"]
