@@ -51,6 +51,8 @@ class Settings(BaseSettings):
         lock_timeout: seconds a SQLite write waits for another process's lock
             before it answers 503.
         log_level: the server's log level.
+        mcp: serve MCP's streamable HTTP at ``/mcp`` (``None``: when the ``mcp``
+            package is installed, ``pip install "botwire[mcp]"``).
         inline_store: kept for compatibility; store calls never run on the event loop.
     """
 
@@ -71,6 +73,7 @@ class Settings(BaseSettings):
     lock_timeout: float = Field(default=60.0, gt=0)
     log_level: str = "info"
     inline_store: bool | None = None
+    mcp: bool | None = None
 
     def __init__(self, **values: Any) -> None:
         try:
@@ -110,6 +113,25 @@ class Settings(BaseSettings):
     def max_body_bytes(self) -> int:
         """Largest request body read: room for a value escaped as ``\\uXXXX`` text."""
         return 4 * self.max_value_bytes + 64 * 1024
+
+    @property
+    def mcp_enabled(self) -> bool:
+        """Whether ``/mcp`` is served (see ``mcp``).
+
+        Raises:
+            MissingDependencyError: ``mcp`` is on but the package is not installed.
+        """
+        if self.mcp is False:
+            return False
+        import importlib.util
+
+        if importlib.util.find_spec("mcp") is not None:
+            return True
+        if self.mcp:
+            from botwire._errors import require
+
+            require("mcp", "mcp")
+        return False
 
     def limits(self) -> dict[str, int | None]:
         """The limits as ``GET /namespaces/{ns}`` reports them."""

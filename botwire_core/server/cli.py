@@ -110,6 +110,12 @@ def _env(name: str) -> str:
     f"[default: 60] {_env('lock_timeout')}",
 )
 @click.option(
+    "--mcp/--no-mcp",
+    default=None,
+    help="Serve MCP (streamable HTTP) at /mcp [default: on when botwire[mcp] is "
+    f"installed] {_env('mcp')}",
+)
+@click.option(
     "--log-level",
     type=click.Choice(["debug", "info", "warning", "error"]),
     default=None,
