@@ -32,7 +32,7 @@ from botwire._codec import encoded_size
 from botwire._errors import PermissionDeniedError, UnavailableError
 from botwire._tokens import TokenRecord, is_reserved
 from botwire._types import AppendOp, DeleteOp, Op, RestoreOp, SetOp
-from botwire.server import _shapes
+from botwire.server import _requests, _shapes
 from botwire.server._app import Answer, Call, Server
 from botwire.server._routes import Route
 
@@ -118,7 +118,7 @@ class ServedStore:
     ) -> Any:
         await self._allow(namespace, "write")
         items = tuple(raws)
-        await self._server.admit(namespace, 1, sum(encoded_size(r) for r in items))
+        await self._server.admit(namespace, 1, _requests.item_bytes(items))
         return await self._server.runner().write(namespace, AppendOp(key, items, id))
 
     async def list_keys(
@@ -145,7 +145,7 @@ class ServedStore:
             incoming = sum(
                 encoded_size(op.raw)
                 if isinstance(op, (SetOp, RestoreOp))
-                else sum(encoded_size(r) for r in op.raws)
+                else _requests.item_bytes(op.raws)
                 for op in writes
             )
             await self._server.admit(namespace, len(writes), incoming)

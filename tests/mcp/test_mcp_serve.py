@@ -9,7 +9,6 @@ server's sentence. Runs on the installed mcp major.
 from __future__ import annotations
 
 import json
-import secrets
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -21,17 +20,13 @@ import pytest
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 
-from click.testing import CliRunner  # noqa: E402
 
 from botwire import Memory  # noqa: E402
-from botwire._cli import cli  # noqa: E402
 from botwire.mcp import KV_TOOLS, MCP_MAJOR  # noqa: E402
-from tests.mcp.conftest import Tools  # noqa: E402
+from tests.mcp.conftest import ADMIN, Tools, token  # noqa: E402
 from tests.servers import ServerProcess, start_server  # noqa: E402
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.slow]
-
-ADMIN = "adm-" + secrets.token_urlsafe(24)
 
 VALUES: list[Any] = [
     None,
@@ -62,14 +57,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         yield running
 
 
-def token(server: ServerProcess, *args: str) -> str:
-    made = CliRunner().invoke(
-        cli, ["token", "--url", server.url, "--admin-token", ADMIN, "create", "-q", *args]
-    )
-    assert made.exit_code == 0, made.output
-    return made.output.strip()
-
-
 @asynccontextmanager
 async def mcp_client(url: str, bearer: str) -> AsyncIterator[Tools]:
     """The SDK's streamable-HTTP client of ``url``, sending ``Authorization: Bearer``."""
@@ -94,7 +81,7 @@ async def mcp_client(url: str, bearer: str) -> AsyncIterator[Tools]:
 
 
 async def test_tools_over_mcp_with_a_scoped_token(server: ServerProcess) -> None:
-    scoped = token(server, "-n", "team-a-*", "--read", "--write")
+    scoped = token(server.url, "-n", "team-a-*", "--read", "--write")
     async with mcp_client(server.url + "/mcp", scoped) as tools:
         listed = await tools.client.list_tools()
         assert set(KV_TOOLS) <= {t.name for t in listed.tools}
@@ -118,7 +105,7 @@ async def test_tools_over_mcp_with_a_scoped_token(server: ServerProcess) -> None
         assert memory.get("v15") == [1, "two", None, {"three": [3.0]}]
 
     # a read-only token: reads work, writes are tool errors
-    reader = token(server, "-n", "team-a-1", "--read")
+    reader = token(server.url, "-n", "team-a-1", "--read")
     async with mcp_client(server.url + "/mcp", reader) as tools:
         assert (await tools.memory_get(key="v8", namespace="team-a-1"))["value"] == "plain"
         refused = await tools.error("memory_delete", key="v8", namespace="team-a-1")
@@ -136,7 +123,7 @@ def test_mcp_needs_a_token_and_shares_the_pipeline(server: ServerProcess) -> Non
     admin = {**accept, "Authorization": f"Bearer {ADMIN}"}
     assert httpx.post(server.url + "/mcp", json=ping, headers=admin).status_code == 403
 
-    scoped = {**accept, "Authorization": f"Bearer {token(server, '-n', 'x', '--read')}"}
+    scoped = {**accept, "Authorization": f"Bearer {token(server.url, '-n', 'x', '--read')}"}
     answer = httpx.post(server.url + "/mcp", json=ping, headers=scoped)
     assert answer.status_code == 200, answer.text
     assert answer.json()["id"] == 1
