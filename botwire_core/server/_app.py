@@ -310,24 +310,41 @@ def _parse_batch(max_value: int) -> Callable[[bytes], list[Op]]:
     return parse
 
 
+class BatchNeeds(NamedTuple):
+    """What a batch asks of the caller and of the quotas."""
+
+    rights: tuple[Literal["read", "write"], ...]
+    writes: int
+    incoming: int
+    """Bytes the writes bring."""
+    changes: bool
+
+
+def batch_needs(ops: list[Op]) -> BatchNeeds:
+    """The rights (an empty batch needs ``read``), writes and incoming bytes of ``ops``."""
+    writes = [op for op in ops if isinstance(op, (SetOp, AppendOp, RestoreOp))]
+    changes = bool(writes) or any(isinstance(op, DeleteOp) for op in ops)
+    reads = len(ops) > len(writes) + sum(isinstance(op, DeleteOp) for op in ops) or not ops
+    incoming = sum(
+        encoded_size(op.raw)
+        if isinstance(op, (SetOp, RestoreOp))
+        else _requests.item_bytes(op.raws)
+        for op in writes
+    )
+    rights = (*(("read",) if reads else ()), *(("write",) if changes else ()))
+    return BatchNeeds(rights, len(writes), incoming, changes)
+
+
 async def batch(call: Call) -> Answer:
     """Run get/set/delete/append operations in one transaction: all or nothing."""
     server, namespace = call.server, call.namespace
     ops = await _off_loop(await call.body(), _parse_batch(server.settings.max_value_bytes))
-    writes = [op for op in ops if isinstance(op, (SetOp, AppendOp, RestoreOp))]
-    changes = bool(writes) or any(isinstance(op, DeleteOp) for op in ops)
-    reads = len(ops) > len(writes) + sum(isinstance(op, DeleteOp) for op in ops) or not ops
-    await call.allow(*(("read",) if reads else ()), *(("write",) if changes else ()))
-    if writes:
-        incoming = sum(
-            encoded_size(op.raw)
-            if isinstance(op, (SetOp, RestoreOp))
-            else _requests.item_bytes(op.raws)
-            for op in writes
-        )
-        await server.admit(namespace, len(writes), incoming)
+    needs = batch_needs(ops)
+    await call.allow(*needs.rights)
+    if needs.writes:
+        await server.admit(namespace, needs.writes, needs.incoming)
     results = await server.run("batch", namespace, ops) if ops else []
-    if changes:
+    if needs.changes:
         server.quotas.forget(namespace)
     return Answer(200, _wire.batch_answer(ops, results))
 

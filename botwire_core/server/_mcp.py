@@ -31,9 +31,9 @@ from typing import TYPE_CHECKING, Any
 from botwire._codec import encoded_size
 from botwire._errors import PermissionDeniedError, UnavailableError
 from botwire._tokens import TokenRecord, is_reserved
-from botwire._types import AppendOp, DeleteOp, Op, RestoreOp, SetOp
+from botwire._types import AppendOp, Op, SetOp
 from botwire.server import _requests, _shapes
-from botwire.server._app import Answer, Call, Server
+from botwire.server._app import Answer, Call, Server, batch_needs
 from botwire.server._routes import Route
 
 if TYPE_CHECKING:
@@ -135,22 +135,15 @@ class ServedStore:
         )
 
     async def batch(self, namespace: str, ops: Sequence[Op]) -> Any:
-        writes = [op for op in ops if isinstance(op, (SetOp, AppendOp, RestoreOp))]
-        changes = bool(writes) or any(isinstance(op, DeleteOp) for op in ops)
-        reads = len(ops) > len(writes) + sum(isinstance(op, DeleteOp) for op in ops)
-        await self._allow(
-            namespace, *(("read",) if reads else ()), *(("write",) if changes else ())
-        )
-        if writes:
-            incoming = sum(
-                encoded_size(op.raw)
-                if isinstance(op, (SetOp, RestoreOp))
-                else _requests.item_bytes(op.raws)
-                for op in writes
-            )
-            await self._server.admit(namespace, len(writes), incoming)
-        results = await self._server.run("batch", namespace, list(ops)) if ops else []
-        if changes:
+        listed = list(ops)
+        needs = batch_needs(listed)
+        if not listed:
+            return []
+        await self._allow(namespace, *needs.rights)
+        if needs.writes:
+            await self._server.admit(namespace, needs.writes, needs.incoming)
+        results = await self._server.run("batch", namespace, listed)
+        if needs.changes:
             self._server.quotas.forget(namespace)
         return results
 
