@@ -31,12 +31,13 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any, Literal, NamedTuple, TypeAlias
 
 from starlette.requests import Request
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from botwire import _wire
 from botwire._codec import encoded_size
@@ -102,6 +103,9 @@ class Call:
     principal: Any = None
     """What the guard authenticated (a token record), for :meth:`allow`."""
     authorized: bool = field(default=False)
+    send: Send | None = None
+    sent: tuple[int, int] | None = None
+    """``(status, body bytes)`` of an answer another app sent (:meth:`forward`)."""
 
     @property
     def namespace(self) -> str:
@@ -135,6 +139,28 @@ class Call:
 
     def header(self, name: bytes) -> str | None:
         return _requests.header(self.scope, name)
+
+    async def forward(self, app: ASGIApp, body: bytes) -> None:
+        """Let another ASGI app answer (``/mcp``: the MCP SDK's) with the ``body``
+        already read; the pipeline still writes the access log line and the metrics."""
+        assert self.send is not None
+        send, receive, given = self.send, self.receive, False
+
+        async def replay() -> Message:
+            nonlocal given
+            if not given:
+                given = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()  # waits for the disconnect, as the app expects
+
+        async def counted(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self.sent = (message["status"], 0)
+            elif message["type"] == "http.response.body" and self.sent is not None:
+                self.sent = (self.sent[0], self.sent[1] + len(message.get("body", b"")))
+            await send(message)
+
+        await app(self.scope, replay, counted)
 
 
 class Guard:
@@ -284,24 +310,41 @@ def _parse_batch(max_value: int) -> Callable[[bytes], list[Op]]:
     return parse
 
 
+class BatchNeeds(NamedTuple):
+    """What a batch asks of the caller and of the quotas."""
+
+    rights: tuple[Literal["read", "write"], ...]
+    writes: int
+    incoming: int
+    """Bytes the writes bring."""
+    changes: bool
+
+
+def batch_needs(ops: list[Op]) -> BatchNeeds:
+    """The rights (an empty batch needs ``read``), writes and incoming bytes of ``ops``."""
+    writes = [op for op in ops if isinstance(op, (SetOp, AppendOp, RestoreOp))]
+    changes = bool(writes) or any(isinstance(op, DeleteOp) for op in ops)
+    reads = len(ops) > len(writes) + sum(isinstance(op, DeleteOp) for op in ops) or not ops
+    incoming = sum(
+        encoded_size(op.raw)
+        if isinstance(op, (SetOp, RestoreOp))
+        else _requests.item_bytes(op.raws)
+        for op in writes
+    )
+    rights = (*(("read",) if reads else ()), *(("write",) if changes else ()))
+    return BatchNeeds(rights, len(writes), incoming, changes)
+
+
 async def batch(call: Call) -> Answer:
     """Run get/set/delete/append operations in one transaction: all or nothing."""
     server, namespace = call.server, call.namespace
     ops = await _off_loop(await call.body(), _parse_batch(server.settings.max_value_bytes))
-    writes = [op for op in ops if isinstance(op, (SetOp, AppendOp, RestoreOp))]
-    changes = bool(writes) or any(isinstance(op, DeleteOp) for op in ops)
-    reads = len(ops) > len(writes) + sum(isinstance(op, DeleteOp) for op in ops) or not ops
-    await call.allow(*(("read",) if reads else ()), *(("write",) if changes else ()))
-    if writes:
-        incoming = sum(
-            encoded_size(op.raw)
-            if isinstance(op, (SetOp, RestoreOp))
-            else _requests.item_bytes(op.raws)
-            for op in writes
-        )
-        await server.admit(namespace, len(writes), incoming)
+    needs = batch_needs(ops)
+    await call.allow(*needs.rights)
+    if needs.writes:
+        await server.admit(namespace, needs.writes, needs.incoming)
     results = await server.run("batch", namespace, ops) if ops else []
-    if changes:
+    if needs.changes:
         server.quotas.forget(namespace)
     return Answer(200, _wire.batch_answer(ops, results))
 
@@ -508,6 +551,9 @@ class Server:
         self._openapi: bytes | None = None
         self._logger = logging.getLogger(ACCESS_LOGGER)
         self._shared_counts = _runner.StoreCounter(self.run)
+        self.lifespans: list[Callable[[], AbstractAsyncContextManager[None]]] = []
+        """Entered at startup, left at shutdown: a door's background work (MCP's sessions)."""
+        self._running = AsyncExitStack()
         self.quotas = Quotas(
             settings.writes_per_day,
             settings.max_namespace_bytes,
@@ -605,11 +651,15 @@ class Server:
             if message["type"] == "lifespan.startup":
                 try:
                     self.runner()  # open the store now, so a bad --db fails at start
+                    for lifespan in self.lifespans:
+                        await self._running.enter_async_context(lifespan())
                 except Exception as exc:  # noqa: BLE001 - reported to the ASGI server
+                    await self._running.aclose()
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                await self._running.aclose()
                 await self.aclose()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
@@ -626,7 +676,7 @@ class Server:
             except BotWireError as exc:  # 404/405: still behind the token, if tokens are on
                 match = Match(_UNMATCHED, error=exc)
             route_label = match.route.template
-            call = Call(self, scope, receive, match)
+            call = Call(self, scope, receive, match, send=send)
             status, body, headers, media_type = await self._serve(call)
         except BotWireError as exc:
             status, body, headers = _error(exc)
@@ -637,21 +687,25 @@ class Server:
             _log.exception("unexpected error answering %s %s", scope["method"], scope["path"])
             status, headers, media_type, code = 500, [], _JSON, ServerError.code
             body = _wire.error_body(code, "the server failed; its log has the details")
-        if status == 304:
-            start = headers
+        size = len(body)
+        if call is not None and call.sent is not None:  # answered by another app (/mcp)
+            status, size = call.sent
         else:
-            length = str(len(body)).encode("ascii")
-            start = [(b"content-type", media_type), (b"content-length", length), *headers]
-        await send({"type": "http.response.start", "status": status, "headers": start})
-        head = status == 304 or scope["method"] == "HEAD"
-        await send({"type": "http.response.body", "body": b"" if head else body})
+            if status == 304:
+                start = headers
+            else:
+                length = str(size).encode("ascii")
+                start = [(b"content-type", media_type), (b"content-length", length), *headers]
+            await send({"type": "http.response.start", "status": status, "headers": start})
+            head = status == 304 or scope["method"] == "HEAD"
+            await send({"type": "http.response.body", "body": b"" if head else body})
         seconds = time.perf_counter() - started
         self.metrics.observe_request(scope["method"], route_label, status, seconds)
         if self.settings.access_log and self._logger.isEnabledFor(logging.INFO):
             match_ns = call.match.namespace if call is not None else None
             token = call.token if call is not None else None
             log_request(
-                self._logger, scope, route_label, status, seconds, len(body), match_ns, token, code
+                self._logger, scope, route_label, status, seconds, size, match_ns, token, code
             )
 
     async def _serve(self, call: Call) -> Answer:
@@ -733,7 +787,8 @@ def create_app(
 
     Returns:
         An ASGI app serving DESIGN.md §5, with ``/docs``, ``/healthz``, ``/metrics``
-        and the web UI at ``/ui`` (``settings.ui``).
+        and the web UI at ``/ui`` (``settings.ui``), MCP at ``/mcp`` (``settings.mcp``;
+        started by the app's lifespan).
     """
     from botwire.server._guard import ADMIN_ROUTES
 
@@ -749,4 +804,8 @@ def create_app(
     server = Server(store, settings, guard, routes)
     if settings.admin_token is not None:
         server.use_tokens(settings.admin_token)
+    if settings.mcp_enabled:
+        from botwire.server import _mcp
+
+        _mcp.install(server)
     return server

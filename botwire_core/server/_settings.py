@@ -54,6 +54,8 @@ class Settings(BaseSettings):
         ui: serve the web UI at ``/ui`` (``None``: on when the server listens on a
             loopback address or has tokens, so an open server on a network does not
             hand out a page to browse it).
+        mcp: serve MCP's streamable HTTP at ``/mcp`` (``None``: when the ``mcp``
+            package is installed, ``pip install "botwire[mcp]"``).
         inline_store: kept for compatibility; store calls never run on the event loop.
     """
 
@@ -75,6 +77,7 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     inline_store: bool | None = None
     ui: bool | None = None
+    mcp: bool | None = None
 
     def __init__(self, **values: Any) -> None:
         try:
@@ -123,6 +126,25 @@ class Settings(BaseSettings):
         from botwire.server.auth import is_loopback
 
         return self.admin_token is not None or is_loopback(self.host)
+
+    @property
+    def mcp_enabled(self) -> bool:
+        """Whether ``/mcp`` is served (see ``mcp``).
+
+        Raises:
+            MissingDependencyError: ``mcp`` is on but the package is not installed.
+        """
+        if self.mcp is False:
+            return False
+        import importlib.util
+
+        if importlib.util.find_spec("mcp") is not None:
+            return True
+        if self.mcp:
+            from botwire._errors import require
+
+            require("mcp", "mcp")
+        return False
 
     def limits(self) -> dict[str, int | None]:
         """The limits as ``GET /namespaces/{ns}`` reports them."""

@@ -116,6 +116,12 @@ def _env(name: str) -> str:
     f"{_env('ui')}",
 )
 @click.option(
+    "--mcp/--no-mcp",
+    default=None,
+    help="Serve MCP (streamable HTTP) at /mcp [default: on when botwire[mcp] is "
+    f"installed] {_env('mcp')}",
+)
+@click.option(
     "--log-level",
     type=click.Choice(["debug", "info", "warning", "error"]),
     default=None,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 from botwire import (
     AsyncMemory,
@@ -16,7 +17,16 @@ from botwire import (
 from botwire._tokens import RESERVED_PREFIX, Access, TokenScope, is_reserved, validate_pattern
 from botwire.mcp._compat import ToolError
 
-__all__ = ["Namespaces", "tool_errors"]
+__all__ = ["Namespaces", "RequestCheck", "request_check", "tool_errors"]
+
+RequestCheck = Callable[[str, Access], None]
+"""Raises ``PermissionDeniedError`` (with the refusal sentence) unless the request
+being served may ``access`` the namespace."""
+
+request_check: ContextVar[RequestCheck | None] = ContextVar("botwire_mcp_request", default=None)
+"""The caller's own scope, set per request by a server that serves MCP over HTTP
+(``/mcp`` on ``botwire serve``: the bearer token's scope). Set, it decides instead
+of the server's fixed ``allow`` patterns; unset (stdio), those decide."""
 
 
 @contextmanager
@@ -70,10 +80,13 @@ class Namespaces:
     def memory(self, namespace: str | None, access: Access = "read") -> AsyncMemory:
         """The ``AsyncMemory`` of ``namespace`` (``None``: the default) if ``access`` is allowed.
 
+        Allowed means: by the :data:`request_check` of the request being served,
+        if one is set, else by the ``allow`` patterns; ``_botwire.*`` never.
+
         Raises:
             ValidationError: not a valid namespace name.
-            PermissionDeniedError: valid, but outside the ``allow`` patterns, or a
-                write on a read-only server.
+            PermissionDeniedError: valid, but outside the ``allow`` patterns (or
+                the caller's scope), or a write on a read-only server.
         """
         name = namespace or self.default
         memory = self._memories.get(name)
@@ -81,6 +94,12 @@ class Namespaces:
             if self._store is None:
                 self._store = open_async_store(self._url, api_key=self._api_key)
             memory = AsyncMemory(name, store=self._store)  # validates the name
+        check = request_check.get()
+        if check is not None:  # served over HTTP: the caller's token decides
+            if is_reserved(name):
+                raise self._refusal(name)
+            check(name, access)
+            return memory  # not cached: each caller may reach other namespaces
         if not self.scope.allows(name, access):
             raise self._refusal(name)
         self._memories[name] = memory  # only allowed ones: the cache stays small

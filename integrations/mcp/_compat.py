@@ -8,6 +8,7 @@ Everything else in ``botwire.mcp`` imports the SDK through this module.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from mcp.types import ToolAnnotations
@@ -57,7 +58,12 @@ def new_server(name: str, instructions: str) -> Server:
 
 
 def streamable_http_app(
-    server: Server, *, path: str = "/mcp", stateless: bool = True, json_response: bool = True
+    server: Server,
+    *,
+    path: str = "/mcp",
+    stateless: bool = True,
+    json_response: bool = True,
+    allowed_hosts: Sequence[str] | None = None,
 ) -> Starlette:
     """The server's streamable-HTTP ASGI app, on either major.
 
@@ -66,15 +72,28 @@ def streamable_http_app(
     behind a load balancer answer one client. The app's lifespan runs the SDK's
     session manager; a host app that mounts it must run
     ``server.session_manager.run()`` in its own lifespan (mounted lifespans are
-    not run). DNS-rebinding protection stays as the SDK sets it.
+    not run).
+
+    DNS-rebinding protection: ``allowed_hosts`` (``Host`` values, ``name:*`` for
+    any port) turns it on for exactly those names, with the matching ``http://``
+    and ``https://`` origins; ``None`` leaves it as the SDK sets it (on for a
+    loopback host).
     """
+    options: dict[str, Any] = {"stateless_http": stateless, "json_response": json_response}
+    if allowed_hosts is not None:
+        from mcp.server.transport_security import TransportSecuritySettings
+
+        hosts = list(allowed_hosts)
+        origins = [f"{scheme}://{host}" for host in hosts for scheme in ("http", "https")]
+        options["transport_security"] = TransportSecuritySettings(
+            enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins
+        )
     if MCP_MAJOR >= 2:
-        options = {"stateless_http": stateless, "json_response": json_response}
         app: Starlette = cast(Any, server).streamable_http_app(streamable_http_path=path, **options)
         return app
     server.settings.streamable_http_path = path
-    server.settings.stateless_http = stateless
-    server.settings.json_response = json_response
+    for name, value in options.items():
+        setattr(server.settings, name, value)
     return server.streamable_http_app()
 
 

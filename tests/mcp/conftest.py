@@ -8,6 +8,7 @@ same way on both (``model_dump(by_alias=True)``: 2.x attributes are snake_case).
 
 from __future__ import annotations
 
+import secrets
 import sys
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -59,6 +60,23 @@ async def connect_stdio(args: list[str], env: dict[str, str]) -> AsyncIterator[A
         async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
             await session.initialize()
             yield session
+
+
+ADMIN = "adm-" + secrets.token_urlsafe(24)
+"""The admin token of the test servers started with tokens on."""
+
+
+def token(url: str, *args: str) -> str:
+    """A new token of the server at ``url`` (``botwire token create -q ARGS``)."""
+    from click.testing import CliRunner
+
+    from botwire._cli import cli
+
+    made = CliRunner().invoke(
+        cli, ["token", "--url", url, "--admin-token", ADMIN, "create", "-q", *args]
+    )
+    assert made.exit_code == 0, made.output
+    return made.output.strip()
 
 
 def botwire_command() -> str:

@@ -40,11 +40,20 @@ def test_python_snippets_print_what_the_page_shows(
 
 
 def test_json_blocks_parse_and_match_the_config_command() -> None:
-    configs = [json.loads(code) for lang, code in BLOCKS if lang == "json"]
+    parsed = [json.loads(code) for lang, code in BLOCKS if lang == "json"]
+    entries = [
+        next(iter((config.get("mcpServers") or config["servers"]).values())) for config in parsed
+    ]
+    configs = [c for c, entry in zip(parsed, entries, strict=True) if "url" not in entry]
     assert len(configs) == 3
     for config in configs:
         [entry] = (config.get("mcpServers") or config["servers"]).values()
         assert entry["args"][0] == "mcp" and Path(entry["command"]).is_absolute()
+    remote = [entry for entry in entries if "url" in entry]  # /mcp on botwire serve
+    assert len(remote) == 2
+    for entry in remote:
+        assert entry["url"].endswith("/mcp")
+        assert entry["headers"]["Authorization"].startswith("Bearer ")
     printed = CliRunner().invoke(cli, ["mcp", "config", "vscode", "--url", "http://h:1"])
     assert set(json.loads(printed.output)["servers"]["botwire"]) == set(
         configs[1]["servers"]["botwire"]

@@ -7,7 +7,6 @@ refusal of a namespace the token does not cover reaches the model as a tool erro
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,16 +14,12 @@ import pytest
 
 pytest.importorskip("fastapi")
 
-from click.testing import CliRunner  # noqa: E402
 
 from botwire import Memory, PermissionDeniedError  # noqa: E402
-from botwire._cli import cli  # noqa: E402
-from tests.mcp.conftest import Tools, connect_stdio  # noqa: E402
+from tests.mcp.conftest import ADMIN, Tools, connect_stdio, token  # noqa: E402
 from tests.servers import ServerProcess, start_server  # noqa: E402
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.slow]
-
-ADMIN = "adm-" + secrets.token_urlsafe(24)
 
 
 @pytest.fixture
@@ -35,18 +30,10 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
         yield running
 
 
-def token(server: ServerProcess, *args: str) -> str:
-    made = CliRunner().invoke(
-        cli, ["token", "--url", server.url, "--admin-token", ADMIN, "create", "-q", *args]
-    )
-    assert made.exit_code == 0, made.output
-    return made.output.strip()
-
-
 async def test_claude_desktop_and_an_agent_share_one_memory(
     server: ServerProcess, tmp_path: Path
 ) -> None:
-    host_token = token(server, "-n", "mcp", "--read", "--write")
+    host_token = token(server.url, "-n", "mcp", "--read", "--write")
     env = {
         "BOTWIRE_URL": server.url,
         "BOTWIRE_API_KEY": host_token,
@@ -59,7 +46,7 @@ async def test_claude_desktop_and_an_agent_share_one_memory(
         refused = await tools.error("memory_set", key="k", value=1, namespace="team-red")
         assert "may not write namespace 'team-red'" in refused, refused
 
-        agent_token = token(server, "-n", "mcp", "--read")
+        agent_token = token(server.url, "-n", "mcp", "--read")
         with Memory("mcp", server.url, api_key=agent_token) as agent:  # the other "host"
             assert agent.get("user:language") == "Portuguese"
             with pytest.raises(PermissionDeniedError):

@@ -26,6 +26,7 @@ def test_every_route_is_in_openapi_and_every_operation_is_a_route(client: TestCl
         "/docs",
         "/docs/swagger-ui-bundle.js",
         "/docs/swagger-ui.css",
+        "/mcp",  # MCP's streamable HTTP: JSON-RPC, described by MCP itself, not OpenAPI
     }
 
 
