@@ -226,6 +226,28 @@ async def test_a_server_without_batches_gets_single_requests(
         await upstream.aclose()
 
 
+async def test_callers_cancelled_while_waiting_leave_the_others_alone(
+    _servers: dict[str, str],
+) -> None:
+    store, sent, client = _counting(_servers["sqlite"])
+    memory = AsyncMemory(_namespace(), store=store)
+    try:
+        tasks = [asyncio.create_task(memory.set(f"k{i}", i)) for i in range(600)]
+        await asyncio.sleep(0)  # every call issued; those past the first 64 wait
+        for task in tasks[100:600:2]:
+            task.cancel()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        kept = [i for i in range(600) if i < 100 or i % 2]
+        assert [results[i] for i in kept] == [1] * len(kept)
+        cancelled = [i for i in range(100, 600, 2)]
+        assert all(isinstance(results[i], asyncio.CancelledError) for i in cancelled)
+        stored = await memory.get_many([f"k{i}" for i in range(600)])
+        assert {int(k[1:]) for k in stored} == set(kept)  # nothing cancelled was sent
+        assert await memory.set("after", 1) == 1  # and the store still works
+    finally:
+        await client.aclose()
+
+
 @pytest.mark.slow
 async def test_ten_thousand_concurrent_sets_complete_on_every_door(backend_url: str) -> None:
     memory = AsyncMemory(_namespace(), backend_url)
