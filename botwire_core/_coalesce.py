@@ -5,12 +5,15 @@ Async only: a sync ``HTTPStore`` has one call in flight per thread, nothing queu
 Rules (what a caller can rely on):
 
 * A call that finds a request slot free and nobody waiting is sent at once, alone,
-  exactly as without coalescing: no added latency.
-* When every slot is busy (``limit`` requests in flight), calls wait in one FIFO
-  queue per namespace. Each freed slot takes the oldest waiting calls of a
-  namespace, up to :data:`MAX_OPS` and :data:`MAX_BYTES`, and sends them as one
-  ``POST /memory/{ns}`` batch, in the order they were issued (so the order per key
-  is kept within the batch). The backlog is spread over the free slots.
+  exactly as without coalescing: no added latency. Calls issued in the same loop
+  tick after it (``asyncio.gather`` of a thousand calls) wait for the end of that
+  tick, and calls that find every slot busy (``limit`` requests in flight) wait
+  for a slot, in one FIFO queue per namespace.
+* At the end of the tick, and whenever a slot is freed, the waiting calls are
+  spread over the free slots: each takes the oldest waiting calls of a namespace,
+  up to :data:`MAX_OPS` and :data:`MAX_BYTES`, and sends them as one
+  ``POST /memory/{ns}`` batch (or alone, if only one), in the order they were
+  issued, so the order per key is kept within a batch and in sending.
 * A call marked ``alone`` (a conditional write, an op larger than
   :data:`MAX_OP_BYTES`) is never merged: it waits its turn in the same queue and is
   then sent as its own single request, so it neither overtakes nor is overtaken.
@@ -79,12 +82,18 @@ class Coalescer:
         self._queued = 0
         self._queues: dict[str, deque[_Call]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._tick = False  # a call went alone in this loop tick; a pump is scheduled
         self.requests = 0
         """Requests sent so far (a batch counts once), for tests and benchmarks."""
 
     async def run(self, namespace: str, op: Op, single: Single, *, alone: bool) -> OpResult:
-        """Run one op: at once if a slot is free and nobody waits, else queued."""
-        if self._running < self._limit and not self._queued:
+        """Run one op: at once if a slot is free and nobody waits, else queued.
+
+        ``single`` sends it alone; ``alone`` forbids merging it with others.
+        """
+        if self._running < self._limit and not self._queued and not self._tick:
+            self._tick = True
+            self.loop.call_soon(self._end_tick)
             self._running += 1
             self.requests += 1
             try:
@@ -98,6 +107,11 @@ class Coalescer:
         self._queues.setdefault(namespace, deque()).append(call)
         self._queued += 1
         return await future
+
+    def _end_tick(self) -> None:
+        """The tick in which a call went alone is over: send what queued up behind it."""
+        self._tick = False
+        self._pump()
 
     def _pump(self) -> None:
         """Fill the free slots with the waiting calls, oldest namespace first."""
