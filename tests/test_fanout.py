@@ -228,6 +228,32 @@ async def test_a_server_without_batches_gets_single_requests(
         await upstream.aclose()
 
 
+async def test_batches_stay_within_the_ops_and_body_limits(_servers: dict[str, str]) -> None:
+    """Merged bodies never exceed MAX_BYTES (below any server's body limit) nor
+    MAX_OPS; an op over MAX_OP_BYTES travels alone, as its own PUT."""
+    from botwire._coalesce import MAX_BYTES, MAX_OP_BYTES, MAX_OPS
+
+    store, sent, client = _counting(_servers["sqlite"])
+    memory = AsyncMemory(_namespace(), store=store)
+    try:
+        mid, big = "m" * 3000, "b" * (MAX_OP_BYTES + 1)
+        values = [big if i % 200 == 0 else mid if i % 2 else i for i in range(2000)]
+        versions = await asyncio.gather(*(memory.set(f"k{i}", v) for i, v in enumerate(values)))
+        assert versions == [1] * 2000
+        batches = _batches(sent)
+        assert batches and all(len(r.content) <= MAX_BYTES for r in batches)
+        assert all(r.content.count(b'"op":') <= MAX_OPS for r in batches)
+        assert all(big.encode() not in r.content for r in batches)
+        assert sum(1 for r in sent if r.method == "PUT" and big.encode() in r.content) == 10
+        small = await asyncio.gather(*(memory.set(f"s{i}", i) for i in range(5000)))
+        assert small == [1] * 5000
+        assert all(r.content.count(b'"op":') <= MAX_OPS for r in _batches(sent))
+        stored = await memory.get_many([f"k{i}" for i in range(0, 2000, 7)])
+        assert stored == {f"k{i}": values[i] for i in range(0, 2000, 7)}
+    finally:
+        await client.aclose()
+
+
 async def test_callers_cancelled_while_waiting_leave_the_others_alone(
     _servers: dict[str, str],
 ) -> None:
