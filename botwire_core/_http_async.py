@@ -11,11 +11,13 @@ The shared, I/O-free part (URL, headers, retry decisions, error mapping) is
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 import httpx
 
 from botwire import _wire
+from botwire._coalesce import Coalescer  # unasync: async-only
 from botwire._http_base import (
     _PAGE,
     MAX_CONNECTIONS,
@@ -26,7 +28,19 @@ from botwire._http_base import (
     _is_missing,
     _new_id,
 )
-from botwire._types import AppendResult, KeyPage, Op, OpResult, Record, Usage, WriteResult
+from botwire._types import (
+    AppendOp,
+    AppendResult,
+    DeleteOp,
+    GetOp,
+    KeyPage,
+    Op,
+    OpResult,
+    Record,
+    SetOp,
+    Usage,
+    WriteResult,
+)
 from botwire._wire import WireRequest
 
 __all__ = ["AsyncHTTPStore"]
@@ -63,7 +77,11 @@ class AsyncHTTPStore(_Base):
         self._setup(url, api_key, timeout, retry)
         self._owns_client = client is None
         self._client = client if client is not None else httpx.AsyncClient(**self._client_options())
-        self._in_flight: asyncio.Semaphore | None = None  # unasync: async-only
+        # unasync: begin async-only
+        self._in_flight: asyncio.Semaphore | None = None
+        self._coalescer: Coalescer | None = None
+        self._batches = True  # False once the server turned out to have no batch route
+        # unasync: end
 
     async def _send(self, request: WireRequest, tries: _Attempts | None = None) -> httpx.Response:
         tries = tries or _Attempts()
@@ -99,12 +117,50 @@ class AsyncHTTPStore(_Base):
             self._in_flight = asyncio.Semaphore(MAX_CONNECTIONS)
         return self._in_flight
 
+    async def _coalesced(
+        self, namespace: str, op: Op, single: Callable[[], Awaitable[Any]], alone: bool = False
+    ) -> Any:
+        """Run a single-key op; merged into a batch with others if it has to wait.
+
+        ``single`` sends it alone. The rules are in ``botwire._coalesce``.
+        """
+        loop = asyncio.get_running_loop()
+        if self._coalescer is None or self._coalescer.loop is not loop:
+            self._coalescer = Coalescer(self._coalesced_batch, MAX_CONNECTIONS)
+        alone = alone or not self._batches
+        return await self._coalescer.run(namespace, op, single, alone=alone)
+
+    async def _coalesced_batch(self, namespace: str, ops: list[Op]) -> list[OpResult] | None:
+        """Send merged calls as one batch; ``None``: refused for one op, nothing applied."""
+        request = _wire.batch_request(namespace, ops)  # every set and append has an id
+        tries = _Attempts()
+        response = await self._send(request, tries)
+        if response.status_code >= 500:
+            self._check(request, response)  # raises: the same error for every caller
+        if response.status_code >= 300:
+            if response.status_code in (404, 405) and not _is_missing(response):
+                self._batches = False  # a server of the original API: no batches
+            return None
+        results = _wire.parse_batch_answer(ops, response.content)
+        if tries.ambiguous:  # resent after a lost answer: the first one deleted it
+            results = [
+                True if isinstance(op, DeleteOp) else result
+                for op, result in zip(ops, results, strict=True)
+            ]
+        return results
+
     # unasync: end
     async def _call(self, request: WireRequest) -> bytes:
         return self._check(request, await self._send(request))
 
     async def get(self, namespace: str, key: str) -> Record | None:
         """Return the record at ``key``, or ``None``."""
+        # unasync: begin async-only
+        return await self._coalesced(namespace, GetOp(key), lambda: self._get(namespace, key))  # type: ignore[no-any-return]
+        # unasync: end
+        # sync: return self._get(namespace, key)
+
+    async def _get(self, namespace: str, key: str) -> Record | None:
         request = _wire.get_request(namespace, key)
         response = await self._send(request)
         if _is_missing(response):
@@ -132,11 +188,41 @@ class AsyncHTTPStore(_Base):
         id: str | None = None,
     ) -> WriteResult:
         """Store ``raw`` under ``key`` (retried safely: it carries an idempotency id)."""
-        request = _wire.put_request(namespace, key, raw, ttl, if_version, id or _new_id())
+        op_id = id or _new_id()
+        # unasync: begin async-only
+        # A conditional write is never merged: in an all-or-nothing batch its
+        # ConflictError would fail the others. It keeps its place in the queue.
+        return await self._coalesced(  # type: ignore[no-any-return]
+            namespace,
+            SetOp(key, raw, ttl, if_version, op_id),
+            lambda: self._set(namespace, key, raw, ttl, if_version, op_id),
+            alone=if_version is not None,
+        )
+        # unasync: end
+        # sync: return self._set(namespace, key, raw, ttl, if_version, op_id)
+
+    async def _set(
+        self,
+        namespace: str,
+        key: str,
+        raw: str,
+        ttl: float | None,
+        if_version: int | None,
+        op_id: str,
+    ) -> WriteResult:
+        request = _wire.put_request(namespace, key, raw, ttl, if_version, op_id)
         return _wire.parse_write_answer(await self._call(request))
 
     async def delete(self, namespace: str, key: str) -> bool:
         """Delete ``key``; return whether it existed."""
+        # unasync: begin async-only
+        return await self._coalesced(  # type: ignore[no-any-return]
+            namespace, DeleteOp(key), lambda: self._delete(namespace, key)
+        )
+        # unasync: end
+        # sync: return self._delete(namespace, key)
+
+    async def _delete(self, namespace: str, key: str) -> bool:
         request = _wire.delete_request(namespace, key)
         tries = _Attempts()
         response = await self._send(request, tries)
@@ -149,7 +235,21 @@ class AsyncHTTPStore(_Base):
         self, namespace: str, key: str, raws: Sequence[str], *, id: str | None = None
     ) -> AppendResult:
         """Append items to the list at ``key`` (retried safely: it carries an id)."""
-        request = _wire.append_request(namespace, key, raws, id or _new_id())
+        op_id = id or _new_id()
+        # unasync: begin async-only
+        items = tuple(raws)
+        return await self._coalesced(  # type: ignore[no-any-return]
+            namespace,
+            AppendOp(key, items, op_id),
+            lambda: self._append(namespace, key, items, op_id),
+        )
+        # unasync: end
+        # sync: return self._append(namespace, key, raws, op_id)
+
+    async def _append(
+        self, namespace: str, key: str, raws: Sequence[str], op_id: str
+    ) -> AppendResult:
+        request = _wire.append_request(namespace, key, raws, op_id)
         return _wire.parse_append_answer(await self._call(request))
 
     async def list_keys(

@@ -19,7 +19,15 @@ from botwire._http_base import (
     _is_missing,
     _new_id,
 )
-from botwire._types import AppendResult, KeyPage, Op, OpResult, Record, Usage, WriteResult
+from botwire._types import (
+    AppendResult,
+    KeyPage,
+    Op,
+    OpResult,
+    Record,
+    Usage,
+    WriteResult,
+)
 from botwire._wire import WireRequest
 
 __all__ = ["HTTPStore"]
@@ -81,6 +89,9 @@ class HTTPStore(_Base):
 
     def get(self, namespace: str, key: str) -> Record | None:
         """Return the record at ``key``, or ``None``."""
+        return self._get(namespace, key)
+
+    def _get(self, namespace: str, key: str) -> Record | None:
         request = _wire.get_request(namespace, key)
         response = self._send(request)
         if _is_missing(response):
@@ -108,11 +119,26 @@ class HTTPStore(_Base):
         id: str | None = None,
     ) -> WriteResult:
         """Store ``raw`` under ``key`` (retried safely: it carries an idempotency id)."""
-        request = _wire.put_request(namespace, key, raw, ttl, if_version, id or _new_id())
+        op_id = id or _new_id()
+        return self._set(namespace, key, raw, ttl, if_version, op_id)
+
+    def _set(
+        self,
+        namespace: str,
+        key: str,
+        raw: str,
+        ttl: float | None,
+        if_version: int | None,
+        op_id: str,
+    ) -> WriteResult:
+        request = _wire.put_request(namespace, key, raw, ttl, if_version, op_id)
         return _wire.parse_write_answer(self._call(request))
 
     def delete(self, namespace: str, key: str) -> bool:
         """Delete ``key``; return whether it existed."""
+        return self._delete(namespace, key)
+
+    def _delete(self, namespace: str, key: str) -> bool:
         request = _wire.delete_request(namespace, key)
         tries = _Attempts()
         response = self._send(request, tries)
@@ -125,7 +151,11 @@ class HTTPStore(_Base):
         self, namespace: str, key: str, raws: Sequence[str], *, id: str | None = None
     ) -> AppendResult:
         """Append items to the list at ``key`` (retried safely: it carries an id)."""
-        request = _wire.append_request(namespace, key, raws, id or _new_id())
+        op_id = id or _new_id()
+        return self._append(namespace, key, raws, op_id)
+
+    def _append(self, namespace: str, key: str, raws: Sequence[str], op_id: str) -> AppendResult:
+        request = _wire.append_request(namespace, key, raws, op_id)
         return _wire.parse_append_answer(self._call(request))
 
     def list_keys(
