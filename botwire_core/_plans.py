@@ -299,9 +299,16 @@ def append_plan(
         return result
 
 
-def restore_plan(d: Dialect, ns: str, op: RestoreOp) -> Plan[WriteResult]:
-    """Write a record verbatim, version and timestamps included (``botwire import``)."""
+def restore_plan(d: Dialect, ns: str, op: RestoreOp, now: float) -> Plan[WriteResult]:
+    """Write a record verbatim, version and timestamps included (``botwire import``).
+
+    A version names one value for the life of a key: over a live key, the record
+    gets ``max(op.version, live version + 1)``, so a restore never takes a key's
+    version back nor repeats one a reader may hold (as an ETag) for another value.
+    """
     size = encoded_size(op.raw)
+    current = yield Query(d.version, {"ns": ns, "key": op.key, "now": now}, "one")
+    version = op.version if current is None else max(op.version, int(current[0]) + 1)
     yield Query(d.drop, {"ns": ns, "key": op.key})
     yield Query(
         d.restore,
@@ -310,13 +317,13 @@ def restore_plan(d: Dialect, ns: str, op: RestoreOp) -> Plan[WriteResult]:
             "key": op.key,
             "raw": op.raw,
             "bytes": size,
-            "version": op.version,
+            "version": version,
             "created": op.created_at,
             "updated": op.updated_at,
             "expires": op.expires_at,
         },
     )
-    return WriteResult(op.version, size)
+    return WriteResult(version, size)
 
 
 def is_read_only(ops: Sequence[Op]) -> bool:
@@ -351,7 +358,7 @@ def batch_plan(d: Dialect, ns: str, ops: Sequence[Op], now: float) -> Plan[list[
         elif isinstance(op, AppendOp):
             result = yield from append_plan(d, ns, op.key, op.raws, op.id, now)
         elif isinstance(op, RestoreOp):
-            result = yield from restore_plan(d, ns, op)
+            result = yield from restore_plan(d, ns, op, now)
         else:
             raise ValidationError(f"unknown batch operation {op!r}")
         results.append(result)

@@ -305,7 +305,8 @@ def parse_expiry(expires: str | float | None) -> float | None:
     if isinstance(expires, bool):
         raise ValidationError("expires must be a duration like '30d' or a number of seconds")
     if isinstance(expires, (int, float)):
-        seconds = float(expires)
+        # A 400-digit integer does not fit a float: too long, not a crash.
+        seconds = float(max(-1, min(expires, MAX_EXPIRY + 1)))
     elif isinstance(expires, str):
         text = expires.strip().lower()
         if text in ("", "never", "none"):

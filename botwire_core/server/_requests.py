@@ -15,7 +15,7 @@ from botwire import _wire
 from botwire._codec import encoded_size
 from botwire._errors import ValidationError, ValueTooLargeError
 from botwire._types import AppendOp, DeleteOp, GetOp, Op, RestoreOp, SetOp
-from botwire._validation import validate_key
+from botwire._validation import check_timestamp, validate_key
 
 if TYPE_CHECKING:
     from starlette.types import Receive, Scope
@@ -231,18 +231,16 @@ def _restore_op(key: str, item: dict[str, Any], max_value: int) -> RestoreOp:
         raise ValidationError('a restore operation needs a "value"', code="invalid_value")
     version = _wire.parse_version(item.get("version"), "version")
     if version is None or version < 1:
-        raise ValidationError('"version" must be an integer >= 1', code="invalid_request")
+        raise ValidationError(
+            '"version" must be an integer from 1 to 2**53-1', code="invalid_request"
+        )
     stamps: list[float | None] = []
     for name in ("created_at", "updated_at", "expires_at"):
         value = item.get(name)
         if value is None and name == "expires_at":
             stamps.append(None)
             continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-            raise ValidationError(
-                f'"{name}" must be Unix seconds (a number >= 0)', code="invalid_request"
-            )
-        stamps.append(float(value))
+        stamps.append(check_timestamp(value, f'"{name}"'))
     created, updated, expires = stamps
     assert created is not None and updated is not None
     return RestoreOp(
