@@ -347,11 +347,18 @@ def batch_plan(d: Dialect, ns: str, ops: Sequence[Op], now: float) -> Plan[list[
         # keys in different orders queue up instead of deadlocking.
         yield Query(d.lock_many, {"ns": ns, "keys": written})
     results: list[OpResult] = []
+    read: dict[str, Record | None] = {}  # a key read again, unchanged since: read once
     for op in ops:
         result: OpResult
         if isinstance(op, GetOp):
-            result = yield from get_plan(d, ns, op.key, now)
-        elif isinstance(op, SetOp):
+            if op.key in read:
+                results.append(read[op.key])
+                continue
+            result = read[op.key] = yield from get_plan(d, ns, op.key, now)
+            results.append(result)
+            continue
+        read.pop(op.key, None)
+        if isinstance(op, SetOp):
             result = yield from set_plan(d, ns, op.key, op.raw, op.ttl, op.if_version, now, op.id)
         elif isinstance(op, DeleteOp):
             result = yield from delete_plan(d, ns, op.key, now)

@@ -303,6 +303,9 @@ async def batch(call: Call) -> Answer:
     results = await server.run("batch", namespace, ops) if ops else []
     if changes:
         server.quotas.forget(namespace)
+    size = _requests.answer_size(ops, results, server.settings.answer_cap)
+    if size > OFF_LOOP_BYTES:
+        return Answer(200, await asyncio.to_thread(_wire.batch_answer, ops, results))
     return Answer(200, _wire.batch_answer(ops, results))
 
 

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "APPEND_FIELDS",
+    "answer_size",
     "BATCH_FIELDS",
     "PUT_FIELDS",
     "condition",
@@ -156,6 +157,35 @@ def idempotency_key(scope: Scope) -> str | None:
             f"Idempotency-Key must be 1-{_wire.MAX_ID_CHARS} characters, e.g. a UUID",
             code="invalid_request",
         ) from None
+
+
+def answer_size(ops: Sequence[Op], results: Sequence[Any], cap: int) -> int:
+    """The size a batch answer would have (bytes, a little over), checked before it is built.
+
+    A value read several times counts each time (it is written out each time);
+    its size is measured once.
+
+    Raises:
+        ValidationError: the answer would pass ``cap`` bytes (``answer_too_large``, 413).
+    """
+    total = 16
+    measured: dict[int, int] = {}
+    for op, result in zip(ops, results, strict=True):
+        total += 2 * len(op.key) + 160  # the op, key (escaped) and numbers around it
+        raw = getattr(result, "raw", None)
+        if isinstance(raw, str):
+            size = measured.get(id(raw))
+            if size is None:
+                size = measured[id(raw)] = encoded_size(raw)
+            total += size
+        if total > cap:
+            raise ValidationError(
+                f"this batch's answer would be over {cap} bytes, the most this server "
+                "sends at once; read fewer or smaller values per batch (split it), or "
+                "page a list with GET ?last=",
+                code="answer_too_large",
+            )
+    return total
 
 
 def item_bytes(raws: Sequence[str]) -> int:

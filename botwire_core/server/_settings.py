@@ -23,6 +23,7 @@ ENV_PREFIX = "BOTWIRE_"
 
 DEFAULT_NAMESPACE_BYTES = 50 * 1000 * 1000
 MIN_ADMIN_TOKEN_CHARS = 16
+DEFAULT_MAX_ANSWER_BYTES = 16 * 1024 * 1024
 
 
 class Settings(BaseSettings):
@@ -47,7 +48,9 @@ class Settings(BaseSettings):
         admin_token: the secret that manages tokens; set, every request needs a
             token (``BOTWIRE_ADMIN_TOKEN``; at least 16 characters).
         insecure_open: serve a non-loopback address without tokens.
-        body_timeout: seconds a request body may stall between chunks (400 after).
+        max_answer_bytes: largest batch answer built (413 ``answer_too_large``
+            above it: page or split the batch); never less than one largest value.
+        body_timeout: seconds a request body may take to arrive, whole (400 after).
         lock_timeout: seconds a SQLite write waits for another process's lock
             before it answers 503.
         log_level: the server's log level.
@@ -67,6 +70,7 @@ class Settings(BaseSettings):
     access_log: bool = True
     admin_token: str | None = Field(default=None, repr=False)
     insecure_open: bool = False
+    max_answer_bytes: int = Field(default=DEFAULT_MAX_ANSWER_BYTES, ge=1024)
     body_timeout: float = Field(default=30.0, gt=0)
     lock_timeout: float = Field(default=60.0, gt=0)
     log_level: str = "info"
@@ -110,6 +114,11 @@ class Settings(BaseSettings):
     def max_body_bytes(self) -> int:
         """Largest request body read: room for a value escaped as ``\\uXXXX`` text."""
         return 4 * self.max_value_bytes + 64 * 1024
+
+    @property
+    def answer_cap(self) -> int:
+        """Largest batch answer: ``max_answer_bytes``, with room for one largest value."""
+        return max(self.max_answer_bytes, self.max_value_bytes + 64 * 1024)
 
     def limits(self) -> dict[str, int | None]:
         """The limits as ``GET /namespaces/{ns}`` reports them."""

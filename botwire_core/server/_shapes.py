@@ -264,6 +264,7 @@ ErrorCode = Literal[
     "invalid_value",
     "invalid_request",
     "value_too_large",
+    "answer_too_large",
     "not_found",
     "version_conflict",
     "not_a_list",
@@ -549,7 +550,8 @@ _ERROR_TEXT = {
     405: "Method not allowed on this path (code invalid_request).",
     409: "The value is not a list (code not_a_list).",
     412: "If-Match / If-None-Match did not hold (code version_conflict).",
-    413: "The value or body is too large (code value_too_large).",
+    413: "The value or body is too large (code value_too_large), or a batch's answer "
+    "would be (code answer_too_large: split the batch).",
     429: "A quota is used up (code quota_exceeded); see Retry-After.",
     503: "The store is unreachable (code unavailable); see Retry-After.",
 }

@@ -157,3 +157,25 @@ def test_a_400_digit_token_expiry_is_a_400(secure: Proc) -> None:
         )
         assert answer.status_code == 400, answer.text
         assert answer.json()["code"] == "invalid_value"
+
+
+# -- 2. a batch's answer is bounded ------------------------------------------------------
+
+
+def test_a_batch_whose_answer_would_not_fit_is_a_413_that_says_to_split(
+    server: Proc, ns: str
+) -> None:
+    url = f"{server.url}/memory/{ns}"
+    big = "x" * (MAX_VALUE - 16)
+    assert httpx.put(f"{url}/big", json={"value": big}).status_code == 200
+    gets = [{"op": "get", "key": "big"}] * 400  # 26 MB of answer from a 10 KB request
+    answer = _no_5xx(httpx.post(url, json={"ops": gets}, timeout=30))
+    assert answer.status_code == 413
+    assert answer.json()["code"] == "answer_too_large"
+    assert "split" in answer.json()["detail"]
+    mixed = [{"op": "set", "key": "big", "value": big}, *gets]  # read after a write, too
+    assert _no_5xx(httpx.post(url, json={"ops": mixed}, timeout=30)).status_code == 413
+    # Under the cap, a key read several times is answered each time, the same.
+    few = _no_5xx(httpx.post(url, json={"ops": gets[:3]})).json()["results"]
+    assert [r["value"] for r in few] == [big] * 3
+    assert httpx.get(f"{server.url}/healthz", timeout=2).status_code == 200
