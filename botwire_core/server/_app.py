@@ -77,6 +77,7 @@ OFF_LOOP_BYTES = 64 * 1024
 """Bodies larger than this are parsed in a worker thread, not on the event loop."""
 
 _JSON = b"application/json"
+_UNSET = object()
 _NO_HEADERS: list[tuple[bytes, bytes]] = []
 
 
@@ -422,6 +423,7 @@ class Server:
         self._owned = store is None
         self._runner: _runner.Runner | None = None
         self._openapi: bytes | None = None
+        self._hosts: frozenset[str] | None | object = _UNSET
         self._logger = logging.getLogger(ACCESS_LOGGER)
         self._shared_counts = _runner.StoreCounter(self.run)
         self.quotas = Quotas(
@@ -570,10 +572,27 @@ class Server:
                 self._logger, scope, route_label, status, seconds, len(body), match_ns, token, code
             )
 
+    def _browser_rules(self, call: Call) -> None:
+        """Without tokens: refuse what a web page could send (see ``auth.check_browser_rules``)."""
+        from botwire.server.auth import allowed_host_set, check_browser_rules
+
+        if self._hosts is _UNSET:
+            settings = self.settings
+            self._hosts = allowed_host_set(settings.allowed_hosts, settings.insecure_open)
+        check_browser_rules(
+            call.scope["method"],
+            call.header(b"host"),
+            call.header(b"origin"),
+            call.header(b"content-type"),
+            self._hosts,  # type: ignore[arg-type]
+        )
+
     async def _serve(self, call: Call) -> Answer:
         """Authenticate, authorize, handle: the steps every matched request takes."""
         route = call.match.route
         access: Access = route.access
+        if not self.guard.tokens:
+            self._browser_rules(call)
         if access != "open":
             await self.guard.authenticate(call)
         namespace = call.match.namespace

@@ -48,6 +48,12 @@ class Settings(BaseSettings):
         admin_token: the secret that manages tokens; set, every request needs a
             token (``BOTWIRE_ADMIN_TOKEN``; at least 16 characters).
         insecure_open: serve a non-loopback address without tokens.
+        allowed_hosts: without tokens, the ``Host`` names (comma-separated) served
+            besides loopback names and addresses; ``*`` or ``None``: any. ``botwire
+            serve`` defaults to ``""``: loopback names only.
+        forwarded_allow_ips: addresses (comma-separated, ``*``: any) whose
+            ``X-Forwarded-For``/``-Proto`` headers are trusted (a proxy in front);
+            ``None``: trusted from nobody.
         max_answer_bytes: largest batch answer built (413 ``answer_too_large``
             above it: page or split the batch); never less than one largest value.
         body_timeout: seconds a request body may take to arrive, whole (400 after).
@@ -70,6 +76,8 @@ class Settings(BaseSettings):
     access_log: bool = True
     admin_token: str | None = Field(default=None, repr=False)
     insecure_open: bool = False
+    allowed_hosts: str | None = None
+    forwarded_allow_ips: str | None = None
     max_answer_bytes: int = Field(default=DEFAULT_MAX_ANSWER_BYTES, ge=1024)
     body_timeout: float = Field(default=30.0, gt=0)
     lock_timeout: float = Field(default=60.0, gt=0)

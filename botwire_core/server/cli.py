@@ -103,6 +103,18 @@ def _env(name: str) -> str:
     f"{_env('insecure_open')}",
 )
 @click.option(
+    "--allowed-hosts",
+    default=None,
+    help="Without tokens: Host names served besides loopback ones, comma-separated "
+    f"('*': any) [default: loopback only] {_env('allowed_hosts')}",
+)
+@click.option(
+    "--forwarded-allow-ips",
+    default=None,
+    help="Proxy addresses whose X-Forwarded-* headers are trusted, comma-separated "
+    f"[default: none] {_env('forwarded_allow_ips')}",
+)
+@click.option(
     "--lock-timeout",
     type=click.FloatRange(min=0, min_open=True),
     default=None,
@@ -135,6 +147,8 @@ def serve(**flags: Any) -> None:
 
     try:
         settings = Settings.from_env(**flags)
+        if settings.allowed_hosts is None:  # the safe default of an open server: loopback
+            settings = settings.replace(allowed_hosts="")
         from botwire.server import create_app
         from botwire.server.auth import check_exposure
 
@@ -173,6 +187,8 @@ def serve(**flags: Any) -> None:
         server_header=False,
         lifespan="on",
         timeout_graceful_shutdown=5,
+        proxy_headers=settings.forwarded_allow_ips is not None,
+        forwarded_allow_ips=settings.forwarded_allow_ips or "",
     )
     server = Server(config)
     try:

@@ -9,8 +9,10 @@ sentence (or the documented behaviour), never a 5xx, a hang or a leak.
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -179,3 +181,60 @@ def test_a_batch_whose_answer_would_not_fit_is_a_413_that_says_to_split(
     few = _no_5xx(httpx.post(url, json={"ops": gets[:3]})).json()["results"]
     assert [r["value"] for r in few] == [big] * 3
     assert httpx.get(f"{server.url}/healthz", timeout=2).status_code == 200
+
+
+# -- 3. an open loopback server cannot be driven from a web page --------------------------
+
+
+def _port(server: Proc) -> str:
+    return server.url.rsplit(":", 1)[1]
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.localhost", "127.0.0.1.evil.example"])
+def test_an_open_server_refuses_a_foreign_host_dns_rebinding(
+    server: Proc, ns: str, host: str
+) -> None:
+    headers = {"host": f"{host}:{_port(server)}"}
+    answer = _no_5xx(httpx.get(f"{server.url}/memory/{ns}/k", headers=headers))
+    assert answer.status_code == 403 and "allowed-hosts" in answer.json()["detail"]
+    for ok in ("localhost", "127.0.0.1", "[::1]"):
+        headers = {"host": f"{ok}:{_port(server)}"}
+        assert httpx.get(f"{server.url}/memory/{ns}/k", headers=headers).status_code == 404
+
+
+def test_a_cross_site_simple_post_cannot_write(server: Proc, ns: str) -> None:
+    ops = b'{"ops":[{"op":"set","key":"k","value":1},{"op":"delete","key":"k"}]}'
+    text = {"content-type": "text/plain"}
+    answer = _no_5xx(httpx.post(f"{server.url}/memory/{ns}", content=ops, headers=text))
+    assert answer.status_code == 400 and "application/json" in answer.json()["detail"]
+    foreign = {"content-type": "application/json", "origin": "http://evil.example"}
+    answer = _no_5xx(httpx.post(f"{server.url}/memory/{ns}", content=ops, headers=foreign))
+    assert answer.status_code == 403
+    same = {"content-type": "application/json", "origin": server.url}
+    assert httpx.post(f"{server.url}/memory/{ns}", content=ops, headers=same).status_code == 200
+    assert httpx.post(f"{server.url}/memory/{ns}", json={"ops": []}).status_code == 200
+
+
+def test_allowed_hosts_and_forwarded_headers(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path}/s.db"
+    with launch_server(db, "--allowed-hosts", "memory.internal") as proc:
+        headers = {"host": "memory.internal"}
+        assert httpx.get(f"{proc.url}/memory/a/k", headers=headers).status_code == 404
+        assert httpx.get(f"{proc.url}/memory/a/k", headers={"host": "other"}).status_code == 403
+        # No --forwarded-allow-ips: a local client cannot set its logged address.
+        httpx.get(f"{proc.url}/memory/a/k", headers={"x-forwarded-for": "6.6.6.6"})
+        time.sleep(0.5)
+    assert "6.6.6.6" not in proc.logs
+    with launch_server(db, "--forwarded-allow-ips", "127.0.0.1") as proc:
+        httpx.get(f"{proc.url}/memory/a/k", headers={"x-forwarded-for": "7.7.7.7"})
+        time.sleep(0.5)
+    assert "7.7.7.7" in proc.logs
+
+
+def test_evil_localhost_is_not_loopback() -> None:
+    from botwire.server.auth import check_exposure, is_loopback
+
+    assert not is_loopback("evil.localhost")
+    assert is_loopback("localhost") and is_loopback("127.0.0.2") and is_loopback("[::1]")
+    with pytest.raises(ValueError):
+        check_exposure("evil.localhost", tokens_enabled=False, insecure_open=False)

@@ -45,7 +45,7 @@ def test_a_stalled_body_is_answered_400_and_others_are_served(tmp_path: Path) ->
         parts = urlsplit(server.url)
         slow = socket.create_connection((parts.hostname, parts.port), timeout=10)
         slow.sendall(
-            b"PUT /memory/ns/k HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"PUT /memory/ns/k HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             b"Content-Length: 40\r\n\r\n" + b'{"value": '
         )
         started = time.monotonic()
