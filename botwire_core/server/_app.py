@@ -76,6 +76,9 @@ Authorize: TypeAlias = Callable[[Request, str, Literal["read", "write"]], Awaita
 OFF_LOOP_BYTES = 64 * 1024
 """Bodies larger than this are parsed in a worker thread, not on the event loop."""
 
+STORE_UNAVAILABLE = "store unavailable; try again shortly (the server's log has the details)"
+"""The detail of every 503: what went wrong (host, user, file) is logged, never sent."""
+
 _JSON = b"application/json"
 _UNSET = object()
 _NO_HEADERS: list[tuple[bytes, bytes]] = []
@@ -551,6 +554,9 @@ class Server:
             code, media_type = exc.code, _JSON
             if status == 500:
                 code = "server_error"
+            elif status == 503:  # the detail names hosts, users, files: for the log only
+                _log.warning("store unavailable (%s %s): %s", scope["method"], route_label, exc)
+                body = _wire.error_body(code, STORE_UNAVAILABLE)
         except Exception:
             _log.exception("unexpected error answering %s %s", scope["method"], scope["path"])
             status, headers, media_type, code = 500, [], _JSON, ServerError.code

@@ -25,6 +25,7 @@ import httpx
 
 from botwire import _wire
 from botwire._errors import BotWireError
+from botwire._open import redact
 from botwire._tokens import format_duration, parse_expiry, validate_pattern
 from botwire.server.auth import ADMIN_PATH
 
@@ -41,7 +42,7 @@ class _Admin:
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise click.UsageError(
                 f"tokens live on a BotWire server: --url must be http(s)://host:port, "
-                f"not {url.split('@')[-1][:80]!r}"
+                f"not {redact(url)[:80]!r}"
             )
         if not admin_token:
             raise click.UsageError(
@@ -58,7 +59,7 @@ class _Admin:
             )
         except httpx.HTTPError as exc:
             raise click.ClickException(
-                f"could not reach {self.base}: {type(exc).__name__}: {exc}"
+                f"could not reach {redact(self.base)}: {type(exc).__name__}: {redact(str(exc))}"
             ) from None
         if response.status_code >= 300:
             error = _wire.error_from_answer(

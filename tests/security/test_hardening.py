@@ -238,3 +238,56 @@ def test_evil_localhost_is_not_loopback() -> None:
     assert is_loopback("localhost") and is_loopback("127.0.0.2") and is_loopback("[::1]")
     with pytest.raises(ValueError):
         check_exposure("evil.localhost", tokens_enabled=False, insecure_open=False)
+
+
+# -- 4. no secret or infrastructure detail reaches a client or a log -----------------------
+
+
+async def test_a_503_says_store_unavailable_and_logs_the_detail(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from botwire import UnavailableError
+    from botwire.server import Settings, create_app
+
+    secret = "postgresql://botwire_user@db.internal.example:5432/prod"
+
+    class DownStore:
+        kind = "postgres"
+
+        def __getattr__(self, name: str) -> object:
+            def fail(*args: object, **kwargs: object) -> None:
+                raise UnavailableError(f"cannot use PostgreSQL at {secret}: connection refused")
+
+            return fail
+
+    app = create_app(DownStore(), Settings(admin_token=ADMIN))  # type: ignore[arg-type]
+    transport = httpx.ASGITransport(app=app)
+    forged = {"authorization": "Bearer bw_0123456789ab_" + "s" * 43}
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as c:
+        answer = await c.get("/memory/a/k", headers=forged)
+    assert answer.status_code == 503
+    assert answer.json()["detail"].startswith("store unavailable")
+    assert "db.internal" not in answer.text and "botwire_user" not in answer.text
+    assert secret in caplog.text
+
+
+def test_a_token_in_the_query_string_is_never_logged(server: Proc, ns: str) -> None:
+    secret = "bw_0123456789ab_" + "q" * 43
+    httpx.put(f"{server.url}/memory/{ns}/k?api_key={secret}", json={"value": 1})
+    httpx.get(f"{server.url}/memory/{ns}/k?x=1&API_KEY={secret}")
+    time.sleep(0.5)  # the access log is flushed every 0.2 s
+    assert ns in server.logs
+    assert secret not in server.logs
+
+
+def test_botwire_token_never_prints_a_password_from_the_url() -> None:
+    from click.testing import CliRunner
+
+    from botwire._cli import cli
+
+    for url in ("http://admin:hunter2pw@127.0.0.1:9/", "ftp://admin:hunter2pw@127.0.0.1/"):
+        result = CliRunner().invoke(
+            cli, ["token", "--url", url, "--admin-token", ADMIN, "list"], catch_exceptions=False
+        )
+        assert result.exit_code != 0
+        assert "hunter2pw" not in result.output
