@@ -82,7 +82,7 @@ async def read_body(
 ) -> bytes:
     """Read the body, refusing one over ``limit`` before reading it all.
 
-    A body that stalls for ``timeout`` seconds between chunks is refused.
+    A body not whole within ``timeout`` seconds is refused (trickled or stalled).
     """
     too_large = f"the request body is over {limit} bytes, the most this server reads"
     if max_value is not None:
@@ -95,12 +95,14 @@ async def read_body(
             raise ValueTooLargeError(too_large)
     chunks: list[bytes] = []
     total = 0
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout  # the whole body, not the gap between two chunks
     while True:
         try:
-            message = await asyncio.wait_for(receive(), timeout)
+            message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
         except asyncio.TimeoutError:
             raise ValidationError(
-                f"the request body stalled for {timeout:g} s; send it whole, promptly",
+                f"the request body took over {timeout:g} s; send it whole, promptly",
                 code="invalid_request",
             ) from None
         if message["type"] == "http.disconnect":

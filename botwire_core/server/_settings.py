@@ -57,6 +57,9 @@ class Settings(BaseSettings):
         max_answer_bytes: largest batch answer built (413 ``answer_too_large``
             above it: page or split the batch); never less than one largest value.
         body_timeout: seconds a request body may take to arrive, whole (400 after).
+        idle_timeout: seconds a connection may stay open without a request (a new
+            connection that sends nothing, or one kept alive between requests).
+        max_header_bytes: largest request line plus headers (431 or closed above it).
         lock_timeout: seconds a SQLite write waits for another process's lock
             before it answers 503.
         log_level: the server's log level.
@@ -80,6 +83,8 @@ class Settings(BaseSettings):
     forwarded_allow_ips: str | None = None
     max_answer_bytes: int = Field(default=DEFAULT_MAX_ANSWER_BYTES, ge=1024)
     body_timeout: float = Field(default=30.0, gt=0)
+    idle_timeout: int = Field(default=5, ge=1)
+    max_header_bytes: int = Field(default=64 * 1024, ge=4096)
     lock_timeout: float = Field(default=60.0, gt=0)
     log_level: str = "info"
     inline_store: bool | None = None

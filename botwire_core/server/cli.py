@@ -20,6 +20,8 @@ from botwire._codec import DEFAULT_MAX_VALUE_BYTES
 from botwire._errors import BotWireError
 
 DEFAULT_NAMESPACE_BYTES = 50 * 1000 * 1000  # Settings' default (kept here: no pydantic import)
+GRACE_SECONDS = 5
+"""Seconds SIGTERM waits for requests in flight before the server stops anyway."""
 
 __all__ = ["serve"]
 
@@ -186,7 +188,10 @@ def serve(**flags: Any) -> None:
         log_level=settings.log_level,
         server_header=False,
         lifespan="on",
-        timeout_graceful_shutdown=5,
+        timeout_graceful_shutdown=GRACE_SECONDS,
+        http=_idle_timeout_protocol(),
+        timeout_keep_alive=settings.idle_timeout,
+        h11_max_incomplete_event_size=settings.max_header_bytes,
         proxy_headers=settings.forwarded_allow_ips is not None,
         forwarded_allow_ips=settings.forwarded_allow_ips or "",
     )
@@ -197,6 +202,25 @@ def serve(**flags: Any) -> None:
         pass
     if not server.started:
         raise SystemExit(3)
+
+
+def _idle_timeout_protocol() -> Any:
+    """uvicorn's h11 protocol, with the keep-alive timeout armed from the first byte.
+
+    uvicorn starts that timeout only after an answer, so a connection that never
+    sends a request would stay open for ever; here it is closed after
+    ``idle_timeout`` like one kept alive between requests.
+    """
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class IdleTimeoutH11(H11Protocol):
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            self.timeout_keep_alive_task = self.loop.call_later(
+                self.timeout_keep_alive, self.timeout_keep_alive_handler
+            )
+
+    return IdleTimeoutH11
 
 
 def _bind(host: str, port: int) -> socket.socket:

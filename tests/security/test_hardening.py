@@ -9,6 +9,7 @@ sentence (or the documented behaviour), never a 5xx, a hang or a leak.
 from __future__ import annotations
 
 import os
+import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -291,3 +292,81 @@ def test_botwire_token_never_prints_a_password_from_the_url() -> None:
         )
         assert result.exit_code != 0
         assert "hunter2pw" not in result.output
+
+
+# -- 5. slow clients, big headers, SIGTERM --------------------------------------------------
+
+
+def _connect(proc: Proc) -> socket.socket:
+    host, port = proc.url.removeprefix("http://").rsplit(":", 1)
+    return socket.create_connection((host, int(port)), timeout=20)
+
+
+def _status(sock: socket.socket) -> bytes:
+    try:
+        return sock.recv(4096)
+    except (ConnectionResetError, TimeoutError):
+        return b""
+
+
+def test_a_trickled_body_is_cut_at_the_total_body_timeout(tmp_path: Path) -> None:
+    env = {"BOTWIRE_BODY_TIMEOUT": "1"}
+    with launch_server(f"sqlite:///{tmp_path}/s.db", env=env) as proc, _connect(proc) as sock:
+        body = b'{"value": "' + b"x" * 20 + b'"}'
+        sock.sendall(
+            b"PUT /memory/slow/k HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
+            b"content-length: %d\r\n\r\n" % len(body)
+        )
+        started = time.monotonic()
+        answer = b""
+        for byte in body:  # one byte per 0.3 s: never a 1 s gap, 9 s in all
+            try:
+                sock.sendall(bytes([byte]))
+            except OSError:
+                break
+            time.sleep(0.3)
+            if time.monotonic() - started > 1.5:
+                answer = _status(sock)
+                break
+        assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
+        assert time.monotonic() - started < 3
+        assert httpx.get(f"{proc.url}/memory/slow/k").status_code == 404
+
+
+def test_idle_connections_are_closed_and_huge_headers_refused(tmp_path: Path) -> None:
+    env = {"BOTWIRE_IDLE_TIMEOUT": "1"}
+    with launch_server(f"sqlite:///{tmp_path}/s.db", env=env) as proc:
+        with _connect(proc) as idle:
+            started = time.monotonic()
+            assert idle.recv(1) == b""  # closed by the server, no byte ever sent
+            assert time.monotonic() - started < 5
+        with _connect(proc) as big:
+            head = b"GET /healthz HTTP/1.1\r\nhost: 127.0.0.1\r\nx-big: " + b"a" * (1 << 20)
+            started = time.monotonic()
+            try:
+                big.sendall(head + b"\r\n\r\n")
+            except OSError:
+                pass
+            answer = _status(big)
+            assert not answer or answer.split(b" ")[1] in (b"400", b"431"), answer[:100]
+            assert time.monotonic() - started < 5
+        assert httpx.get(f"{proc.url}/healthz").status_code == 200
+
+
+def test_sigterm_stops_within_the_grace_period(tmp_path: Path) -> None:
+    proc = launch_server(f"sqlite:///{tmp_path}/s.db")
+    try:
+        stuck = _connect(proc)  # a request whose body never comes
+        stuck.sendall(
+            b"PUT /memory/a/k HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
+            b"content-length: 100\r\n\r\n{"
+        )
+        time.sleep(0.3)
+        assert proc.process is not None
+        started = time.monotonic()
+        proc.process.terminate()
+        proc.process.wait(15)
+        assert time.monotonic() - started < 5 + 2  # cli.GRACE_SECONDS, and a margin
+        stuck.close()
+    finally:
+        proc.kill()
