@@ -79,6 +79,10 @@ OFF_LOOP_BYTES = 64 * 1024
 STORE_UNAVAILABLE = "store unavailable; try again shortly (the server's log has the details)"
 """The detail of every 503: what went wrong (host, user, file) is logged, never sent."""
 
+READY_PATH = "/readyz"
+READY_NAMESPACE = "_botwire.ready"
+"""What ``/readyz`` and startup read (a usage count): reserved, so no client writes it."""
+
 _JSON = b"application/json"
 _UNSET = object()
 _NO_HEADERS: list[tuple[bytes, bytes]] = []
@@ -327,6 +331,13 @@ async def health(call: Call) -> Answer:
     return Answer(200, b'{"status":"ok","store":"' + kind + b'"}')
 
 
+async def ready(call: Call) -> Answer:
+    """Readiness: 200 once the store answers, 503 while it cannot be reached."""
+    await call.server.check_store()
+    kind = call.server.runner().kind.encode()
+    return Answer(200, b'{"status":"ready","store":"' + kind + b'"}')
+
+
 async def prometheus(call: Call) -> Answer:
     """Requests by route and status, request latency, store operation latency."""
     from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -382,6 +393,9 @@ ROUTES: list[Route] = [
         (400, 401, 403, 503))),
     Route("GET", _wire.HEALTH_PATH, "health", health, "open", _S.Shape(
         "Liveness", "operations", _S.Health, secured=False)),
+    Route("GET", READY_PATH, "ready", ready, "open", _S.Shape(
+        "Readiness (the store answers)", "operations", _S.Health, errors=(503,),
+        secured=False)),
     Route("GET", _wire.METRICS_PATH, "metrics", prometheus, "token", _S.Shape(
         "Prometheus metrics", "operations", None, media_type="text/plain", errors=(401,))),
 ]  # fmt: skip
@@ -472,6 +486,10 @@ class Server:
             self.metrics.refusals.inc()
             raise
 
+    async def check_store(self) -> None:
+        """One cheap read, so a store that cannot be reached raises ``UnavailableError``."""
+        await self.run("usage", READY_NAMESPACE)
+
     async def aclose(self) -> None:
         """Stop the store's threads; close the store if this server opened it."""
         runner, self._runner = self._runner, None
@@ -526,6 +544,7 @@ class Server:
             if message["type"] == "lifespan.startup":
                 try:
                     self.runner()  # open the store now, so a bad --db fails at start
+                    await self.check_store()  # and reach it, before listening
                 except Exception as exc:  # noqa: BLE001 - reported to the ASGI server
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return

@@ -124,7 +124,10 @@ class RouteTable:
     def add(self, route: Route) -> None:
         """Add a route (a later wave's door: the change feed, MCP, the UI)."""
         self.routes.append(route)
-        self._by_template.setdefault(route.template, {})[route.method] = route
+        methods = self._by_template.setdefault(route.template, {})
+        methods[route.method] = route
+        if route.method == "GET":  # HEAD on every GET route, added later ones too
+            methods.setdefault("HEAD", route)
 
     def match(self, method: str, raw: bytes) -> Match:
         """The route for ``method`` on the raw path ``raw``.

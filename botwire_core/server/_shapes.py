@@ -254,7 +254,7 @@ class UsageAnswer(BaseModel):
 class Health(BaseModel):
     """Liveness."""
 
-    status: Literal["ok"]
+    status: Literal["ok", "ready"]
     store: str
 
 

@@ -157,9 +157,10 @@ def serve(**flags: Any) -> None:
         warning = check_exposure(
             settings.host, settings.admin_token is not None, settings.insecure_open
         )
+        _check_store(settings.db)
         app: Any = create_app(settings=settings)
     except BotWireError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(" ".join(str(exc).split())) from None
     if warning:
         click.echo(warning, err=True)
 
@@ -202,6 +203,40 @@ def serve(**flags: Any) -> None:
         pass
     if not server.started:
         raise SystemExit(3)
+
+
+def _check_store(db: str | None) -> None:
+    """Open the store and read from it once, before listening: a server that cannot
+    reach its store exits with one line naming the ``--db`` given, never listens.
+
+    Raises:
+        BotWireError: the store cannot be opened or reached (the sentence names ``db``).
+    """
+    from botwire._open import open_serving_store, redact
+    from botwire.server._app import READY_NAMESPACE
+    from botwire.server._runner import POSTGRES_SERVE_TIMEOUT
+
+    shown = _shown_store(db)
+    try:
+        store: Any = open_serving_store(db, timeout=POSTGRES_SERVE_TIMEOUT)
+    except BotWireError as exc:
+        raise type(exc)(f"cannot open --db {shown}: {redact(str(exc))}") from None
+    try:
+        if getattr(store, "kind", "") == "sqlite":
+            store.usage(READY_NAMESPACE)
+            store.close()
+            return
+        import asyncio
+
+        async def reach() -> None:
+            try:
+                await store.usage(READY_NAMESPACE)
+            finally:
+                await store.aclose()
+
+        asyncio.run(reach())
+    except BotWireError as exc:
+        raise type(exc)(f"cannot reach the store --db {shown}: {redact(str(exc))}") from None
 
 
 def _idle_timeout_protocol() -> Any:

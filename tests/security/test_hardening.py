@@ -370,3 +370,80 @@ def test_sigterm_stops_within_the_grace_period(tmp_path: Path) -> None:
         stuck.close()
     finally:
         proc.kill()
+
+
+# -- 6. startup, readiness, HEAD ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "db",
+    [
+        "memory.db",
+        "/srv/botwire/x.db",
+        "sqlite:////proc/botwire/x.db",
+        "postgresql://botwire:s3cretpw@127.0.0.1:1/botwire",
+        "postgresql://botwire@unreachable-host.invalid/botwire",
+    ],
+)
+def test_serve_exits_with_one_line_naming_the_db_when_it_cannot_reach_it(
+    tmp_path: Path, db: str
+) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "botwire.server", "--port", "0", "--db", db],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env={**os.environ, "BOTWIRE_HOME": str(tmp_path)},
+    )
+    assert done.returncode != 0
+    assert "listening" not in done.stdout
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    shown = db.replace("s3cretpw", "***")
+    assert shown in lines[0] and "s3cretpw" not in lines[0]
+
+
+def test_readyz_checks_the_store_and_head_answers_every_get_route(server: Proc, ns: str) -> None:
+    ready = httpx.get(f"{server.url}/readyz")
+    assert ready.status_code == 200 and ready.json()["status"] == "ready"
+    httpx.put(f"{server.url}/memory/{ns}/k", json={"value": 1})
+    for path in (
+        "/healthz",
+        "/readyz",
+        f"/memory/{ns}/k",
+        f"/memory/{ns}",
+        f"/namespaces/{ns}",
+        "/metrics",
+        "/openapi.json",
+        "/docs",
+    ):
+        get, head = httpx.get(server.url + path), httpx.head(server.url + path)
+        assert head.status_code == get.status_code == 200, path
+        assert head.content == b""
+        if path != "/metrics":  # the metrics change between the two requests
+            assert head.headers["content-length"] == get.headers["content-length"]
+
+
+async def test_readyz_answers_503_while_the_store_is_down() -> None:
+    from botwire import UnavailableError
+    from botwire.server import create_app
+
+    class DownStore:
+        kind = "postgres"
+
+        async def usage(self, namespace: str) -> None:
+            raise UnavailableError("cannot use PostgreSQL at postgresql://x@db.internal/prod")
+
+        get = usage  # an asynchronous store
+
+    app = create_app(DownStore())  # type: ignore[arg-type]
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://localhost"
+    ) as c:
+        assert (await c.get("/healthz")).status_code == 200  # liveness: the process runs
+        answer = await c.get("/readyz")
+    assert answer.status_code == 503 and "db.internal" not in answer.text
