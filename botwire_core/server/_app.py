@@ -232,8 +232,12 @@ async def put_value(call: Call) -> Answer:
     if_version = _requests.condition(call.scope)
     request_id = _requests.idempotency_key(call.scope)
     raw, ttl = await _off_loop(await call.body(), _parse_put(server.settings.max_value_bytes))
-    await server.admit(namespace, 1, encoded_size(raw), key)
-    result = await server.runner().write(namespace, SetOp(key, raw, ttl, if_version, request_id))
+    reserved = await server.admit(namespace, 1, encoded_size(raw), key)
+    try:
+        op = SetOp(key, raw, ttl, if_version, request_id)
+        result = await server.runner().write(namespace, op)
+    finally:
+        server.quotas.done(namespace, reserved)
     return Answer(200, _wire.put_answer(namespace, key, result), _etag(result.version))
 
 
@@ -262,8 +266,11 @@ async def append_items(call: Call) -> Answer:
     raws, append_id = await _off_loop(
         await call.body(), _parse_append(server.settings.max_value_bytes)
     )
-    await server.admit(namespace, 1, _requests.item_bytes(raws))
-    result = await server.runner().write(namespace, AppendOp(key, raws, append_id))
+    reserved = await server.admit(namespace, 1, _requests.item_bytes(raws))
+    try:
+        result = await server.runner().write(namespace, AppendOp(key, raws, append_id))
+    finally:
+        server.quotas.done(namespace, reserved)
     return Answer(200, _wire.append_answer(result), _etag(result.version))
 
 
@@ -307,8 +314,13 @@ async def batch(call: Call) -> Answer:
             else _requests.item_bytes(op.raws)
             for op in writes
         )
-        await server.admit(namespace, len(writes), incoming)
-    results = await server.run("batch", namespace, ops) if ops else []
+        reserved = await server.admit(namespace, len(writes), incoming)
+    else:
+        reserved = 0
+    try:
+        results = await server.run("batch", namespace, ops) if ops else []
+    finally:
+        server.quotas.done(namespace, reserved)
     if changes:
         server.quotas.forget(namespace)
     size = _requests.answer_size(ops, results, server.settings.answer_cap)
@@ -473,15 +485,18 @@ class Server:
 
     async def admit(
         self, namespace: str, writes: int, incoming: int, key: str | None = None
-    ) -> None:
-        """Admit writes against the quotas, or raise ``QuotaExceededError``."""
+    ) -> int:
+        """Admit writes against the quotas, or raise ``QuotaExceededError``.
+
+        Returns the bytes reserved: hand them to ``quotas.done`` once the write ends.
+        """
 
         async def replaced() -> int:
             record = await self.run("get", namespace, key)
             return 0 if record is None else encoded_size(record.raw)
 
         try:
-            await self.quotas.admit(namespace, writes, incoming, replaced if key else None)
+            return await self.quotas.admit(namespace, writes, incoming, replaced if key else None)
         except QuotaExceededError:
             self.metrics.refusals.inc()
             raise

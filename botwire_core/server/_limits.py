@@ -69,6 +69,7 @@ class Quotas:
         self._counter: AsyncWriteCounter | None = None
         self._writes: dict[str, tuple[int, int]] = {}  # ns -> (UTC day number, count)
         self._sizes: dict[str, _Size] = {}
+        self._pending: dict[str, int] = {}  # ns -> bytes admitted, not yet written
 
     def _shared(self) -> AsyncWriteCounter | None:
         """The store's shared counter, when there is a daily limit and the store has one."""
@@ -110,8 +111,13 @@ class Quotas:
         writes: int,
         incoming: int,
         replaced: Callable[[], Awaitable[int]] | None = None,
-    ) -> None:
+    ) -> int:
         """Count ``writes`` writes adding up to ``incoming`` bytes, or refuse them all.
+
+        Returns the bytes reserved in the namespace: pass them to :meth:`done` once
+        the write has finished (committed or failed), so writes admitted but not
+        yet committed count against the limit (concurrent writes cannot each see
+        room that only one of them will find).
 
         The daily count is checked first: a write past both limits is refused for
         the count. A write refused for the namespace's size is not counted. A
@@ -142,17 +148,19 @@ class Quotas:
             if sized:
                 assert self.max_namespace_bytes is not None
                 try:
-                    await self._admit_size(namespace, incoming, self.max_namespace_bytes, replaced)
+                    return await self._admit_size(
+                        namespace, incoming, self.max_namespace_bytes, replaced
+                    )
                 except QuotaExceededError:
                     self._give_back(namespace, day, writes)
                     raise
-            return
+            return 0
         # Counted in the store, shared by every process: take room in the namespace
         # first (the size estimate is local, so it can be given back), then count
         # the writes in one atomic statement.
         assert limit is not None
         day = self._day()
-        taken: tuple[_Size, int] | None = None
+        taken = 0
         if sized:
             assert self.max_namespace_bytes is not None
             try:
@@ -164,9 +172,9 @@ class Quotas:
                     raise self._spent(namespace, limit) from None  # the count comes first
                 raise
         if await shared.count_writes(namespace, writes, limit=limit, day=day) is None:
-            if taken is not None:
-                taken[0].bytes -= taken[1]
+            self.done(namespace, taken, written=False)
             raise self._spent(namespace, limit)
+        return taken
 
     def _give_back(self, namespace: str, day: int, writes: int) -> None:
         counted = self._writes.get(namespace)
@@ -179,28 +187,47 @@ class Quotas:
         incoming: int,
         limit: int,
         replaced: Callable[[], Awaitable[int]] | None,
-    ) -> tuple[_Size, int]:
-        """Take room for ``incoming`` bytes in the size estimate; return what was taken."""
+    ) -> int:
+        """Reserve room for ``incoming`` bytes; return the bytes reserved."""
         now = time.monotonic()
         size = self._sizes.get(namespace)
         if size is None or now - size.read_at > _EXACT_EVERY:
             size = await self._read(namespace, now)
-        elif size.bytes + incoming > limit and size.dirty:
+        elif size.bytes + self._pending.get(namespace, 0) + incoming > limit and size.dirty:
             # The estimate counts overwrites and deletes pessimistically: read the
             # exact size before refusing anything.
             size = await self._read(namespace, now)
-        if size.bytes + incoming > limit and replaced is not None:
+        # From here to the reservation there is no await: the check and the
+        # reservation are one step for every request of this process.
+        pending = self._pending.get(namespace, 0)
+        if size.bytes + pending + incoming > limit and replaced is not None:
             incoming = max(0, incoming - await replaced())
-        if size.bytes + incoming > limit:
+            pending = self._pending.get(namespace, 0)
+            size = self._sizes.get(namespace, size)
+        if size.bytes + pending + incoming > limit:
             raise QuotaExceededError(
-                f"namespace {namespace!r} holds {size.bytes} bytes; this write of "
+                f"namespace {namespace!r} holds {size.bytes + pending} bytes; this write of "
                 f"{incoming} bytes would pass its limit of {limit} bytes; delete keys "
                 "to make room",
                 retry_after=FULL_RETRY_AFTER,
             )
-        size.bytes += incoming
-        size.dirty = True
-        return size, incoming
+        self._pending[namespace] = pending + incoming
+        return incoming
+
+    def done(self, namespace: str, reserved: int, written: bool = True) -> None:
+        """A write admitted with ``reserved`` bytes has finished (``written``: it may
+        have stored them, so the estimate keeps them until the next exact read)."""
+        if not reserved:
+            return
+        left = self._pending.get(namespace, 0) - reserved
+        if left > 0:
+            self._pending[namespace] = left
+        else:
+            self._pending.pop(namespace, None)
+        size = self._sizes.get(namespace)
+        if written and size is not None:
+            size.bytes += reserved
+            size.dirty = True
 
     async def _read(self, namespace: str, now: float) -> _Size:
         usage = await self._usage(namespace)

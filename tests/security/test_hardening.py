@@ -447,3 +447,31 @@ async def test_readyz_answers_503_while_the_store_is_down() -> None:
         assert (await c.get("/healthz")).status_code == 200  # liveness: the process runs
         answer = await c.get("/readyz")
     assert answer.status_code == 503 and "db.internal" not in answer.text
+
+
+# -- 7. the namespace size quota under concurrency (one process) ---------------------------
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def small_namespaces(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Proc]:
+    db = _db(request.param, str(tmp_path_factory.mktemp("hardening-quota")))
+    with launch_server(db, "--max-namespace-bytes", "10000") as proc:
+        yield proc
+
+
+async def test_concurrent_writes_do_not_overshoot_the_namespace_size(
+    small_namespaces: Proc, ns: str
+) -> None:
+    import asyncio
+
+    url = f"{small_namespaces.url}/memory/{ns}"
+    async with httpx.AsyncClient(timeout=30) as client:
+        answers = await asyncio.gather(
+            *(client.put(f"{url}/k{i}", json={"value": "x" * 1998}) for i in range(50))
+        )
+        statuses = sorted(a.status_code for a in answers)
+        assert set(statuses) <= {200, 429}, statuses
+        used = (await client.get(f"{small_namespaces.url}/namespaces/{ns}")).json()["bytes"]
+    assert used <= 10000, (used, statuses.count(200))
