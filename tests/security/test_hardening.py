@@ -36,12 +36,16 @@ def _db(kind: str, folder: str) -> str:
     return url
 
 
+def _launch(request: pytest.FixtureRequest, folder: Path, *args: str, **env: str) -> Proc:
+    return launch_server(_db(request.param, str(folder)), *args, env=env or None)
+
+
 @pytest.fixture(scope="module", params=BACKENDS)
 def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Proc]:
-    db = _db(request.param, str(tmp_path_factory.mktemp("hardening")))
-    with launch_server(db, "--max-value-bytes", str(MAX_VALUE)) as proc:
+    folder = tmp_path_factory.mktemp("hardening")
+    with _launch(request, folder, "--max-value-bytes", str(MAX_VALUE)) as proc:
         yield proc
 
 
@@ -49,8 +53,8 @@ def server(
 def secure(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Proc]:
-    db = _db(request.param, str(tmp_path_factory.mktemp("hardening-tokens")))
-    with launch_server(db, env={"BOTWIRE_ADMIN_TOKEN": ADMIN}) as proc:
+    folder = tmp_path_factory.mktemp("hardening-tokens")
+    with _launch(request, folder, BOTWIRE_ADMIN_TOKEN=ADMIN) as proc:
         yield proc
 
 
@@ -456,8 +460,8 @@ async def test_readyz_answers_503_while_the_store_is_down() -> None:
 def small_namespaces(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Proc]:
-    db = _db(request.param, str(tmp_path_factory.mktemp("hardening-quota")))
-    with launch_server(db, "--max-namespace-bytes", "10000") as proc:
+    folder = tmp_path_factory.mktemp("hardening-quota")
+    with _launch(request, folder, "--max-namespace-bytes", "10000") as proc:
         yield proc
 
 
