@@ -70,6 +70,7 @@ class Quotas:
         self._writes: dict[str, tuple[int, int]] = {}  # ns -> (UTC day number, count)
         self._sizes: dict[str, _Size] = {}
         self._pending: dict[str, int] = {}  # ns -> bytes admitted, not yet written
+        self._finished: dict[str, int] = {}  # ns -> bytes of writes finished, ever
 
     def _shared(self) -> AsyncWriteCounter | None:
         """The store's shared counter, when there is a daily limit and the store has one."""
@@ -224,16 +225,22 @@ class Quotas:
             self._pending[namespace] = left
         else:
             self._pending.pop(namespace, None)
-        size = self._sizes.get(namespace)
-        if written and size is not None:
-            size.bytes += reserved
-            size.dirty = True
+        if written:
+            self._finished[namespace] = self._finished.get(namespace, 0) + reserved
+            size = self._sizes.get(namespace)
+            if size is not None:
+                size.bytes += reserved
+                size.dirty = True
 
     async def _read(self, namespace: str, now: float) -> _Size:
+        before = self._finished.get(namespace, 0)
         usage = await self._usage(namespace)
-        size = _Size(usage.bytes, now)
+        # Writes that finished while the usage was read may be missing from it:
+        # count them (twice at worst, which errs on the side of the limit).
+        size = _Size(usage.bytes + max(0, self._finished.get(namespace, 0) - before), now)
         if len(self._sizes) > 100_000:  # forget idle namespaces rather than grow forever
             self._sizes.clear()
+            self._finished.clear()
         self._sizes[namespace] = size
         return size
 
