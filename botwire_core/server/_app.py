@@ -232,7 +232,7 @@ async def put_value(call: Call) -> Answer:
     if_version = _requests.condition(call.scope)
     request_id = _requests.idempotency_key(call.scope)
     raw, ttl = await _off_loop(await call.body(), _parse_put(server.settings.max_value_bytes))
-    reserved = await server.admit(namespace, 1, encoded_size(raw), key)
+    reserved = await server.admit(namespace, 1, encoded_size(raw), key, call.principal)
     try:
         op = SetOp(key, raw, ttl, if_version, request_id)
         result = await server.runner().write(namespace, op)
@@ -266,7 +266,7 @@ async def append_items(call: Call) -> Answer:
     raws, append_id = await _off_loop(
         await call.body(), _parse_append(server.settings.max_value_bytes)
     )
-    reserved = await server.admit(namespace, 1, _requests.item_bytes(raws))
+    reserved = await server.admit(namespace, 1, _requests.item_bytes(raws), None, call.principal)
     try:
         result = await server.runner().write(namespace, AppendOp(key, raws, append_id))
     finally:
@@ -314,7 +314,7 @@ async def batch(call: Call) -> Answer:
             else _requests.item_bytes(op.raws)
             for op in writes
         )
-        reserved = await server.admit(namespace, len(writes), incoming)
+        reserved = await server.admit(namespace, len(writes), incoming, None, call.principal)
     else:
         reserved = 0
     try:
@@ -484,7 +484,12 @@ class Server:
         return await self.runner()(op, *args, **kwargs)
 
     async def admit(
-        self, namespace: str, writes: int, incoming: int, key: str | None = None
+        self,
+        namespace: str,
+        writes: int,
+        incoming: int,
+        key: str | None = None,
+        principal: Any = None,
     ) -> int:
         """Admit writes against the quotas, or raise ``QuotaExceededError``.
 
@@ -496,6 +501,9 @@ class Server:
             return 0 if record is None else encoded_size(record.raw)
 
         try:
+            per_token = getattr(principal, "writes_per_day", None)
+            if per_token is not None and writes:  # a token's own limit, over its namespaces
+                await self.quotas.admit_token(principal.id, writes, per_token)
             return await self.quotas.admit(namespace, writes, incoming, replaced if key else None)
         except QuotaExceededError:
             self.metrics.refusals.inc()

@@ -23,6 +23,8 @@ from botwire._types import Usage
 __all__ = ["Quotas"]
 
 SECONDS_PER_DAY = 86400
+TOKEN_COUNT_PREFIX = "_botwire.token."
+"""Where a token's own daily writes are counted: reserved, so no namespace is named so."""
 FULL_RETRY_AFTER = 60.0
 """``Retry-After`` of a full namespace: nothing frees space by itself, so a nominal wait."""
 _EXACT_EVERY = 5.0  # seconds a namespace's size estimate is trusted before re-reading it
@@ -66,6 +68,7 @@ class Quotas:
         self._usage = usage
         self._clock = clock
         self._counter_of = counter if writes_per_day is not None else None
+        self._token_counter_of = counter
         self._counter: AsyncWriteCounter | None = None
         self._writes: dict[str, tuple[int, int]] = {}  # ns -> (UTC day number, count)
         self._sizes: dict[str, _Size] = {}
@@ -176,6 +179,33 @@ class Quotas:
             self.done(namespace, taken, written=False)
             raise self._spent(namespace, limit)
         return taken
+
+    async def admit_token(self, token_id: str, writes: int, limit: int) -> None:
+        """Count ``writes`` against a token's own daily limit, or refuse them all.
+
+        Counted in the store (shared by every process) when it keeps counts, under
+        a reserved name no namespace can have; else in this process.
+
+        Raises:
+            QuotaExceededError: the token has used its writes for today.
+        """
+        name = TOKEN_COUNT_PREFIX + token_id
+        day = self._day()
+        shared = self._token_counter_of() if self._token_counter_of is not None else None
+        if shared is not None:
+            if await shared.count_writes(name, writes, limit=limit, day=day) is not None:
+                return
+        else:
+            counted = self._writes.get(name)
+            used = counted[1] if counted is not None and counted[0] == day else 0
+            if used + writes <= limit:
+                self._writes[name] = (day, used + writes)
+                return
+        raise QuotaExceededError(
+            f"this token has used its {limit} writes for today (UTC), over all its "
+            "namespaces; the count resets at midnight UTC",
+            retry_after=self.seconds_to_midnight(),
+        )
 
     def _give_back(self, namespace: str, day: int, writes: int) -> None:
         counted = self._writes.get(namespace)

@@ -321,6 +321,9 @@ class TokenBody(_Strict):
         default=None, description='Lifetime: "30d", "12h", seconds, or null for never.'
     )
     name: str | None = Field(default=None, description="A label for people.")
+    writes_per_day: int | None = Field(
+        default=None, description="Writes per UTC day over all its namespaces (null: no limit)."
+    )
 
 
 class TokenInfo(BaseModel):
@@ -334,6 +337,7 @@ class TokenInfo(BaseModel):
     created_at: float
     expires_at: float | None
     expired: bool
+    writes_per_day: int | None = None
 
 
 class NewToken(TokenInfo):
@@ -358,7 +362,7 @@ class Revoked(BaseModel):
 
 # -- parameters ----------------------------------------------------------------
 
-IF_MATCH_DIGITS = 19
+IF_MATCH_DIGITS = 16  # 2**53-1, the largest version, has 16 digits
 """Most digits in a version ``_wire.parse_etag`` reads; the If-Match pattern says the same."""
 
 

@@ -131,6 +131,12 @@ def _check_expires(value: str | None) -> str | None:
 @click.option("--write", is_flag=True, help="Allow set, delete and append.")
 @click.option("--expires", help="Lifetime: 30d, 12h, 15m, 2w or seconds [default: never].")
 @click.option("--name", help="A label: who or what the token is for.")
+@click.option(
+    "--writes-per-day",
+    type=click.IntRange(1, 2**31),
+    default=None,
+    help="Writes this token may make per UTC day, over all its namespaces [default: no limit].",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print only the token.")
 @click.pass_context
 def create(
@@ -140,6 +146,7 @@ def create(
     write: bool,
     expires: str | None,
     name: str | None,
+    writes_per_day: int | None,
     quiet: bool,
 ) -> None:
     """Create a token; it is printed once and never shown again."""
@@ -153,6 +160,8 @@ def create(
     }
     if name:
         body["name"] = name
+    if writes_per_day is not None:
+        body["writes_per_day"] = writes_per_day
     made = _admin(ctx).call("POST", ADMIN_PATH, body)
     if quiet:
         click.echo(made["token"])

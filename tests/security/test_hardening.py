@@ -479,3 +479,45 @@ async def test_concurrent_writes_do_not_overshoot_the_namespace_size(
         assert set(statuses) <= {200, 429}, statuses
         used = (await client.get(f"{small_namespaces.url}/namespaces/{ns}")).json()["bytes"]
     assert used <= 10000, (used, statuses.count(200))
+
+
+def test_a_per_token_daily_write_quota_holds_over_all_its_namespaces(secure: Proc) -> None:
+    from click.testing import CliRunner
+
+    from botwire._cli import cli
+
+    prefix = "quota" + uuid.uuid4().hex[:6]
+    made = CliRunner().invoke(
+        cli,
+        [
+            "token",
+            "--url",
+            secure.url,
+            "--admin-token",
+            ADMIN,
+            "create",
+            "-n",
+            f"{prefix}-*",
+            "--read",
+            "--write",
+            "--writes-per-day",
+            "3",
+            "--quiet",
+        ],
+        catch_exceptions=False,
+    )
+    assert made.exit_code == 0, made.output
+    auth = {"authorization": f"Bearer {made.output.strip()}"}
+    for i in range(3):  # a new namespace each time: no fresh quota from it
+        answer = httpx.put(f"{secure.url}/memory/{prefix}-{i}/k", json={"value": i}, headers=auth)
+        assert answer.status_code == 200, answer.text
+    answer = _no_5xx(
+        httpx.put(f"{secure.url}/memory/{prefix}-9/k", json={"value": 9}, headers=auth)
+    )
+    assert answer.status_code == 429 and "this token" in answer.json()["detail"]
+    assert int(answer.headers["retry-after"]) > 0
+    ops = {"ops": [{"op": "set", "key": "k", "value": 1}]}
+    assert httpx.post(f"{secure.url}/memory/{prefix}-8", json=ops, headers=auth).status_code == 429
+    assert httpx.get(f"{secure.url}/memory/{prefix}-0/k", headers=auth).status_code == 200
+    listed = httpx.get(f"{secure.url}/admin/tokens", headers={"authorization": f"Bearer {ADMIN}"})
+    assert 3 in [t["writes_per_day"] for t in listed.json()["tokens"]]
