@@ -19,7 +19,7 @@ from botwire._codec import encode
 from botwire._errors import BotWireError, ValidationError
 from botwire._open import default_path, resolve_url
 from botwire._types import GetOp, Op, Record, RestoreOp
-from botwire._validation import validate_key
+from botwire._validation import check_timestamp, check_version, validate_key
 
 EXPORT_CHUNK = 500
 
@@ -229,12 +229,14 @@ def _restore_op(line: str, number: int) -> RestoreOp:
         if not isinstance(data, dict):
             raise ValueError("not an object")
         key = validate_key(data["key"])
-        version = data.get("version", 1)
-        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        version = check_version(data.get("version", 1), "version")
+        if version is None or version < 1:
             raise ValueError(f"version must be an integer >= 1, not {version!r}")
-        created = float(data.get("created_at") or 0) or None
-        updated = float(data.get("updated_at") or 0) or None
+        created = check_timestamp(data.get("created_at") or 0, "created_at") or None
+        updated = check_timestamp(data.get("updated_at") or 0, "updated_at") or None
         expires = data.get("expires_at")
+        if expires is not None:
+            expires = check_timestamp(expires, "expires_at")
         return RestoreOp(
             key,
             encode(data["value"]),

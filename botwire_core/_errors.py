@@ -155,6 +155,7 @@ ERROR_CODES: dict[str, tuple[type[BotWireError], int]] = {
     "invalid_value": (ValidationError, 400),
     "invalid_request": (ValidationError, 400),
     "value_too_large": (ValueTooLargeError, 413),
+    "answer_too_large": (ValidationError, 413),
     "not_found": (NotFoundError, 404),
     "version_conflict": (ConflictError, 412),
     "not_a_list": (NotAListError, 409),

@@ -296,9 +296,16 @@ def append_plan(
         return result
 
 
-def restore_plan(d: Dialect, ns: str, op: RestoreOp) -> Plan[WriteResult]:
-    """Write a record verbatim, version and timestamps included (``botwire import``)."""
+def restore_plan(d: Dialect, ns: str, op: RestoreOp, now: float) -> Plan[WriteResult]:
+    """Write a record verbatim, version and timestamps included (``botwire import``).
+
+    A version names one value for the life of a key: over a live key, the record
+    gets ``max(op.version, live version + 1)``, so a restore never takes a key's
+    version back nor repeats one a reader may hold (as an ETag) for another value.
+    """
     size = encoded_size(op.raw)
+    current = yield Query(d.version, {"ns": ns, "key": op.key, "now": now}, "one")
+    version = op.version if current is None else max(op.version, int(current[0]) + 1)
     yield Query(d.drop, {"ns": ns, "key": op.key})
     yield Query(
         d.restore,
@@ -307,13 +314,13 @@ def restore_plan(d: Dialect, ns: str, op: RestoreOp) -> Plan[WriteResult]:
             "key": op.key,
             "raw": op.raw,
             "bytes": size,
-            "version": op.version,
+            "version": version,
             "created": op.created_at,
             "updated": op.updated_at,
             "expires": op.expires_at,
         },
     )
-    return WriteResult(op.version, size)
+    return WriteResult(version, size)
 
 
 def is_read_only(ops: Sequence[Op]) -> bool:
@@ -337,7 +344,14 @@ def batch_plan(d: Dialect, ns: str, ops: Sequence[Op], now: float) -> Plan[list[
         # keys in different orders queue up instead of deadlocking.
         yield Query(d.lock_many, {"ns": ns, "keys": written})
     results: list[OpResult] = []
+    read: dict[str, Record | None] = {}  # a key read again, unchanged since: read once
     for op in ops:
+        if isinstance(op, GetOp):
+            if op.key not in read:
+                read[op.key] = yield from get_plan(d, ns, op.key, now)
+            results.append(read[op.key])
+            continue
+        read.pop(op.key, None)
         results.append((yield from _op_plan(d, ns, op, now)))
     return results
 
@@ -349,7 +363,7 @@ _OP_PLANS: dict[str, Callable[[Dialect, str, Any, float], Plan[Any]]] = {
     ),
     "delete": lambda d, ns, op, now: delete_plan(d, ns, op.key, now),
     "append": lambda d, ns, op, now: append_plan(d, ns, op.key, op.raws, op.id, now),
-    "restore": lambda d, ns, op, _now: restore_plan(d, ns, op),
+    "restore": lambda d, ns, op, now: restore_plan(d, ns, op, now),
 }
 """The plans' one dispatch on an operation's kind (its ``op`` name)."""
 

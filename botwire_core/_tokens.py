@@ -174,6 +174,8 @@ class TokenRecord:
         created_at: Unix seconds.
         expires_at: Unix seconds after which the token is refused, or ``None``.
         name: an optional label (who or what the token is for).
+        writes_per_day: writes this token may make per UTC day, over every
+            namespace it reaches (``None``: only the server's per-namespace limit).
     """
 
     id: str
@@ -182,6 +184,7 @@ class TokenRecord:
     created_at: float
     expires_at: float | None = None
     name: str | None = None
+    writes_per_day: int | None = None
 
     def matches(self, token: str) -> bool:
         """Whether ``token`` is this record's token (constant-time hash comparison)."""
@@ -204,6 +207,7 @@ class TokenRecord:
             "created_at": self.created_at,
             "expires_at": self.expires_at,
             "expired": self.expired(now),
+            "writes_per_day": self.writes_per_day,
         }
 
     def to_json(self) -> str:
@@ -218,6 +222,7 @@ class TokenRecord:
                 "created_at": self.created_at,
                 "expires_at": self.expires_at,
                 "name": self.name,
+                "writes_per_day": self.writes_per_day,
             },
             separators=(",", ":"),
         )
@@ -239,6 +244,7 @@ class TokenRecord:
                 created_at=float(data["created_at"]),
                 expires_at=None if expires is None else float(expires),
                 name=data.get("name"),
+                writes_per_day=data.get("writes_per_day"),
             )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ValidationError(f"not a token record: {type(exc).__name__}") from None
@@ -305,7 +311,8 @@ def parse_expiry(expires: str | float | None) -> float | None:
     if isinstance(expires, bool):
         raise ValidationError("expires must be a duration like '30d' or a number of seconds")
     if isinstance(expires, (int, float)):
-        seconds = float(expires)
+        # A 400-digit integer does not fit a float: too long, not a crash.
+        seconds = float(max(-1, min(expires, MAX_EXPIRY + 1)))
     elif isinstance(expires, str):
         text = expires.strip().lower()
         if text in ("", "never", "none"):
@@ -353,6 +360,7 @@ def new_token(
     expires: str | float | None = None,
     name: str | None = None,
     now: float | None = None,
+    writes_per_day: int | None = None,
 ) -> NewToken:
     """Make a token and the record a server stores for it.
 
@@ -362,6 +370,8 @@ def new_token(
         write: allow writes (set, delete, append).
         expires: lifetime (see :func:`parse_expiry`); ``None``: never expires.
         name: optional label, up to 200 characters.
+        writes_per_day: writes allowed per UTC day over all the token's
+            namespaces (``None``: no per-token limit).
         now: creation time in Unix seconds (default: now).
 
     Returns:
@@ -374,6 +384,14 @@ def new_token(
     lifetime = parse_expiry(expires)
     if name is not None and (not isinstance(name, str) or len(name) > 200):
         raise ValidationError("name must be text of at most 200 characters")
+    if writes_per_day is not None and (
+        isinstance(writes_per_day, bool)
+        or not isinstance(writes_per_day, int)
+        or not 1 <= writes_per_day <= 2**31
+    ):
+        raise ValidationError(
+            f"writes_per_day must be an integer from 1 to 2**31, not {str(writes_per_day)[:40]}"
+        )
     created = time.time() if now is None else float(now)
     token_id = secrets.token_hex(_ID_CHARS // 2)
     token = f"{TOKEN_PREFIX}{token_id}_{secrets.token_urlsafe(_SECRET_BYTES)}"
@@ -384,6 +402,7 @@ def new_token(
         created_at=created,
         expires_at=None if lifetime is None else created + lifetime,
         name=name or None,
+        writes_per_day=writes_per_day,
     )
     return NewToken(token, record)
 
@@ -397,7 +416,7 @@ def scope_from_request(data: Mapping[str, Any]) -> dict[str, Any]:
     Raises:
         ValidationError: a field is missing, unknown or of the wrong type.
     """
-    allowed = {"namespaces", "read", "write", "expires", "name"}
+    allowed = {"namespaces", "read", "write", "expires", "name", "writes_per_day"}
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise ValidationError(
@@ -420,4 +439,5 @@ def scope_from_request(data: Mapping[str, Any]) -> dict[str, Any]:
         "write": write,
         "expires": data.get("expires"),
         "name": data.get("name"),
+        "writes_per_day": data.get("writes_per_day"),
     }

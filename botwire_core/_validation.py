@@ -17,10 +17,12 @@ __all__ = [
     "MAX_ID_CHARS",
     "MAX_KEY_BYTES",
     "MAX_NAMESPACE_CHARS",
+    "MAX_SAFE_INT",
     "MAX_TTL",
     "check_limit",
     "check_id",
     "check_prefix",
+    "check_timestamp",
     "check_ttl",
     "check_version",
     "validate_key",
@@ -33,6 +35,9 @@ MAX_TTL = 100 * 365 * 86400
 """Longest TTL accepted, in seconds (100 years); omit ``ttl`` to keep a key forever."""
 MAX_ID_CHARS = 128
 """Longest request idempotency id (an append's ``id``, a set's ``Idempotency-Key``)."""
+MAX_SAFE_INT = 2**53 - 1
+"""Largest version or timestamp accepted from anyone: every JSON reader holds it exactly
+(a double), and both stores hold it and far more versions after it (a 64-bit integer)."""
 
 _NAMESPACE_RE = re.compile(rf"[A-Za-z0-9_\-.:@]{{1,{MAX_NAMESPACE_CHARS}}}")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -130,24 +135,55 @@ def check_version(value: Any, name: str = "if_version") -> int | None:
     """An expected version (``if_version``): ``None`` or an integer >= 0 (0: absent)."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SAFE_INT:
+        shown = repr(value) if not isinstance(value, int) or value < 10**20 else "a huge number"
         raise ValidationError(
-            f"{name} must be an integer >= 0 (0: only if absent), not {value!r}",
+            f"{name} must be an integer from 0 to 2**53-1 (0: only if absent), not {shown[:40]}",
             code="invalid_value",
         )
     return value
+
+
+def check_timestamp(value: Any, name: str) -> float:
+    """Unix seconds: a finite number from 0 to :data:`MAX_SAFE_INT` (``restore``'s stamps)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not 0 <= value <= MAX_SAFE_INT  # also refuses NaN; checked before float(): no overflow
+    ):
+        shown = "a huge number" if isinstance(value, int) and value > 10**20 else repr(value)
+        raise ValidationError(
+            f"{name} must be Unix seconds (a number from 0 to 2**53-1), not {shown[:40]}",
+            code="invalid_request",
+        )
+    return float(value)
 
 
 def check_id(value: Any) -> str | None:
     """A request idempotency id: ``None`` or 1-:data:`MAX_ID_CHARS` characters."""
     if value is None:
         return None
-    if not isinstance(value, str) or not 0 < len(value) <= MAX_ID_CHARS:
+    if (
+        not isinstance(value, str)
+        or not 0 < len(value) <= MAX_ID_CHARS
+        or _CONTROL_RE.search(value) is not None
+        or not _encodes(value)
+    ):
         raise ValidationError(
-            f"id must be a string of 1-{MAX_ID_CHARS} characters, not {str(value)[:40]!r}",
+            f"id must be 1-{MAX_ID_CHARS} characters of valid Unicode without control "
+            f"characters (a UUID, say), not {str(value)[:40]!r}",
             code="invalid_value",
         )
     return value
+
+
+def _encodes(text: str) -> bool:
+    """Whether ``text`` is valid Unicode (no lone surrogate): what every store can hold."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def check_limit(name: str, value: Any) -> int | None:

@@ -41,7 +41,14 @@ from botwire._types import (
     Usage,
     WriteResult,
 )
-from botwire._validation import MAX_ID_CHARS, MAX_TTL, check_id, check_ttl, check_version
+from botwire._validation import (
+    MAX_ID_CHARS,
+    MAX_SAFE_INT,
+    MAX_TTL,
+    check_id,
+    check_ttl,
+    check_version,
+)
 
 __all__ = [
     "HEALTH_PATH",
@@ -172,7 +179,7 @@ def parse_etag(header: str, name: str) -> int:
         text = text[2:]
     if len(text) >= 2 and text[0] == text[-1] == '"':
         text = text[1:-1]
-    if not text.isdigit() or not text.isascii() or len(text) > 19:
+    if not text.isdigit() or not text.isascii() or len(text) > 16 or int(text) > MAX_SAFE_INT:
         raise ValidationError(
             f'{name} must be a version as the ETag gives it, e.g. {name}: "3"; got {header[:40]!r}',
             code="invalid_request",

@@ -77,7 +77,15 @@ Authorize: TypeAlias = Callable[[Request, str, Literal["read", "write"]], Awaita
 OFF_LOOP_BYTES = 64 * 1024
 """Bodies larger than this are parsed in a worker thread, not on the event loop."""
 
+STORE_UNAVAILABLE = "store unavailable; try again shortly (the server's log has the details)"
+"""The detail of every 503: what went wrong (host, user, file) is logged, never sent."""
+
+READY_PATH = "/readyz"
+READY_NAMESPACE = "_botwire.ready"
+"""What ``/readyz`` and startup read (a usage count): reserved, so no client writes it."""
+
 _JSON = b"application/json"
+_UNSET = object()
 _NO_HEADERS: list[tuple[bytes, bytes]] = []
 
 
@@ -250,8 +258,12 @@ async def put_value(call: Call) -> Answer:
     if_version = _requests.condition(call.scope)
     request_id = _requests.idempotency_key(call.scope)
     raw, ttl = await _off_loop(await call.body(), _parse_put(server.settings.max_value_bytes))
-    await server.admit(namespace, 1, encoded_size(raw), key)
-    result = await server.runner().write(namespace, SetOp(key, raw, ttl, if_version, request_id))
+    reserved = await server.admit(namespace, 1, encoded_size(raw), key, call.principal)
+    try:
+        op = SetOp(key, raw, ttl, if_version, request_id)
+        result = await server.runner().write(namespace, op)
+    finally:
+        server.quotas.done(namespace, reserved)
     return Answer(200, _wire.put_answer(namespace, key, result), _etag(result.version))
 
 
@@ -280,8 +292,11 @@ async def append_items(call: Call) -> Answer:
     raws, append_id = await _off_loop(
         await call.body(), _parse_append(server.settings.max_value_bytes)
     )
-    await server.admit(namespace, 1, _requests.item_bytes(raws))
-    result = await server.runner().write(namespace, AppendOp(key, raws, append_id))
+    reserved = await server.admit(namespace, 1, _requests.item_bytes(raws), None, call.principal)
+    try:
+        result = await server.runner().write(namespace, AppendOp(key, raws, append_id))
+    finally:
+        server.quotas.done(namespace, reserved)
     return Answer(200, _wire.append_answer(result), _etag(result.version))
 
 
@@ -341,11 +356,18 @@ async def batch(call: Call) -> Answer:
     ops = await _off_loop(await call.body(), _parse_batch(server.settings.max_value_bytes))
     needs = batch_needs(ops)
     await call.allow(*needs.rights)
+    reserved = 0
     if needs.writes:
-        await server.admit(namespace, needs.writes, needs.incoming)
-    results = await server.run("batch", namespace, ops) if ops else []
+        reserved = await server.admit(namespace, needs.writes, needs.incoming, None, call.principal)
+    try:
+        results = await server.run("batch", namespace, ops) if ops else []
+    finally:
+        server.quotas.done(namespace, reserved)
     if needs.changes:
         server.quotas.forget(namespace)
+    size = _requests.answer_size(ops, results, server.settings.answer_cap)
+    if size > OFF_LOOP_BYTES:
+        return Answer(200, await asyncio.to_thread(_wire.batch_answer, ops, results))
     return Answer(200, _wire.batch_answer(ops, results))
 
 
@@ -447,6 +469,13 @@ async def health(call: Call) -> Answer:
     return Answer(200, b'{"status":"ok","store":"' + kind + b'"}')
 
 
+async def ready(call: Call) -> Answer:
+    """Readiness: 200 once the store answers, 503 while it cannot be reached."""
+    await call.server.check_store()
+    kind = call.server.runner().kind.encode()
+    return Answer(200, b'{"status":"ready","store":"' + kind + b'"}')
+
+
 async def prometheus(call: Call) -> Answer:
     """Requests by route and status, request latency, store operation latency."""
     from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -505,6 +534,9 @@ ROUTES: list[Route] = [
         (_S.NAMESPACE_PREFIX, _S.NAMESPACES_LIMIT, _S.CURSOR), (400, 401, 404, 503))),
     Route("GET", _wire.HEALTH_PATH, "health", health, "open", _S.Shape(
         "Liveness", "operations", _S.Health, secured=False)),
+    Route("GET", READY_PATH, "ready", ready, "open", _S.Shape(
+        "Readiness (the store answers)", "operations", _S.Health, errors=(503,),
+        secured=False)),
     Route("GET", _wire.METRICS_PATH, "metrics", prometheus, "token", _S.Shape(
         "Prometheus metrics", "operations", None, media_type="text/plain", errors=(401,))),
 ]  # fmt: skip
@@ -549,6 +581,7 @@ class Server:
         self._owned = store is None
         self._runner: _runner.Runner | None = None
         self._openapi: bytes | None = None
+        self._hosts: frozenset[str] | None | object = _UNSET
         self._logger = logging.getLogger(ACCESS_LOGGER)
         self._shared_counts = _runner.StoreCounter(self.run)
         self.lifespans: list[Callable[[], AbstractAsyncContextManager[None]]] = []
@@ -583,19 +616,34 @@ class Server:
         return await self.runner()(op, *args, **kwargs)
 
     async def admit(
-        self, namespace: str, writes: int, incoming: int, key: str | None = None
-    ) -> None:
-        """Admit writes against the quotas, or raise ``QuotaExceededError``."""
+        self,
+        namespace: str,
+        writes: int,
+        incoming: int,
+        key: str | None = None,
+        principal: Any = None,
+    ) -> int:
+        """Admit writes against the quotas, or raise ``QuotaExceededError``.
+
+        Returns the bytes reserved: hand them to ``quotas.done`` once the write ends.
+        """
 
         async def replaced() -> int:
             record = await self.run("get", namespace, key)
             return 0 if record is None else encoded_size(record.raw)
 
         try:
-            await self.quotas.admit(namespace, writes, incoming, replaced if key else None)
+            per_token = getattr(principal, "writes_per_day", None)
+            if per_token is not None and writes:  # a token's own limit, over its namespaces
+                await self.quotas.admit_token(principal.id, writes, per_token)
+            return await self.quotas.admit(namespace, writes, incoming, replaced if key else None)
         except QuotaExceededError:
             self.metrics.refusals.inc()
             raise
+
+    async def check_store(self) -> None:
+        """One cheap read, so a store that cannot be reached raises ``UnavailableError``."""
+        await self.run("usage", READY_NAMESPACE)
 
     async def aclose(self) -> None:
         """Stop the store's threads; close the store if this server opened it."""
@@ -651,6 +699,7 @@ class Server:
             if message["type"] == "lifespan.startup":
                 try:
                     self.runner()  # open the store now, so a bad --db fails at start
+                    await self.check_store()  # and reach it, before listening
                     for lifespan in self.lifespans:
                         await self._running.enter_async_context(lifespan())
                 except Exception as exc:  # noqa: BLE001 - reported to the ASGI server
@@ -683,6 +732,9 @@ class Server:
             code, media_type = exc.code, _JSON
             if status == 500:
                 code = "server_error"
+            elif status == 503:  # the detail names hosts, users, files: for the log only
+                _log.warning("store unavailable (%s %s): %s", scope["method"], route_label, exc)
+                body = _wire.error_body(code, STORE_UNAVAILABLE)
         except Exception:
             _log.exception("unexpected error answering %s %s", scope["method"], scope["path"])
             status, headers, media_type, code = 500, [], _JSON, ServerError.code
@@ -708,10 +760,27 @@ class Server:
                 self._logger, scope, route_label, status, seconds, size, match_ns, token, code
             )
 
+    def _browser_rules(self, call: Call) -> None:
+        """Without tokens: refuse what a web page could send (see ``auth.check_browser_rules``)."""
+        from botwire.server.auth import allowed_host_set, check_browser_rules
+
+        if self._hosts is _UNSET:
+            settings = self.settings
+            self._hosts = allowed_host_set(settings.allowed_hosts, settings.insecure_open)
+        check_browser_rules(
+            call.scope["method"],
+            call.header(b"host"),
+            call.header(b"origin"),
+            call.header(b"content-type"),
+            self._hosts,  # type: ignore[arg-type]
+        )
+
     async def _serve(self, call: Call) -> Answer:
         """Authenticate, authorize, handle: the steps every matched request takes."""
         route = call.match.route
         access: Access = route.access
+        if not self.guard.tokens:
+            self._browser_rules(call)
         if access != "open":
             await self.guard.authenticate(call)
         namespace = call.match.namespace

@@ -23,6 +23,8 @@ from botwire._types import Usage
 __all__ = ["Quotas"]
 
 SECONDS_PER_DAY = 86400
+TOKEN_COUNT_PREFIX = "_botwire.token."
+"""Where a token's own daily writes are counted: reserved, so no namespace is named so."""
 FULL_RETRY_AFTER = 60.0
 """``Retry-After`` of a full namespace: nothing frees space by itself, so a nominal wait."""
 _EXACT_EVERY = 5.0  # seconds a namespace's size estimate is trusted before re-reading it
@@ -66,9 +68,12 @@ class Quotas:
         self._usage = usage
         self._clock = clock
         self._counter_of = counter if writes_per_day is not None else None
+        self._token_counter_of = counter
         self._counter: AsyncWriteCounter | None = None
         self._writes: dict[str, tuple[int, int]] = {}  # ns -> (UTC day number, count)
         self._sizes: dict[str, _Size] = {}
+        self._pending: dict[str, int] = {}  # ns -> bytes admitted, not yet written
+        self._finished: dict[str, int] = {}  # ns -> bytes of writes finished, ever
 
     def _shared(self) -> AsyncWriteCounter | None:
         """The store's shared counter, when there is a daily limit and the store has one."""
@@ -110,8 +115,13 @@ class Quotas:
         writes: int,
         incoming: int,
         replaced: Callable[[], Awaitable[int]] | None = None,
-    ) -> None:
+    ) -> int:
         """Count ``writes`` writes adding up to ``incoming`` bytes, or refuse them all.
+
+        Returns the bytes reserved in the namespace: pass them to :meth:`done` once
+        the write has finished (committed or failed), so writes admitted but not
+        yet committed count against the limit (concurrent writes cannot each see
+        room that only one of them will find).
 
         The daily count is checked first: a write past both limits is refused for
         the count. A write refused for the namespace's size is not counted. A
@@ -142,17 +152,19 @@ class Quotas:
             if sized:
                 assert self.max_namespace_bytes is not None
                 try:
-                    await self._admit_size(namespace, incoming, self.max_namespace_bytes, replaced)
+                    return await self._admit_size(
+                        namespace, incoming, self.max_namespace_bytes, replaced
+                    )
                 except QuotaExceededError:
                     self._give_back(namespace, day, writes)
                     raise
-            return
+            return 0
         # Counted in the store, shared by every process: take room in the namespace
         # first (the size estimate is local, so it can be given back), then count
         # the writes in one atomic statement.
         assert limit is not None
         day = self._day()
-        taken: tuple[_Size, int] | None = None
+        taken = 0
         if sized:
             assert self.max_namespace_bytes is not None
             try:
@@ -164,9 +176,36 @@ class Quotas:
                     raise self._spent(namespace, limit) from None  # the count comes first
                 raise
         if await shared.count_writes(namespace, writes, limit=limit, day=day) is None:
-            if taken is not None:
-                taken[0].bytes -= taken[1]
+            self.done(namespace, taken, written=False)
             raise self._spent(namespace, limit)
+        return taken
+
+    async def admit_token(self, token_id: str, writes: int, limit: int) -> None:
+        """Count ``writes`` against a token's own daily limit, or refuse them all.
+
+        Counted in the store (shared by every process) when it keeps counts, under
+        a reserved name no namespace can have; else in this process.
+
+        Raises:
+            QuotaExceededError: the token has used its writes for today.
+        """
+        name = TOKEN_COUNT_PREFIX + token_id
+        day = self._day()
+        shared = self._token_counter_of() if self._token_counter_of is not None else None
+        if shared is not None:
+            if await shared.count_writes(name, writes, limit=limit, day=day) is not None:
+                return
+        else:
+            counted = self._writes.get(name)
+            used = counted[1] if counted is not None and counted[0] == day else 0
+            if used + writes <= limit:
+                self._writes[name] = (day, used + writes)
+                return
+        raise QuotaExceededError(
+            f"this token has used its {limit} writes for today (UTC), over all its "
+            "namespaces; the count resets at midnight UTC",
+            retry_after=self.seconds_to_midnight(),
+        )
 
     def _give_back(self, namespace: str, day: int, writes: int) -> None:
         counted = self._writes.get(namespace)
@@ -179,34 +218,59 @@ class Quotas:
         incoming: int,
         limit: int,
         replaced: Callable[[], Awaitable[int]] | None,
-    ) -> tuple[_Size, int]:
-        """Take room for ``incoming`` bytes in the size estimate; return what was taken."""
+    ) -> int:
+        """Reserve room for ``incoming`` bytes; return the bytes reserved."""
         now = time.monotonic()
         size = self._sizes.get(namespace)
         if size is None or now - size.read_at > _EXACT_EVERY:
             size = await self._read(namespace, now)
-        elif size.bytes + incoming > limit and size.dirty:
+        elif size.bytes + self._pending.get(namespace, 0) + incoming > limit and size.dirty:
             # The estimate counts overwrites and deletes pessimistically: read the
             # exact size before refusing anything.
             size = await self._read(namespace, now)
-        if size.bytes + incoming > limit and replaced is not None:
+        # From here to the reservation there is no await: the check and the
+        # reservation are one step for every request of this process.
+        pending = self._pending.get(namespace, 0)
+        if size.bytes + pending + incoming > limit and replaced is not None:
             incoming = max(0, incoming - await replaced())
-        if size.bytes + incoming > limit:
+            pending = self._pending.get(namespace, 0)
+            size = self._sizes.get(namespace, size)
+        if size.bytes + pending + incoming > limit:
             raise QuotaExceededError(
-                f"namespace {namespace!r} holds {size.bytes} bytes; this write of "
+                f"namespace {namespace!r} holds {size.bytes + pending} bytes; this write of "
                 f"{incoming} bytes would pass its limit of {limit} bytes; delete keys "
                 "to make room",
                 retry_after=FULL_RETRY_AFTER,
             )
-        size.bytes += incoming
-        size.dirty = True
-        return size, incoming
+        self._pending[namespace] = pending + incoming
+        return incoming
+
+    def done(self, namespace: str, reserved: int, written: bool = True) -> None:
+        """A write admitted with ``reserved`` bytes has finished (``written``: it may
+        have stored them, so the estimate keeps them until the next exact read)."""
+        if not reserved:
+            return
+        left = self._pending.get(namespace, 0) - reserved
+        if left > 0:
+            self._pending[namespace] = left
+        else:
+            self._pending.pop(namespace, None)
+        if written:
+            self._finished[namespace] = self._finished.get(namespace, 0) + reserved
+            size = self._sizes.get(namespace)
+            if size is not None:
+                size.bytes += reserved
+                size.dirty = True
 
     async def _read(self, namespace: str, now: float) -> _Size:
+        before = self._finished.get(namespace, 0)
         usage = await self._usage(namespace)
-        size = _Size(usage.bytes, now)
+        # Writes that finished while the usage was read may be missing from it:
+        # count them (twice at worst, which errs on the side of the limit).
+        size = _Size(usage.bytes + max(0, self._finished.get(namespace, 0) - before), now)
         if len(self._sizes) > 100_000:  # forget idle namespaces rather than grow forever
             self._sizes.clear()
+            self._finished.clear()
         self._sizes[namespace] = size
         return size
 

@@ -80,6 +80,18 @@ class ServedStore:
         if needs:
             await self._server.guard.authorize(_current(), namespace, needs)
 
+    async def _write(
+        self, namespace: str, writes: int, incoming: int, key: str | None, run: Any
+    ) -> Any:
+        """Admit against the quotas, as the routes do, run the write, release the bytes."""
+        if not writes:
+            return await run()
+        reserved = await self._server.admit(namespace, writes, incoming, key, _current().principal)
+        try:
+            return await run()
+        finally:
+            self._server.quotas.done(namespace, reserved)
+
     async def get(self, namespace: str, key: str) -> Any:
         await self._allow(namespace, "read")
         return await self._server.run("get", namespace, key)
@@ -99,8 +111,10 @@ class ServedStore:
         id: str | None = None,  # noqa: A002 - the protocol's name
     ) -> Any:
         await self._allow(namespace, "write")
-        await self._server.admit(namespace, 1, encoded_size(raw), key)
-        return await self._server.runner().write(namespace, SetOp(key, raw, ttl, if_version, id))
+        op = SetOp(key, raw, ttl, if_version, id)
+        return await self._write(
+            namespace, 1, encoded_size(raw), key, lambda: self._server.runner().write(namespace, op)
+        )
 
     async def delete(self, namespace: str, key: str) -> bool:
         await self._allow(namespace, "write")
@@ -118,8 +132,14 @@ class ServedStore:
     ) -> Any:
         await self._allow(namespace, "write")
         items = tuple(raws)
-        await self._server.admit(namespace, 1, _requests.item_bytes(items))
-        return await self._server.runner().write(namespace, AppendOp(key, items, id))
+        op = AppendOp(key, items, id)
+        return await self._write(
+            namespace,
+            1,
+            _requests.item_bytes(items),
+            None,
+            lambda: self._server.runner().write(namespace, op),
+        )
 
     async def list_keys(
         self,
@@ -140,9 +160,13 @@ class ServedStore:
         if not listed:
             return []
         await self._allow(namespace, *needs.rights)
-        if needs.writes:
-            await self._server.admit(namespace, needs.writes, needs.incoming)
-        results = await self._server.run("batch", namespace, listed)
+        results = await self._write(
+            namespace,
+            needs.writes,
+            needs.incoming,
+            None,
+            lambda: self._server.run("batch", namespace, listed),
+        )
         if needs.changes:
             self._server.quotas.forget(namespace)
         return results

@@ -15,13 +15,14 @@ from botwire import _wire
 from botwire._codec import encoded_size
 from botwire._errors import ValidationError, ValueTooLargeError
 from botwire._types import AppendOp, DeleteOp, GetOp, Op, RestoreOp, SetOp
-from botwire._validation import validate_key
+from botwire._validation import check_timestamp, validate_key
 
 if TYPE_CHECKING:
     from starlette.types import Receive, Scope
 
 __all__ = [
     "APPEND_FIELDS",
+    "answer_size",
     "BATCH_FIELDS",
     "PUT_FIELDS",
     "condition",
@@ -81,7 +82,7 @@ async def read_body(
 ) -> bytes:
     """Read the body, refusing one over ``limit`` before reading it all.
 
-    A body that stalls for ``timeout`` seconds between chunks is refused.
+    A body not whole within ``timeout`` seconds is refused (trickled or stalled).
     """
     too_large = f"the request body is over {limit} bytes, the most this server reads"
     if max_value is not None:
@@ -94,12 +95,14 @@ async def read_body(
             raise ValueTooLargeError(too_large)
     chunks: list[bytes] = []
     total = 0
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout  # the whole body, not the gap between two chunks
     while True:
         try:
-            message = await asyncio.wait_for(receive(), timeout)
+            message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
         except asyncio.TimeoutError:
             raise ValidationError(
-                f"the request body stalled for {timeout:g} s; send it whole, promptly",
+                f"the request body took over {timeout:g} s; send it whole, promptly",
                 code="invalid_request",
             ) from None
         if message["type"] == "http.disconnect":
@@ -156,6 +159,35 @@ def idempotency_key(scope: Scope) -> str | None:
             f"Idempotency-Key must be 1-{_wire.MAX_ID_CHARS} characters, e.g. a UUID",
             code="invalid_request",
         ) from None
+
+
+def answer_size(ops: Sequence[Op], results: Sequence[Any], cap: int) -> int:
+    """The size a batch answer would have (bytes, a little over), checked before it is built.
+
+    A value read several times counts each time (it is written out each time);
+    its size is measured once.
+
+    Raises:
+        ValidationError: the answer would pass ``cap`` bytes (``answer_too_large``, 413).
+    """
+    total = 16
+    measured: dict[int, int] = {}
+    for op, result in zip(ops, results, strict=True):
+        total += 2 * len(op.key) + 160  # the op, key (escaped) and numbers around it
+        raw = getattr(result, "raw", None)
+        if isinstance(raw, str):
+            size = measured.get(id(raw))
+            if size is None:
+                size = measured[id(raw)] = encoded_size(raw)
+            total += size
+        if total > cap:
+            raise ValidationError(
+                f"this batch's answer would be over {cap} bytes, the most this server "
+                "sends at once; read fewer or smaller values per batch (split it), or "
+                "page a list with GET ?last=",
+                code="answer_too_large",
+            )
+    return total
 
 
 def item_bytes(raws: Sequence[str]) -> int:
@@ -231,18 +263,16 @@ def _restore_op(key: str, item: dict[str, Any], max_value: int) -> RestoreOp:
         raise ValidationError('a restore operation needs a "value"', code="invalid_value")
     version = _wire.parse_version(item.get("version"), "version")
     if version is None or version < 1:
-        raise ValidationError('"version" must be an integer >= 1', code="invalid_request")
+        raise ValidationError(
+            '"version" must be an integer from 1 to 2**53-1', code="invalid_request"
+        )
     stamps: list[float | None] = []
     for name in ("created_at", "updated_at", "expires_at"):
         value = item.get(name)
         if value is None and name == "expires_at":
             stamps.append(None)
             continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-            raise ValidationError(
-                f'"{name}" must be Unix seconds (a number >= 0)', code="invalid_request"
-            )
-        stamps.append(float(value))
+        stamps.append(check_timestamp(value, f'"{name}"'))
     created, updated, expires = stamps
     assert created is not None and updated is not None
     return RestoreOp(

@@ -124,7 +124,7 @@ class RouteTable:
         self.routes.append(route)
         methods = self._by_template.setdefault(route.template, {})
         methods[route.method] = route
-        if route.method == "GET":  # HEAD answers like GET, without a body
+        if route.method == "GET":  # HEAD on every GET route, added later ones too
             methods.setdefault("HEAD", route)
 
     def match(self, method: str, raw: bytes) -> Match:

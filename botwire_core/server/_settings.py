@@ -23,6 +23,7 @@ ENV_PREFIX = "BOTWIRE_"
 
 DEFAULT_NAMESPACE_BYTES = 50 * 1000 * 1000
 MIN_ADMIN_TOKEN_CHARS = 16
+DEFAULT_MAX_ANSWER_BYTES = 16 * 1024 * 1024
 
 
 class Settings(BaseSettings):
@@ -47,7 +48,18 @@ class Settings(BaseSettings):
         admin_token: the secret that manages tokens; set, every request needs a
             token (``BOTWIRE_ADMIN_TOKEN``; at least 16 characters).
         insecure_open: serve a non-loopback address without tokens.
-        body_timeout: seconds a request body may stall between chunks (400 after).
+        allowed_hosts: without tokens, the ``Host`` names (comma-separated) served
+            besides loopback names and addresses; ``*`` or ``None``: any. ``botwire
+            serve`` defaults to ``""``: loopback names only.
+        forwarded_allow_ips: addresses (comma-separated, ``*``: any) whose
+            ``X-Forwarded-For``/``-Proto`` headers are trusted (a proxy in front);
+            ``None``: trusted from nobody.
+        max_answer_bytes: largest batch answer built (413 ``answer_too_large``
+            above it: page or split the batch); never less than one largest value.
+        body_timeout: seconds a request body may take to arrive, whole (400 after).
+        idle_timeout: seconds a connection may stay open without a request (a new
+            connection that sends nothing, or one kept alive between requests).
+        max_header_bytes: largest request line plus headers (431 or closed above it).
         lock_timeout: seconds a SQLite write waits for another process's lock
             before it answers 503.
         log_level: the server's log level.
@@ -72,7 +84,12 @@ class Settings(BaseSettings):
     access_log: bool = True
     admin_token: str | None = Field(default=None, repr=False)
     insecure_open: bool = False
+    allowed_hosts: str | None = None
+    forwarded_allow_ips: str | None = None
+    max_answer_bytes: int = Field(default=DEFAULT_MAX_ANSWER_BYTES, ge=1024)
     body_timeout: float = Field(default=30.0, gt=0)
+    idle_timeout: int = Field(default=5, ge=1)
+    max_header_bytes: int = Field(default=64 * 1024, ge=4096)
     lock_timeout: float = Field(default=60.0, gt=0)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     inline_store: bool | None = None
@@ -117,6 +134,11 @@ class Settings(BaseSettings):
     def max_body_bytes(self) -> int:
         """Largest request body read: room for a value escaped as ``\\uXXXX`` text."""
         return 4 * self.max_value_bytes + 64 * 1024
+
+    @property
+    def answer_cap(self) -> int:
+        """Largest batch answer: ``max_answer_bytes``, with room for one largest value."""
+        return max(self.max_answer_bytes, self.max_value_bytes + 64 * 1024)
 
     @property
     def ui_enabled(self) -> bool:

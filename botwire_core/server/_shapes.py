@@ -288,7 +288,7 @@ class NamespacesAnswer(BaseModel):
 class Health(BaseModel):
     """Liveness."""
 
-    status: Literal["ok"]
+    status: Literal["ok", "ready"]
     store: str
 
 
@@ -341,6 +341,9 @@ class TokenBody(_Strict):
         default=None, description='Lifetime: "30d", "12h", seconds, or null for never.'
     )
     name: str | None = Field(default=None, description="A label for people.")
+    writes_per_day: int | None = Field(
+        default=None, description="Writes per UTC day over all its namespaces (null: no limit)."
+    )
 
 
 class TokenInfo(BaseModel):
@@ -354,6 +357,7 @@ class TokenInfo(BaseModel):
     created_at: float
     expires_at: float | None
     expired: bool
+    writes_per_day: int | None = None
 
 
 class NewToken(TokenInfo):
@@ -378,7 +382,7 @@ class Revoked(BaseModel):
 
 # -- parameters ----------------------------------------------------------------
 
-IF_MATCH_DIGITS = 19
+IF_MATCH_DIGITS = 16  # 2**53-1, the largest version, has 16 digits
 """Most digits in a version ``_wire.parse_etag`` reads; the If-Match pattern says the same."""
 
 
@@ -582,7 +586,8 @@ _ERROR_TEXT = {
     405: "Method not allowed on this path (code invalid_request).",
     409: "The value is not a list (code not_a_list).",
     412: "If-Match / If-None-Match did not hold (code version_conflict).",
-    413: "The value or body is too large (code value_too_large).",
+    413: "The value or body is too large (code value_too_large), or a batch's answer "
+    "would be (code answer_too_large: split the batch).",
     429: "A quota is used up (code quota_exceeded); see Retry-After.",
     503: "The store is unreachable (code unavailable); see Retry-After.",
 }

@@ -44,7 +44,7 @@ import ipaddress
 from typing import Any
 
 from botwire import _wire
-from botwire._errors import ValidationError
+from botwire._errors import PermissionDeniedError, ValidationError
 from botwire._tokens import Access
 
 __all__ = [
@@ -83,6 +83,86 @@ def batch_needs(body: bytes) -> set[Access]:
     return needs or {"read"}
 
 
+# -- browser rules (an open server reachable from a web page) ----------------------
+
+_CHANGES = frozenset({"PUT", "POST", "DELETE", "PATCH"})
+
+
+def _host_name(value: str) -> str:
+    """The host of a ``Host`` header value (``[::1]:8080`` -> ``::1``)."""
+    text = value.strip().lower()
+    if text.startswith("["):
+        return text[1 : text.find("]")] if "]" in text else text
+    return text.rsplit(":", 1)[0] if text.count(":") == 1 else text
+
+
+def check_browser_rules(
+    method: str,
+    host: str | None,
+    origin: str | None,
+    content_type: str | None,
+    allowed_hosts: frozenset[str] | None,
+) -> None:
+    """Refuse what a web page could make a browser send to a server without tokens.
+
+    A server with tokens needs none of this: a page cannot attach a bearer token.
+    Without tokens (the default, on loopback) a page could reach the server by DNS
+    rebinding (a hostile name resolved to 127.0.0.1) or by a "simple" cross-site
+    ``POST``. So:
+
+    * ``Host`` must be a loopback name or address, or one of ``allowed_hosts``
+      (``--allowed-hosts``; ``None``: any ``Host``, as ``--allowed-hosts '*'``);
+    * a request that changes data needs ``Content-Type: application/json`` (a
+      page cannot send it cross-site without a preflight, which this server
+      refuses) and an ``Origin`` that is absent or names this same host.
+
+    Raises:
+        PermissionDeniedError: ``forbidden``, with the setting that allows it.
+    """
+    if allowed_hosts is not None:
+        name = _host_name(host or "")
+        if not (name and (is_loopback(name) or name in allowed_hosts)):
+            raise PermissionDeniedError(
+                f"Host {str(host)[:80]!r} is not a name this server answers to; it "
+                "answers to loopback names and addresses and to --allowed-hosts "
+                "(BOTWIRE_ALLOWED_HOSTS)"
+            )
+    if method not in _CHANGES:
+        return
+    if origin is not None and origin.strip().lower() != "null":
+        served = (host or "").strip().lower()
+        if origin.strip().lower().partition("://")[2].rstrip("/") != served:
+            raise PermissionDeniedError(
+                f"a request from the web page of {origin[:80]!r} may not change data on "
+                "this server (its Origin is not this server's); without tokens only "
+                "same-origin pages and non-browser clients may write"
+            )
+    elif origin is not None:
+        raise PermissionDeniedError("a request from an opaque (null) Origin may not change data")
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if method != "DELETE" and media != "application/json":
+        raise ValidationError(
+            f"a request that changes data needs Content-Type: application/json, not "
+            f"{(content_type or 'none')[:60]!r}",
+            code="invalid_request",
+        )
+
+
+def allowed_host_set(setting: str | None, insecure_open: bool) -> frozenset[str] | None:
+    """The ``Host`` names allowed besides loopback ones, or ``None`` for any.
+
+    ``None`` (an app built in Python, whose ASGI server the embedder picks) and
+    ``*`` allow any; ``""`` (``botwire serve``'s default) allows loopback only,
+    unless the operator exposed the open server with ``--insecure-open``.
+    """
+    if setting is None:
+        return None
+    names = frozenset(n.strip().lower() for n in setting.split(",") if n.strip())
+    if "*" in names or (insecure_open and not names):
+        return None
+    return names
+
+
 # -- exposure rule -----------------------------------------------------------------
 
 
@@ -93,7 +173,7 @@ def is_loopback(host: str) -> bool:
     to anything.
     """
     text = host.strip().strip("[]").lower()
-    if text == "localhost" or text.endswith(".localhost"):
+    if text == "localhost":  # not *.localhost: a name someone else may answer for
         return True
     try:
         return ipaddress.ip_address(text).is_loopback

@@ -20,6 +20,8 @@ from botwire._codec import DEFAULT_MAX_VALUE_BYTES
 from botwire._errors import BotWireError
 
 DEFAULT_NAMESPACE_BYTES = 50 * 1000 * 1000  # Settings' default (kept here: no pydantic import)
+GRACE_SECONDS = 5
+"""Seconds SIGTERM waits for requests in flight before the server stops anyway."""
 
 __all__ = ["serve"]
 
@@ -103,6 +105,18 @@ def _env(name: str) -> str:
     f"{_env('insecure_open')}",
 )
 @click.option(
+    "--allowed-hosts",
+    default=None,
+    help="Without tokens: Host names served besides loopback ones, comma-separated "
+    f"('*': any) [default: loopback only] {_env('allowed_hosts')}",
+)
+@click.option(
+    "--forwarded-allow-ips",
+    default=None,
+    help="Proxy addresses whose X-Forwarded-* headers are trusted, comma-separated "
+    f"[default: none] {_env('forwarded_allow_ips')}",
+)
+@click.option(
     "--lock-timeout",
     type=click.FloatRange(min=0, min_open=True),
     default=None,
@@ -147,15 +161,18 @@ def serve(**flags: Any) -> None:
 
     try:
         settings = Settings.from_env(**flags)
+        if settings.allowed_hosts is None:  # the safe default of an open server: loopback
+            settings = settings.replace(allowed_hosts="")
         from botwire.server import create_app
         from botwire.server.auth import check_exposure
 
         warning = check_exposure(
             settings.host, settings.admin_token is not None, settings.insecure_open
         )
+        _check_store(settings.db)
         app: Any = create_app(settings=settings)
     except BotWireError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(" ".join(str(exc).split())) from None
     if warning:
         click.echo(warning, err=True)
 
@@ -187,7 +204,12 @@ def serve(**flags: Any) -> None:
         log_level=settings.log_level,
         server_header=False,
         lifespan="on",
-        timeout_graceful_shutdown=5,
+        timeout_graceful_shutdown=GRACE_SECONDS,
+        http=_idle_timeout_protocol(),
+        timeout_keep_alive=settings.idle_timeout,
+        h11_max_incomplete_event_size=settings.max_header_bytes,
+        proxy_headers=settings.forwarded_allow_ips is not None,
+        forwarded_allow_ips=settings.forwarded_allow_ips or "",
     )
     server = Server(config)
     try:
@@ -196,6 +218,59 @@ def serve(**flags: Any) -> None:
         pass
     if not server.started:
         raise SystemExit(3)
+
+
+def _check_store(db: str | None) -> None:
+    """Open the store and read from it once, before listening: a server that cannot
+    reach its store exits with one line naming the ``--db`` given, never listens.
+
+    Raises:
+        BotWireError: the store cannot be opened or reached (the sentence names ``db``).
+    """
+    from botwire._open import open_serving_store, redact
+    from botwire.server._app import READY_NAMESPACE
+    from botwire.server._runner import POSTGRES_SERVE_TIMEOUT
+
+    shown = _shown_store(db)
+    try:
+        store: Any = open_serving_store(db, timeout=POSTGRES_SERVE_TIMEOUT)
+    except BotWireError as exc:
+        raise type(exc)(f"cannot open --db {shown}: {redact(str(exc))}") from None
+    try:
+        if getattr(store, "kind", "") == "sqlite":
+            store.usage(READY_NAMESPACE)
+            store.close()
+            return
+        import asyncio
+
+        async def reach() -> None:
+            try:
+                await store.usage(READY_NAMESPACE)
+            finally:
+                await store.aclose()
+
+        asyncio.run(reach())
+    except BotWireError as exc:
+        raise type(exc)(f"cannot reach the store --db {shown}: {redact(str(exc))}") from None
+
+
+def _idle_timeout_protocol() -> Any:
+    """uvicorn's h11 protocol, with the keep-alive timeout armed from the first byte.
+
+    uvicorn starts that timeout only after an answer, so a connection that never
+    sends a request would stay open for ever; here it is closed after
+    ``idle_timeout`` like one kept alive between requests.
+    """
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class IdleTimeoutH11(H11Protocol):
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            self.timeout_keep_alive_task = self.loop.call_later(
+                self.timeout_keep_alive, self.timeout_keep_alive_handler
+            )
+
+    return IdleTimeoutH11
 
 
 def _bind(host: str, port: int) -> socket.socket:

@@ -25,6 +25,7 @@ import httpx
 
 from botwire import _wire
 from botwire._errors import BotWireError
+from botwire._open import redact
 from botwire._tokens import format_duration, parse_expiry, validate_pattern
 from botwire.server.auth import ADMIN_PATH
 
@@ -41,7 +42,7 @@ class _Admin:
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise click.UsageError(
                 f"tokens live on a BotWire server: --url must be http(s)://host:port, "
-                f"not {url.split('@')[-1][:80]!r}"
+                f"not {redact(url)[:80]!r}"
             )
         if not admin_token:
             raise click.UsageError(
@@ -58,7 +59,7 @@ class _Admin:
             )
         except httpx.HTTPError as exc:
             raise click.ClickException(
-                f"could not reach {self.base}: {type(exc).__name__}: {exc}"
+                f"could not reach {redact(self.base)}: {type(exc).__name__}: {redact(str(exc))}"
             ) from None
         if response.status_code >= 300:
             error = _wire.error_from_answer(
@@ -130,6 +131,12 @@ def _check_expires(value: str | None) -> str | None:
 @click.option("--write", is_flag=True, help="Allow set, delete and append.")
 @click.option("--expires", help="Lifetime: 30d, 12h, 15m, 2w or seconds [default: never].")
 @click.option("--name", help="A label: who or what the token is for.")
+@click.option(
+    "--writes-per-day",
+    type=click.IntRange(1, 2**31),
+    default=None,
+    help="Writes this token may make per UTC day, over all its namespaces [default: no limit].",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print only the token.")
 @click.pass_context
 def create(
@@ -139,6 +146,7 @@ def create(
     write: bool,
     expires: str | None,
     name: str | None,
+    writes_per_day: int | None,
     quiet: bool,
 ) -> None:
     """Create a token; it is printed once and never shown again."""
@@ -152,6 +160,8 @@ def create(
     }
     if name:
         body["name"] = name
+    if writes_per_day is not None:
+        body["writes_per_day"] = writes_per_day
     made = _admin(ctx).call("POST", ADMIN_PATH, body)
     if quiet:
         click.echo(made["token"])

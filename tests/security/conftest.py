@@ -41,5 +41,5 @@ def build_app(store: Any, admin_token: str | None) -> Any:
 async def client(store: SQLiteStore, admin_token: str) -> AsyncIterator[httpx.AsyncClient]:
     """An httpx client talking to the guarded app in process."""
     transport = httpx.ASGITransport(app=build_app(store, admin_token))
-    async with httpx.AsyncClient(transport=transport, base_url="http://botwire.test") as c:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as c:
         yield c

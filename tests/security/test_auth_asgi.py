@@ -205,7 +205,7 @@ async def test_with_tokens_off_everything_passes_but_reserved_namespaces(
     store: SQLiteStore,
 ) -> None:
     transport = httpx.ASGITransport(app=build_app(store, None))
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as c:
         assert (await c.put("/memory/open/k", json={"value": 1})).status_code == 200
         assert (await c.get(f"/memory/{TOKENS_NAMESPACE}")).status_code == 403
         answer = await c.get("/admin/tokens")
@@ -282,7 +282,7 @@ async def test_a_failing_token_store_answers_503_with_retry_after_not_500(
 
     app = create_app(DownStore(), Settings(admin_token=admin_token))  # tokens live in it too
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as c:
         for path, headers in [
             ("/memory/a/k", auth("bw_0123456789ab_" + "s" * 43)),
             ("/admin/tokens", auth(admin_token)),

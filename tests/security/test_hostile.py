@@ -61,7 +61,12 @@ def record(case: str, status: int) -> int:
 
 
 def head(method: str, path: str, *headers: str, length: int | None = None) -> bytes:
-    lines = [f"{method} {path} HTTP/1.1", "host: x", *headers]
+    lines = [
+        f"{method} {path} HTTP/1.1",
+        "host: 127.0.0.1",
+        "content-type: application/json",
+        *headers,
+    ]
     if length is not None:
         lines.append(f"content-length: {length}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
@@ -182,7 +187,7 @@ def test_slow_clients_do_not_stop_others_from_being_served(server: Proc) -> None
         if i % 2:
             sock.sendall(head("PUT", "/memory/h/slow", length=1000) + b'{"value":')
         else:
-            sock.sendall(b"GET /memory/h/k HTTP/1.1\r\nhost: x\r\n")
+            sock.sendall(b"GET /memory/h/k HTTP/1.1\r\nhost: 127.0.0.1\r\n")
         socks.append(sock)
 
     def trickle() -> None:

@@ -10,6 +10,8 @@ from starlette.testclient import TestClient
 
 from tests.server.conftest import make_client
 
+JSON = {"content-type": "application/json"}
+
 RECORD_FIELDS = {"namespace", "key", "value", "version", "created_at", "updated_at", "expires_at"}
 
 
@@ -231,7 +233,7 @@ BAD_BODIES: list[tuple[bytes, str]] = [
 
 @pytest.mark.parametrize(("body", "code"), BAD_BODIES, ids=lambda b: repr(b)[:30])
 def test_bad_put_bodies_get_a_sentence(client: TestClient, body: bytes, code: str) -> None:
-    response = client.put("/memory/ns/k", content=body)
+    response = client.put("/memory/ns/k", content=body, headers=JSON)
     error(response, 400, code)
     error(client.get("/memory/ns/k"), 404, "not_found")
 
@@ -289,7 +291,7 @@ def test_bad_paths_are_refused(client: TestClient, path: str, code: str) -> None
 def test_huge_body_refused_before_reading(store: Any) -> None:
     with make_client(store, max_value_bytes=1000) as small:
         declared = small.put(
-            "/memory/ns/k", content=b"x" * 10, headers={"content-length": "999999999"}
+            "/memory/ns/k", content=b"x" * 10, headers={**JSON, "content-length": "999999999"}
         )
         assert "over" in error(declared, 413, "value_too_large")
 
@@ -297,7 +299,7 @@ def test_huge_body_refused_before_reading(store: Any) -> None:
             for _ in range(100):
                 yield b"x" * 1000
 
-        assert small.put("/memory/ns/k", content=chunks()).status_code == 413
+        assert small.put("/memory/ns/k", content=chunks(), headers=JSON).status_code == 413
         too_big = small.put("/memory/ns/k", json={"value": "x" * 1000})
         assert "limit is 1000 bytes" in error(too_big, 413, "value_too_large")
         assert small.put("/memory/ns/k", json={"value": "x" * 998}).status_code == 200

@@ -309,7 +309,7 @@ class AsyncResetAfterSending(httpx.AsyncBaseTransport):
 
 def reset_memory(app: Any, resets: int, error: type = httpx.ReadError) -> Memory:
     transport = ResetAfterSending(TestClient(app)._transport, resets, error)
-    client = httpx.Client(transport=transport, base_url="http://testserver")
+    client = httpx.Client(transport=transport, base_url="http://localhost")
     return Memory("ns", store=HTTPStore("http://testserver", client=client, retry=FAST))
 
 

@@ -103,7 +103,7 @@ async def test_requests_during_an_outage_fail_fast_with_retry_after_and_the_serv
     ns, path = f"outage-{uuid.uuid4().hex[:8]}", "/memory/{}/k"
     transport = httpx.ASGITransport(app=app)
     try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://botwire") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             assert (await client.put(path.format(ns), json={"value": 1})).status_code == 200
 
             relay.down()

@@ -51,14 +51,17 @@ async def test_async_client_on_a_real_server(server: ServerProcess) -> None:
 
 def test_invalid_utf8_and_garbage_never_answer_500(server: ServerProcess) -> None:
     answer = raw_request(
-        server.url, b"GET /memory/ns/%FF%FE HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        server.url,
+        b"GET /memory/ns/%FF%FE HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/json\r\nConnection: close\r\n\r\n",
     )
     assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
     assert b'"code":"invalid_key"' in answer
     body = b'{"value": "\xff\xfe"}'
     answer = raw_request(
         server.url,
-        b"PUT /memory/ns/k HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: "
+        b"PUT /memory/ns/k HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/json\r\nConnection: close\r\nContent-Length: "
         + str(len(body)).encode()
         + b"\r\n\r\n"
         + body,
@@ -66,8 +69,8 @@ def test_invalid_utf8_and_garbage_never_answer_500(server: ServerProcess) -> Non
     assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
     answer = raw_request(  # declares a terabyte, sends 10 bytes: refused without reading
         server.url,
-        b"PUT /memory/ns/k HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000000000\r\n\r\n"
-        + b"x" * 10,
+        b"PUT /memory/ns/k HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/json\r\nContent-Length: 1000000000000\r\n\r\n" + b"x" * 10,
     )
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
     assert b'"code":"value_too_large"' in answer
