@@ -19,6 +19,7 @@ on first use, PostgreSQL's only with the ``postgres`` extra installed.
 import typing
 
 from botwire._client import AsyncMemory, Memory
+from botwire._codec import decode, encode
 from botwire._errors import (
     AuthenticationError,
     BotWireError,
@@ -32,6 +33,7 @@ from botwire._errors import (
     UnavailableError,
     ValidationError,
     ValueTooLargeError,
+    require_extra,
 )
 from botwire._open import default_path, open_async_store, open_store
 from botwire._sqlite import SQLiteStore
@@ -43,12 +45,14 @@ from botwire._types import (
     GetOp,
     Item,
     KeyPage,
+    Op,
     Record,
     RestoreOp,
     SetOp,
     Usage,
     WriteResult,
 )
+from botwire._validation import validate_key, validate_namespace
 
 if typing.TYPE_CHECKING:
     from botwire._http import AsyncHTTPStore, HTTPStore, RetryPolicy
@@ -145,6 +149,7 @@ __all__ = [
     "MissingDependencyError",
     "NotAListError",
     "NotFoundError",
+    "Op",
     "PermissionDeniedError",
     "QuotaExceededError",
     "Record",
@@ -161,7 +166,12 @@ __all__ = [
     "ValueTooLargeError",
     "WriteResult",
     "__version__",
+    "decode",
     "default_path",
+    "encode",
     "open_async_store",
     "open_store",
+    "require_extra",
+    "validate_key",
+    "validate_namespace",
 ]

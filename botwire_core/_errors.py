@@ -19,6 +19,7 @@ __all__ = [
     "UnavailableError",
     "ValidationError",
     "ValueTooLargeError",
+    "require_extra",
 ]
 
 
@@ -133,11 +134,23 @@ class MissingDependencyError(BotWireError, ImportError):
     code = "missing_dependency"
 
 
-def require(module: str, extra: str) -> None:
+def require_extra(module: str, extra: str) -> None:
     """Import ``module`` or raise :class:`MissingDependencyError` naming ``extra``.
 
     Every adapter calls this once, at the top of its package, so a missing framework
     fails loudly with the command that fixes it.
+
+    Example:
+        >>> from botwire import require_extra
+        >>> require_extra("json", "never-needed")  # importable: nothing happens
+
+    Args:
+        module: the module the adapter needs, e.g. ``"langchain_core"``.
+        extra: the ``botwire`` extra that installs it, e.g. ``"langchain"``.
+
+    Raises:
+        MissingDependencyError: ``module`` cannot be imported; the message says
+            ``pip install "botwire[<extra>]"``.
     """
     import importlib
 

@@ -9,7 +9,7 @@ the framework's tool type and call :meth:`MemoryTools.run` or
 
 Example:
     >>> from botwire import Memory
-    >>> from botwire._memory_tools import MemoryTools
+    >>> from botwire.tools import MemoryTools
     >>> tools = MemoryTools(Memory("agent-memory"))
     >>> tools.run("remember", {"key": "user:name", "value": "Ada"})
     'Remembered "user:name".'
@@ -44,9 +44,11 @@ __all__ = [
     "FORGET",
     "Call",
     "LIST_MEMORIES",
+    "MAX_SEARCH",
     "RECALL",
     "REMEMBER",
     "SEARCH_MEMORIES",
+    "SEARCH_SCAN",
     "TOOLS",
     "MemoryTools",
     "Param",
@@ -220,6 +222,7 @@ async def arun_plan(memory: Any, plan: Generator[Call, Any, T]) -> T:
 SHOWN_CHARS = 200
 """How much of each fact ``list_memories`` and ``search_memories`` show."""
 MAX_SEARCH = 50
+"""Most matches one ``search_memories`` call returns."""
 SEARCH_SCAN = 1000
 """Most keys (in key order) one ``search_memories`` call reads."""
 

@@ -17,7 +17,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -50,11 +50,15 @@ T = TypeVar("T")
 # Connection settings. WAL lets readers run beside one writer and makes a commit
 # one sequential write; synchronous=NORMAL keeps every committed write through a
 # process crash (power loss may drop the last commits); FULL also survives that.
-_BUSY_TIMEOUT_MS = 5000  # the most the driver itself waits for a lock at a time
+# The most one statement waits inside the driver for another process's lock; the
+# retry loop (SQLiteStore._retry) waits the rest, so that lock_timeout bounds the
+# whole wait of an operation and not each attempt's. Short, so an operation that
+# first meets the lock in a fast path loses at most this much of its budget.
+_ATTEMPT_WAIT = 0.1
 _PRAGMAS = {
+    "busy_timeout": int(_ATTEMPT_WAIT * 1000),  # first: journal_mode may wait for a lock
     "journal_mode": "wal",
     "synchronous": "NORMAL",
-    "busy_timeout": _BUSY_TIMEOUT_MS,
     "foreign_keys": "OFF",
     "temp_store": "MEMORY",
 }
@@ -114,7 +118,8 @@ class SQLiteStore:
         path: the database file; its folder is created if missing.
         synchronous: ``"NORMAL"`` (default; durable through process crashes) or
             ``"FULL"`` (also through power loss, slower writes).
-        lock_timeout: seconds to keep retrying while another process holds the lock.
+        lock_timeout: the most one operation waits, in all, while another process
+            holds the lock (within ~0.1 s); then it raises ``UnavailableError``.
         background_checkpoint: move WAL checkpoints off the write path: writes never
             copy the WAL back into the database themselves; a daemon thread does it
             every ``CHECKPOINT_INTERVAL`` seconds. The server uses it, so one
@@ -143,8 +148,9 @@ class SQLiteStore:
         self._pragmas: dict[str, object] = dict(_PRAGMAS, synchronous=synchronous.upper())
         if background_checkpoint:
             self._pragmas["wal_autocheckpoint"] = 0
-        # The driver's own wait may not outlast the store's: lock_timeout bounds both.
-        self._pragmas["busy_timeout"] = int(min(_BUSY_TIMEOUT_MS, lock_timeout * 1000))
+        # The driver's own wait per attempt; lock_timeout bounds the sum (see _retry).
+        self._attempt_wait = min(_ATTEMPT_WAIT, max(lock_timeout, 0.0))
+        self._pragmas["busy_timeout"] = int(self._attempt_wait * 1000)
         self._lock_timeout = lock_timeout
         self._local = threading.local()
         self._writes = itertools.count(1)  # writes so far, to purge every _PURGE_EVERY
@@ -185,7 +191,7 @@ class SQLiteStore:
                 self.path,
                 isolation_level=None,
                 check_same_thread=False,
-                timeout=5.0,
+                timeout=self._attempt_wait,
                 factory=_Connection,
             )
         except sqlite3.Error as exc:
@@ -193,7 +199,7 @@ class SQLiteStore:
         try:
             for name, value in self._pragmas.items():
                 statement = f"PRAGMA {name} = {value}"
-                self._retry(lambda: conn.execute(statement))  # noqa: B023 (called at once)
+                self._retry(lambda: conn.execute(statement), conn)  # noqa: B023 (called at once)
             self._migrate(conn)
         except BaseException:
             conn.close()
@@ -220,7 +226,7 @@ class SQLiteStore:
                         conn.execute(statement)
                     conn.execute(f"PRAGMA user_version = {version}")
 
-        self._retry(run)
+        self._retry(run, conn)
 
     def _checkpoint_forever(self) -> None:
         """Copy the WAL into the database now and then, beside the writers."""
@@ -246,26 +252,50 @@ class SQLiteStore:
 
     # -- helpers -----------------------------------------------------------------
 
-    def _retry(self, fn: Callable[[], T]) -> T:
-        """Run ``fn``, retrying while SQLite reports the file locked or busy."""
+    def _retry(self, fn: Callable[[], T], conn: sqlite3.Connection | None = None) -> T:
+        """Run ``fn``, retrying while SQLite reports the file locked or busy.
+
+        The whole wait is bounded by ``lock_timeout`` (plus one attempt's driver
+        wait, at most ``_ATTEMPT_WAIT``): each attempt waits in the driver at most
+        ``_ATTEMPT_WAIT`` (the connection's ``busy_timeout``), lowered for the last
+        attempt to what is left, and the pauses between attempts never pass the
+        deadline. The first attempt costs nothing extra: no clock read, no pragma.
+        ``conn`` is the connection ``fn`` uses (default: this thread's).
+        """
         try:
             return fn()
         except sqlite3.Error as exc:
             self._raise_unless_locked(exc)
-        deadline = time.monotonic() + self._lock_timeout
+            last = exc
+        # The first attempt may have spent its driver wait already: count it as spent.
+        deadline = time.monotonic() + self._lock_timeout - self._attempt_wait
+        if conn is None:
+            conn = self._conn()
         attempt = 0
-        while True:
-            time.sleep(backoff(attempt, 0.002, 0.1))  # full jitter: the mean as before
-            attempt += 1
-            try:
-                return fn()
-            except sqlite3.Error as exc:
-                self._raise_unless_locked(exc)
-                if time.monotonic() >= deadline:
+        lowered = False
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
                     raise UnavailableError(
                         f"{self.path} stayed locked by another writer for "
-                        f"{self._lock_timeout:.0f} s; is a process stuck holding it?"
-                    ) from exc
+                        f"{self._lock_timeout:g} s; is a process stuck holding it?"
+                    ) from last
+                time.sleep(min(left, backoff(attempt, 0.002, 0.1)))  # full jitter
+                attempt += 1
+                left = deadline - time.monotonic()
+                if left < self._attempt_wait:
+                    conn.execute(f"PRAGMA busy_timeout = {max(0, int(left * 1000))}")
+                    lowered = True
+                try:
+                    return fn()
+                except sqlite3.Error as exc:
+                    self._raise_unless_locked(exc)
+                    last = exc
+        finally:
+            if lowered:
+                with suppress(sqlite3.Error):  # closed meanwhile: nothing to restore
+                    conn.execute(f"PRAGMA busy_timeout = {int(self._attempt_wait * 1000)}")
 
     def _raise_unless_locked(self, exc: sqlite3.Error) -> None:
         """Translate a driver error at the boundary, unless it is worth a retry."""

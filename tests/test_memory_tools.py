@@ -1,4 +1,4 @@
-"""The framework-neutral memory tools (``botwire._memory_tools``) and ``AsyncMemory.from_sync``."""
+"""The framework-neutral memory tools (``botwire.tools``) and ``AsyncMemory.from_sync``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import botwire
-from botwire._memory_tools import (
+from botwire.tools import (
     SEARCH_MEMORIES,
     TOOLS,
     MemoryTools,
@@ -116,3 +116,18 @@ async def test_from_sync_shares_the_store_and_leaves_it_open(memory: botwire.Mem
     with pytest.raises(botwire.ValidationError, match="takes a botwire.Memory"):
         botwire.AsyncMemory.from_sync(amemory)  # type: ignore[arg-type]
     memory.close()
+
+
+def test_public_modules_export_what_they_document() -> None:
+    """``botwire.tools`` and ``botwire.tokens`` (what adapters build on): sorted,
+    complete and documented, like ``botwire`` itself."""
+    import botwire.tokens
+    import botwire.tools
+
+    for module in (botwire.tools, botwire.tokens):
+        assert module.__doc__
+        assert sorted(module.__all__) == sorted(set(module.__all__))
+        public = {n for n in vars(module) if not n.startswith("_")} - {"annotations"}
+        assert public == set(module.__all__), module.__name__
+        for name in module.__all__:
+            assert getattr(module, name) is not None, name

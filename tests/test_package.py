@@ -108,7 +108,7 @@ def test_wheel_installs_and_works_without_extras(tmp_path: Path) -> None:
     )
     home = {"BOTWIRE_HOME": str(tmp_path / "home"), "PATH": os.environ["PATH"]}
     check = (
-        "from botwire import Memory\n"
+        "from botwire import Memory, __version__\n"
         "memory = Memory('user-preferences')\n"
         "memory.set('user-42:response_style', 'concise')\n"
         "assert memory.get('user-42:response_style') == 'concise'\n"
@@ -126,3 +126,59 @@ def test_wheel_installs_and_works_without_extras(tmp_path: Path) -> None:
         [str(env_dir / "bin" / "botwire"), "--help"], env=home, capture_output=True, text=True
     )
     assert help_text.returncode == 0 and "export" in help_text.stdout
+
+
+def _private_botwire_imports(path: Path, own: str) -> list[str]:
+    """``file:line: module`` for each import in ``path`` of a private ``botwire``
+    module other than those of the adapter's own package ``own``."""
+    import ast
+
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            modules = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        elif isinstance(node, ast.Import):
+            modules = [a.name for a in node.names]
+        else:
+            continue
+        for module in modules:
+            parts = module.split(".")
+            if module == own or module.startswith(own + "."):
+                continue
+            private = [p for p in parts[1:] if p.startswith("_") and not p.endswith("__")]
+            if parts[0] == "botwire" and private:
+                found.append((node.lineno, f"{path}:{node.lineno}: {module}"))
+                break
+    return [hit for _, hit in sorted(found)]
+
+
+def test_adapters_import_only_public_names() -> None:
+    """Adapters are built on public ``botwire`` names only (DESIGN.md §8): what they
+    need is public (``botwire``, ``botwire.tools``, ``botwire.tokens``), so a
+    third-party adapter can do the same. Their own private modules are fine."""
+    found = []
+    adapters = sorted(p for p in (ROOT / "integrations").iterdir() if p.is_dir())
+    assert {"langchain", "crewai", "autogen", "agentops", "mcp"} <= {p.name for p in adapters}
+    for adapter in adapters:
+        for path in sorted(adapter.rglob("*.py")):
+            hits = _private_botwire_imports(path, own=f"botwire.{adapter.name}")
+            found += [hit.replace(str(ROOT) + os.sep, "") for hit in hits]
+    assert not found, "adapters import private botwire modules:\n" + "\n".join(found)
+
+
+def test_private_import_scan_catches_every_form(tmp_path: Path) -> None:
+    """The scan above cannot pass vacuously: each form of private import is caught."""
+    sample = tmp_path / "x.py"
+    sample.write_text(
+        "import botwire._codec\n"
+        "from botwire._errors import require_extra\n"
+        "from botwire import _codec\n"
+        "def f():\n    from botwire.server._app import Server\n"
+        "from botwire import Memory, __version__\n"
+        "from botwire.langchain._twins import MemoryPair\n"
+        "from botwire.crewai._storage import BotWireStorage\n"
+        "from ._x import y\n",
+        encoding="utf-8",
+    )
+    hits = _private_botwire_imports(sample, own="botwire.langchain")
+    assert [int(hit.split(":")[-2]) for hit in hits] == [1, 2, 3, 5, 8], hits

@@ -113,6 +113,86 @@ def test_lock_held_too_long_is_a_clear_error(tmp_path: Path) -> None:
         holder.close()
 
 
+_LOCKED_OPS = {
+    "set": lambda store: store.set("a", "k", "2"),  # the embedded fast path first
+    "set_ttl": lambda store: store.set("a", "k", "2", ttl=60),
+    "set_id": lambda store: store.set("a", "k", "2", id="once"),
+    "append": lambda store: store.append("a", "list", ["1"]),
+    "delete": lambda store: store.delete("a", "k"),
+}
+
+
+@pytest.mark.parametrize("op", list(_LOCKED_OPS))
+def test_lock_wait_is_bounded_by_lock_timeout(tmp_path: Path, op: str) -> None:
+    """One operation waits at most ``lock_timeout`` in all (plus a little), not the
+    driver's busy timeout on top of it for each of its attempts."""
+    path = tmp_path / "m.db"
+    store = SQLiteStore(path, lock_timeout=0.5)
+    store.set("a", "k", "1")
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        start = time.monotonic()
+        with pytest.raises(UnavailableError, match=r"locked by another writer for 0.5 s"):
+            _LOCKED_OPS[op](store)
+        waited = time.monotonic() - start
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert 0.35 <= waited <= 1.0, waited
+    assert store.get("a", "k").raw == "1"  # type: ignore[union-attr]
+    _LOCKED_OPS[op](store)  # the lock is gone: the same call goes through
+
+
+@pytest.mark.parametrize("op", ["set", "set_ttl", "append"])
+def test_lock_released_before_the_deadline_lets_the_write_through(tmp_path: Path, op: str) -> None:
+    path = tmp_path / "m.db"
+    store = SQLiteStore(path, lock_timeout=1.0)
+    store.set("a", "k", "1")
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(0.6, lambda: holder.execute("COMMIT"))
+    release.start()
+    try:
+        start = time.monotonic()
+        _LOCKED_OPS[op](store)
+        waited = time.monotonic() - start
+    finally:
+        release.join()
+        holder.close()
+    assert 0.5 <= waited <= 1.0, waited
+
+
+def test_lock_wait_from_another_process(tmp_path: Path) -> None:
+    """The same bound when the holder is another process (the documented case)."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "m.db"
+    store = SQLiteStore(path, lock_timeout=0.5)
+    store.set("a", "k", "1")
+    script = (
+        "import sqlite3, sys, time\n"
+        "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+        "c.execute('BEGIN IMMEDIATE'); print('held', flush=True); time.sleep(5)\n"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", script, str(path)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        start = time.monotonic()
+        with pytest.raises(UnavailableError):
+            store.set("a", "k", "2")
+        waited = time.monotonic() - start
+    finally:
+        holder.kill()
+        holder.wait()
+        assert holder.stdout is not None
+        holder.stdout.close()
+    assert 0.35 <= waited <= 1.0, waited
+
+
 def test_purge_reclaims_expired_rows(tmp_path: Path, clock: FakeClock) -> None:
     store = SQLiteStore(tmp_path / "m.db", clock=clock)
     memory = Memory("a", store=store)

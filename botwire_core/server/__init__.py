@@ -29,10 +29,10 @@ __all__ = ["Settings", "app_from_env", "create_app"]
 
 
 def _require_server() -> None:
-    from botwire._errors import require
+    from botwire._errors import require_extra
 
     for module in ("fastapi", "uvicorn", "prometheus_client", "pydantic_settings"):
-        require(module, "server")
+        require_extra(module, "server")
 
 
 def __getattr__(name: str) -> Any:

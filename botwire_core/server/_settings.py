@@ -163,9 +163,9 @@ class Settings(BaseSettings):
         if importlib.util.find_spec("mcp") is not None:
             return True
         if self.mcp:
-            from botwire._errors import require
+            from botwire._errors import require_extra
 
-            require("mcp", "mcp")
+            require_extra("mcp", "mcp")
         return False
 
     def limits(self) -> dict[str, int | None]:

@@ -34,13 +34,13 @@ costs a dictionary lookup.
 
 import importlib.util
 
-from botwire._errors import require
+from botwire import require_extra
 
 # Check the extra is installed without importing agentops (a second or so of
 # import-time work and side effects this package never needs: it only uses
 # OpenTelemetry, whose provider agentops.init() installs).
 if importlib.util.find_spec("agentops") is None:
-    require("agentops", "agentops")  # raises, naming the extra
+    require_extra("agentops", "agentops")  # raises, naming the extra
 
 from botwire.agentops._decorator import memory_operation, record_function  # noqa: E402
 from botwire.agentops._instrumentor import BotWireInstrumentor, traced  # noqa: E402

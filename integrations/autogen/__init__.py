@@ -44,9 +44,9 @@ this object last loaded or saved, so two processes continuing the same
 conversation cannot overwrite each other silently.
 """
 
-from botwire._errors import require
+from botwire import require_extra
 
-require("autogen_core", "autogen")
+require_extra("autogen_core", "autogen")
 
 from botwire.autogen._memory import AnyMemory, BotWireMemory, BotWireMemoryConfig  # noqa: E402
 from botwire.autogen._state import Stateful, load_state, save_state  # noqa: E402

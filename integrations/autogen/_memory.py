@@ -22,11 +22,9 @@ from autogen_core.models import SystemMessage, UserMessage
 from pydantic import BaseModel
 from typing_extensions import Self
 
-from botwire._client import AsyncMemory
-from botwire._client import Memory as KVMemory
-from botwire._errors import ValidationError
-from botwire._memory_tools import rank
-from botwire._store import AsyncStore
+from botwire import AsyncMemory, AsyncStore, ValidationError
+from botwire import Memory as KVMemory
+from botwire.tools import rank
 
 __all__ = ["AnyMemory", "BotWireMemory", "BotWireMemoryConfig", "async_memory"]
 

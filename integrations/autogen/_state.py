@@ -14,8 +14,7 @@ import weakref
 from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
-from botwire._errors import ConflictError, ValidationError
-from botwire._validation import validate_key
+from botwire import ConflictError, ValidationError, validate_key
 from botwire.autogen._memory import AnyMemory, async_memory
 
 __all__ = ["Stateful", "load_state", "save_state"]

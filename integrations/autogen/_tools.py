@@ -1,7 +1,7 @@
 """``memory_tools``: BotWire as AutoGen tools a model can call.
 
 Names, descriptions, arguments and answers are those of
-:mod:`botwire._memory_tools`, shared with the LangChain and CrewAI tools.
+:mod:`botwire.tools`, shared with the LangChain and CrewAI tools.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from autogen_core.memory import MemoryContent, MemoryMimeType
 from autogen_core.tools import BaseTool
 from pydantic import BaseModel
 
-from botwire._memory_tools import TOOLS, MemoryTools, ToolSpec, args_model
 from botwire.autogen._memory import (
     AnyMemory,
     BotWireMemory,
@@ -23,6 +22,7 @@ from botwire.autogen._memory import (
     _shown,
     async_memory,
 )
+from botwire.tools import TOOLS, MemoryTools, ToolSpec, args_model
 
 __all__ = ["AgentTools", "BotWireTool", "memory_tools"]
 

@@ -31,9 +31,9 @@ default, or a shared server with ``BOTWIRE_URL=http://host:8080``. See
 ``docs/crewai.md`` for when to use which.
 """
 
-from botwire._errors import require
+from botwire import require_extra
 
-require("crewai", "crewai")
+require_extra("crewai", "crewai")
 
 from botwire.crewai._memory import BotWireCrewMemory  # noqa: E402
 from botwire.crewai._storage import (  # noqa: E402

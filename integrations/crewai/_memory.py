@@ -18,9 +18,9 @@ from crewai.memory.unified_memory import Memory as CrewMemory
 from crewai.memory.utils import join_scope_paths
 from pydantic import Field
 
-from botwire._errors import ValidationError
-from botwire._memory_tools import terms
+from botwire import ValidationError
 from botwire.crewai._storage import DEFAULT_NAMESPACE, BotWireStorage
+from botwire.tools import terms
 
 __all__ = ["BotWireCrewMemory"]
 
@@ -33,7 +33,7 @@ _TASK_WORDS = frozenset({"agent", "task", "result", "expected"})
 
 
 def keywords(text: str) -> frozenset[str]:
-    """The search words of ``text`` (:func:`botwire._memory_tools.terms`), task words dropped."""
+    """The search words of ``text`` (:func:`botwire.tools.terms`), task words dropped."""
     return terms(text) - _TASK_WORDS
 
 

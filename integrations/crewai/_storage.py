@@ -26,11 +26,7 @@ from crewai.memory.types import MemoryRecord, ScopeInfo
 from crewai.memory.utils import normalize_scope_path
 from pydantic_core import SchemaSerializer, core_schema
 
-from botwire._client import Memory
-from botwire._codec import encode
-from botwire._errors import ValidationError
-from botwire._types import DeleteOp, Op, SetOp
-from botwire._validation import validate_namespace
+from botwire import DeleteOp, Memory, Op, SetOp, ValidationError, encode, validate_namespace
 
 __all__ = ["DEFAULT_NAMESPACE", "BotWireStorage", "register", "unregister"]
 

@@ -2,7 +2,7 @@
 
 The agent decides what to keep and under which key; the facts outlive the
 process. Names, descriptions, arguments and answers are those of
-:mod:`botwire._memory_tools`, shared with the LangChain and AutoGen tools. A
+:mod:`botwire.tools`, shared with the LangChain and AutoGen tools. A
 mistake the agent can fix (a bad key) comes back as a readable tool result.
 """
 
@@ -13,9 +13,8 @@ from typing import Any
 from crewai.tools import BaseTool
 from pydantic import Field
 
-from botwire._client import Memory
-from botwire._errors import ValidationError
-from botwire._memory_tools import TOOLS, MemoryTools, ToolInputError, ToolSpec, args_model
+from botwire import Memory, ValidationError
+from botwire.tools import TOOLS, MemoryTools, ToolInputError, ToolSpec, args_model
 
 __all__ = ["BotWireMemoryTools", "memory_tools"]
 

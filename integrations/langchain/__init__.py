@@ -51,9 +51,9 @@ See ``docs/langchain.md``.
 
 from typing import TYPE_CHECKING, Any
 
-from botwire._errors import require
+from botwire import require_extra
 
-require("langchain_core", "langchain")
+require_extra("langchain_core", "langchain")
 
 from botwire.langchain._history import (  # noqa: E402
     DEFAULT_SESSIONS_NAMESPACE,
@@ -86,7 +86,7 @@ def __getattr__(name: str) -> Any:
     if module is None:
         raise AttributeError(f"module 'botwire.langchain' has no attribute {name!r}")
     if name in ("BotWireStore", "BotWireSaver"):
-        require("langgraph", "langchain")
+        require_extra("langgraph", "langchain")
     import importlib
 
     value = getattr(importlib.import_module(module), name)

@@ -16,12 +16,17 @@ from typing import Any
 from langchain_core.chat_history import BaseChatMessageHistory
 from langchain_core.messages import BaseMessage, messages_from_dict, messages_to_dict
 
-from botwire._client import AsyncMemory, Memory
-from botwire._codec import decode
-from botwire._errors import ConflictError, NotAListError, ValidationError
-from botwire._memory_tools import Call, arun_plan, run_plan
-from botwire._validation import validate_key
+from botwire import (
+    AsyncMemory,
+    ConflictError,
+    Memory,
+    NotAListError,
+    ValidationError,
+    decode,
+    validate_key,
+)
 from botwire.langchain._twins import MemoryPair
+from botwire.tools import Call, arun_plan, run_plan
 
 __all__ = ["DEFAULT_SESSIONS_NAMESPACE", "BotWireChatMessageHistory", "session_key"]
 

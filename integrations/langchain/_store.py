@@ -39,14 +39,18 @@ from langgraph.store.base import (
     validate_op_namespace,
 )
 
+from botwire import (
+    AsyncMemory,
+    ConflictError,
+    Memory,
+    Record,
+    ValidationError,
+    decode,
+    validate_key,
+)
 from botwire import GetOp as KVGetOp
-from botwire._client import AsyncMemory, Memory
-from botwire._codec import decode
-from botwire._errors import ConflictError, ValidationError
-from botwire._memory_tools import Call, arun_plan, run_plan
-from botwire._types import Record
-from botwire._validation import validate_key
 from botwire.langchain._twins import MemoryPair
+from botwire.tools import Call, arun_plan, run_plan
 
 __all__ = ["DEFAULT_STORE_NAMESPACE", "BotWireStore", "item_key"]
 
@@ -216,7 +220,7 @@ class BotWireStore(BaseStore):
         return await arun_plan(self._pair.async_, self._plan(list(ops)))
 
     def _plan(self, ops: list[Op]) -> Generator[Call, Any, list[Result]]:
-        """The memory calls of a batch (see :mod:`botwire._memory_tools` for plans)."""
+        """The memory calls of a batch (see :mod:`botwire.tools` for plans)."""
         puts: dict[int, tuple[str, dict[str, Any] | None, float | None]] = {}
         for index, op in enumerate(ops):  # check everything before writing anything
             validate_op_namespace(op)

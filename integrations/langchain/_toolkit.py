@@ -1,4 +1,4 @@
-"""``BotWireToolkit``: the memory tools of :mod:`botwire._memory_tools` for LangChain.
+"""``BotWireToolkit``: the memory tools of :mod:`botwire.tools` for LangChain.
 
 Each tool has a sync function and a native async coroutine and a pydantic args
 schema whose descriptions tell a model what to pass. A mistake the model can fix
@@ -13,8 +13,8 @@ from typing import Any
 from langchain_core.tools import BaseTool, BaseToolkit, StructuredTool, ToolException
 from pydantic import ConfigDict, Field, PrivateAttr
 
-from botwire._memory_tools import TOOLS, MemoryTools, ToolInputError, ToolSpec, args_model
 from botwire.langchain._twins import MemoryPair
+from botwire.tools import TOOLS, MemoryTools, ToolInputError, ToolSpec, args_model
 
 __all__ = ["DEFAULT_TOOLS_NAMESPACE", "BotWireToolkit"]
 

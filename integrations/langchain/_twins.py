@@ -18,11 +18,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from botwire._client import AsyncMemory, Memory
-from botwire._errors import ValidationError
-from botwire._open import open_async_store, open_store
-from botwire._store import ThreadedAsyncStore
-from botwire._validation import validate_namespace
+from botwire import (
+    AsyncMemory,
+    Memory,
+    ThreadedAsyncStore,
+    ValidationError,
+    open_async_store,
+    open_store,
+    validate_namespace,
+)
 
 __all__ = ["MemoryPair"]
 

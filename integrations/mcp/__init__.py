@@ -30,9 +30,9 @@ namespace) reaches the model as a tool error carrying the same sentence.
 namespace is always allowed and ``_botwire.*`` never is.
 """
 
-from botwire._errors import require
+from botwire import require_extra
 
-require("mcp", "mcp")
+require_extra("mcp", "mcp")
 
 from botwire.mcp._compat import MCP_MAJOR, streamable_http_app  # noqa: E402
 from botwire.mcp._config import HOSTS, host_config  # noqa: E402

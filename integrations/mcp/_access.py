@@ -14,8 +14,8 @@ from botwire import (
     ValidationError,
     open_async_store,
 )
-from botwire._tokens import RESERVED_PREFIX, Access, TokenScope, is_reserved, validate_pattern
 from botwire.mcp._compat import ToolError
+from botwire.tokens import RESERVED_PREFIX, Access, TokenScope, is_reserved, validate_pattern
 
 __all__ = ["Namespaces", "RequestCheck", "request_check", "tool_errors"]
 

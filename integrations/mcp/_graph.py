@@ -19,10 +19,10 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from botwire import AsyncMemory, ConflictError, GetOp, NotFoundError, Record, ValidationError
-from botwire._tokens import Access
 from botwire.mcp._access import Namespaces, tool_errors
 from botwire.mcp._compat import Server, ToolAnnotations
 from botwire.mcp._search import records
+from botwire.tokens import Access
 
 __all__ = ["GRAPH_TOOLS", "Graph", "add_graph_tools", "import_jsonl"]
 

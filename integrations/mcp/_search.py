@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from botwire import AsyncMemory, GetOp, Record
-from botwire._memory_tools import MAX_SEARCH, SEARCH_MEMORIES, SEARCH_SCAN, rank
+from botwire.tools import MAX_SEARCH, SEARCH_MEMORIES, SEARCH_SCAN, rank
 
 __all__ = ["MAX_SEARCH", "QUERY_DESCRIPTION", "SEARCH_SCAN", "records", "search"]
 
@@ -46,7 +46,7 @@ async def search(
     """Return the ``limit`` best matches of ``query`` among the first ``scan`` keys.
 
     A key matches by the search words its name and its value (as JSON text) share
-    with the query (``botwire._memory_tools.rank``, the ranker of every adapter);
+    with the query (``botwire.tools.rank``, the ranker of every adapter);
     ties go to the most recently updated key.
     """
     scanned = await records(memory, most=scan)
