@@ -20,6 +20,7 @@ from botwire._client import AsyncMemory, Memory
 from botwire._errors import (
     AuthenticationError,
     BotWireError,
+    ChangesExpiredError,
     ConflictError,
     MissingDependencyError,
     NotAListError,
@@ -32,11 +33,13 @@ from botwire._errors import (
     ValueTooLargeError,
 )
 from botwire._open import default_path, open_async_store, open_store
+from botwire._plans import FEED_VALUE_MAX_BYTES
 from botwire._sqlite import SQLiteStore
-from botwire._store import AsyncStore, Store, ThreadedAsyncStore
+from botwire._store import AsyncFeed, AsyncStore, Feed, Store, ThreadedAsyncStore
 from botwire._types import (
     AppendOp,
     AppendResult,
+    Change,
     DeleteOp,
     GetOp,
     Item,
@@ -95,12 +98,17 @@ if not _TYPE_CHECKING:  # keep mypy's check of every other botwire.<name>
 __all__ = [
     "AppendOp",
     "AppendResult",
+    "AsyncFeed",
     "AsyncMemory",
     "AsyncStore",
     "AuthenticationError",
     "BotWireError",
+    "Change",
+    "ChangesExpiredError",
     "ConflictError",
     "DeleteOp",
+    "FEED_VALUE_MAX_BYTES",
+    "Feed",
     "GetOp",
     "Item",
     "KeyPage",

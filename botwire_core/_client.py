@@ -8,17 +8,27 @@ compares their public signatures).
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from typing import Any, TypeVar
 
 from botwire._backoff import backoff
 from botwire._codec import DEFAULT_MAX_VALUE_BYTES, decode, encode
 from botwire._errors import ConflictError, ValidationError
 from botwire._open import open_async_store, open_store
-from botwire._store import AsyncStore, Store
+from botwire._store import AsyncFeed, AsyncStore, Feed, Store
 from botwire._types import (
     AppendOp,
     AppendResult,
+    Change,
+    ChangeRecord,
     DeleteOp,
     GetOp,
     Item,
@@ -44,8 +54,14 @@ __all__ = ["AsyncMemory", "Memory"]
 T = TypeVar("T")
 
 _MISSING: Any = object()
+_READ: Any = object()
 UPDATE_ATTEMPTS = 1000
 """How many times ``update`` retries a conflicting write before giving up."""
+
+
+WATCH_SLICE = 25.0
+"""Longest single wait for a change (one long-poll request over HTTP): a watch with
+no timeout waits slice after slice."""
 
 
 def _backoff(attempt: int) -> float:
@@ -110,6 +126,55 @@ class _BaseMemory:
     def _check_fn(fn: Callable[[Any], Any]) -> None:
         if not callable(fn):
             raise ValidationError("update needs a function that maps the old value to the new")
+
+    # -- the change feed: the rules, shared by both twins ------------------------------
+
+    def _feed(self, cls: type[Any]) -> Any:
+        if not isinstance(self.store, cls):
+            raise ValidationError(f"{self.store!r} has no change feed (watch, wait_for)")
+        return self.store
+
+    @staticmethod
+    def _since(since: int | None) -> int | None:
+        if since is not None and (isinstance(since, bool) or not isinstance(since, int)):
+            raise ValidationError(f"since must be a seq (a whole number) or None, not {since!r}")
+        if since is not None and since < 0:
+            raise ValidationError(f"since must be >= 0, not {since}")
+        return since
+
+    @staticmethod
+    def _timeout(timeout: float | None, name: str = "timeout") -> float | None:
+        if timeout is not None and (
+            isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0
+        ):
+            raise ValidationError(f"{name} must be seconds >= 0 or None, not {timeout!r}")
+        return None if timeout is None else float(timeout)
+
+    @staticmethod
+    def _slice(deadline: float | None) -> float:
+        """How long the next read of the feed may wait (0: the deadline passed)."""
+        if deadline is None:
+            return WATCH_SLICE
+        return max(0.0, min(WATCH_SLICE, deadline - time.monotonic()))
+
+    @staticmethod
+    def _deadline(timeout: float | None) -> float | None:
+        return None if timeout is None else time.monotonic() + timeout
+
+    @staticmethod
+    def _wanted(key: str, change: ChangeRecord, until: Callable[[Any], Any] | None) -> Any:
+        """``wait_for``'s verdict on one change: the value, ``_MISSING`` (not yet) or
+        ``_READ`` (the change does not carry the whole value: read the key)."""
+        if change.key != key or change.kind in ("delete", "expire"):
+            return _MISSING
+        if change.kind == "append" or change.raw is None:
+            return _READ
+        value = decode(change.raw)
+        return value if until is None or until(value) else _MISSING
+
+    @staticmethod
+    def _timed_out(key: str, timeout: float | None) -> TimeoutError:
+        return TimeoutError(f"{key!r} did not get a wanted value within {timeout} s")
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.namespace!r}, store={self.store!r})"
@@ -288,6 +353,96 @@ class Memory(_BaseMemory):
         """Run low-level operations (``botwire.GetOp`` …) in one transaction."""
         return self.store.batch(self.namespace, list(ops))
 
+    # -- the change feed -------------------------------------------------------------
+
+    def last_seq(self) -> int:
+        """Return the seq of this namespace's newest change (0: none yet).
+
+        Save it with your work and pass it as ``watch(since=...)`` to resume.
+        """
+        feed: Feed = self._feed(Feed)
+        return feed.last_seq(self.namespace)
+
+    def watch(
+        self, prefix: str = "", *, since: int | None = None, timeout: float | None = None
+    ) -> Iterator[Change]:
+        """Yield every change to keys under ``prefix``, in commit order, as it happens.
+
+        Example:
+            >>> for change in memory.watch("task:", timeout=60):
+            ...     print(change.seq, change.key, change.kind, change.value)
+
+        Args:
+            prefix: only keys starting with this.
+            since: resume right after this seq (a ``Change.seq`` you handled, or
+                ``last_seq()``); ``None``: from now, changes committed after this call.
+            timeout: stop after this many seconds without a change (``None``: never).
+
+        Raises:
+            ChangesExpiredError: ``since`` is older than the feed's retention: read the
+                keys again and resume from ``last_seq()``.
+        """
+        feed: Feed = self._feed(Feed)
+        prefix, timeout = self._prefix(prefix), self._timeout(timeout)
+        since = self._since(since)
+        if since is None:
+            since = feed.last_seq(self.namespace)
+        return self._watch(feed, prefix, since, timeout)
+
+    def _watch(
+        self, feed: Feed, prefix: str, since: int, timeout: float | None
+    ) -> Iterator[Change]:
+        deadline = self._deadline(timeout)
+        while True:
+            wait = self._slice(deadline)
+            page = feed.changes(self.namespace, since=since, prefix=prefix, wait=wait)
+            since = page.next
+            for record in page.changes:
+                yield Change.from_record(record)
+            if page.changes:
+                deadline = self._deadline(timeout)
+            elif deadline is not None and wait <= 0:
+                return
+
+    def wait_for(
+        self, key: str, *, until: Callable[[Any], Any] | None = None, timeout: float | None
+    ) -> Any:
+        """Return the value at ``key`` once it exists (and ``until(value)`` is true).
+
+        Returns at once if it already does; else waits on the change feed (no polling).
+
+        Example:
+            >>> result = memory.wait_for("result:task-7", timeout=300)
+
+        Raises:
+            TimeoutError: ``timeout`` seconds passed first (``None``: wait forever).
+        """
+        key, timeout = validate_key(key), self._timeout(timeout)
+        feed: Feed = self._feed(Feed)
+        deadline = self._deadline(timeout)
+        since = feed.last_seq(self.namespace)
+        found = self._check_now(key, until)
+        while found is _MISSING:
+            wait = self._slice(deadline)
+            if deadline is not None and wait <= 0:
+                raise self._timed_out(key, timeout)
+            page = feed.changes(self.namespace, since=since, prefix=key, wait=wait)
+            since = page.next
+            for record in page.changes:
+                found = self._wanted(key, record, until)
+                if found is _READ:
+                    found = self._check_now(key, until)
+                if found is not _MISSING:
+                    break
+        return found
+
+    def _check_now(self, key: str, until: Callable[[Any], Any] | None) -> Any:
+        record = self.store.get(self.namespace, key)
+        if record is None:
+            return _MISSING
+        value = decode(record.raw)
+        return value if until is None or until(value) else _MISSING
+
     # -- lifetime ------------------------------------------------------------------
 
     def close(self) -> None:
@@ -451,6 +606,71 @@ class AsyncMemory(_BaseMemory):
     async def batch(self, ops: Sequence[Op]) -> list[OpResult]:
         """Run low-level operations in one transaction."""
         return await self.store.batch(self.namespace, list(ops))
+
+    # -- the change feed (see Memory.watch) ------------------------------------------
+
+    async def last_seq(self) -> int:
+        """Return the seq of this namespace's newest change (0: none yet)."""
+        feed: AsyncFeed = self._feed(AsyncFeed)
+        return await feed.last_seq(self.namespace)
+
+    async def watch(
+        self, prefix: str = "", *, since: int | None = None, timeout: float | None = None
+    ) -> AsyncIterator[Change]:
+        """Yield every change to keys under ``prefix`` as it happens (``async for``).
+
+        ``since=None`` starts from the first iteration. See :meth:`Memory.watch`.
+        """
+        feed: AsyncFeed = self._feed(AsyncFeed)
+        prefix, timeout = self._prefix(prefix), self._timeout(timeout)
+        since = self._since(since)
+        if since is None:
+            since = await feed.last_seq(self.namespace)
+        deadline = self._deadline(timeout)
+        while True:
+            wait = self._slice(deadline)
+            page = await feed.changes(self.namespace, since=since, prefix=prefix, wait=wait)
+            since = page.next
+            for record in page.changes:
+                yield Change.from_record(record)
+            if page.changes:
+                deadline = self._deadline(timeout)
+            elif deadline is not None and wait <= 0:
+                return
+
+    async def wait_for(
+        self, key: str, *, until: Callable[[Any], Any] | None = None, timeout: float | None
+    ) -> Any:
+        """Return the value at ``key`` once it exists (and ``until(value)`` is true).
+
+        Raises:
+            TimeoutError: ``timeout`` seconds passed first (``None``: wait forever).
+        """
+        key, timeout = validate_key(key), self._timeout(timeout)
+        feed: AsyncFeed = self._feed(AsyncFeed)
+        deadline = self._deadline(timeout)
+        since = await feed.last_seq(self.namespace)
+        found = await self._check_now(key, until)
+        while found is _MISSING:
+            wait = self._slice(deadline)
+            if deadline is not None and wait <= 0:
+                raise self._timed_out(key, timeout)
+            page = await feed.changes(self.namespace, since=since, prefix=key, wait=wait)
+            since = page.next
+            for record in page.changes:
+                found = self._wanted(key, record, until)
+                if found is _READ:
+                    found = await self._check_now(key, until)
+                if found is not _MISSING:
+                    break
+        return found
+
+    async def _check_now(self, key: str, until: Callable[[Any], Any] | None) -> Any:
+        record = await self.store.get(self.namespace, key)
+        if record is None:
+            return _MISSING
+        value = decode(record.raw)
+        return value if until is None or until(value) else _MISSING
 
     async def aclose(self) -> None:
         """Close the store this memory opened (not one passed as ``store=``)."""

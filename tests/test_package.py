@@ -64,7 +64,9 @@ def test_sync_and_async_twins_have_the_same_api() -> None:
     for name, signature in sync.items():
         assert str(async_[name]).replace("Awaitable[Any]", "").replace(" | ]", "]") or True
         assert list(signature.parameters) == list(async_[name].parameters), name
-        if name != "close":
+        if name == "watch":  # an async iterator: `async for change in memory.watch()`
+            assert inspect.isasyncgenfunction(botwire.AsyncMemory.watch)
+        elif name != "close":
             assert inspect.iscoroutinefunction(getattr(botwire.AsyncMemory, name)), name
 
 

@@ -272,6 +272,7 @@ ErrorCode = Literal[
     "forbidden",
     "server_error",
     "unavailable",
+    "changes_expired",
 ]
 
 
@@ -548,6 +549,8 @@ _ERROR_TEXT = {
     404: "No such key or token (code not_found).",
     405: "Method not allowed on this path (code invalid_request).",
     409: "The value is not a list (code not_a_list).",
+    410: "since is older than the change feed's retention (code changes_expired): "
+    "read the keys again, then resume from the answer's next of a read without since.",
     412: "If-Match / If-None-Match did not hold (code version_conflict).",
     413: "The value or body is too large (code value_too_large).",
     429: "A quota is used up (code quota_exceeded); see Retry-After.",
