@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from botwire._backoff import backoff
 from botwire._codec import DEFAULT_MAX_VALUE_BYTES, decode, encode
-from botwire._errors import ConflictError, ValidationError
+from botwire._errors import ConflictError, UnavailableError, ValidationError
 from botwire._open import open_async_store, open_store
 from botwire._store import AsyncFeed, AsyncStore, Feed, Store
 from botwire._types import (
@@ -62,6 +62,11 @@ UPDATE_ATTEMPTS = 1000
 WATCH_SLICE = 25.0
 """Longest single wait for a change (one long-poll request over HTTP): a watch with
 no timeout waits slice after slice."""
+
+
+def _backoff_reconnect(faults: int) -> float:
+    """Pause before a watch reconnects after its store gave up: up to 5 s apart."""
+    return backoff(faults, 0.2, 5.0)
 
 
 def _backoff(attempt: int) -> float:
@@ -171,6 +176,13 @@ class _BaseMemory:
             return _READ
         value = decode(change.raw)
         return value if until is None or until(value) else _MISSING
+
+    @staticmethod
+    def _reconnect(faults: int, deadline: float | None) -> int:
+        """Count a lost connection of a watch; re-raise once its timeout has passed."""
+        if deadline is not None and time.monotonic() >= deadline:
+            raise
+        return faults + 1
 
     @staticmethod
     def _timed_out(key: str, timeout: float | None) -> TimeoutError:
@@ -393,9 +405,16 @@ class Memory(_BaseMemory):
         self, feed: Feed, prefix: str, since: int, timeout: float | None
     ) -> Iterator[Change]:
         deadline = self._deadline(timeout)
+        faults = 0
         while True:
             wait = self._slice(deadline)
-            page = feed.changes(self.namespace, since=since, prefix=prefix, wait=wait)
+            try:
+                page = feed.changes(self.namespace, since=since, prefix=prefix, wait=wait)
+            except UnavailableError:  # the store's own retries ran out: reconnect, resume
+                faults = self._reconnect(faults, deadline)
+                time.sleep(_backoff_reconnect(faults))
+                continue
+            faults = 0
             since = page.next
             for record in page.changes:
                 yield Change.from_record(record)
@@ -627,9 +646,18 @@ class AsyncMemory(_BaseMemory):
         if since is None:
             since = await feed.last_seq(self.namespace)
         deadline = self._deadline(timeout)
+        faults = 0
         while True:
             wait = self._slice(deadline)
-            page = await feed.changes(self.namespace, since=since, prefix=prefix, wait=wait)
+            try:
+                page = await feed.changes(self.namespace, since=since, prefix=prefix, wait=wait)
+            except UnavailableError:
+                import asyncio
+
+                faults = self._reconnect(faults, deadline)
+                await asyncio.sleep(_backoff_reconnect(faults))
+                continue
+            faults = 0
             since = page.next
             for record in page.changes:
                 yield Change.from_record(record)

@@ -36,9 +36,11 @@ import httpx
 from botwire import _wire
 from botwire._backoff import backoff
 from botwire._errors import NotAListError, ServerError, UnavailableError, ValidationError
+from botwire._plans import FEED_PAGE
 from botwire._types import (
     AppendOp,
     AppendResult,
+    ChangePage,
     KeyPage,
     Op,
     OpResult,
@@ -153,6 +155,16 @@ class _Base:
             "limits": httpx.Limits(max_connections=64, max_keepalive_connections=16),
             "headers": {"user-agent": "botwire-python"},
         }
+
+    def _timeouts(self, read: float) -> httpx.Timeout:
+        """Timeouts of a request whose answer may take ``read`` seconds (a long-poll)."""
+        return httpx.Timeout(read, connect=min(self.timeout, 5.0))
+
+    def _changes_request(
+        self, namespace: str, since: int | None, prefix: str, limit: int, wait: float
+    ) -> tuple[WireRequest, float]:
+        wait = min(wait, _wire.MAX_WATCH_WAIT)
+        return _wire.changes_request(namespace, since, prefix, wait, limit), wait + self.timeout
 
     def _headers_for(self, request: WireRequest) -> dict[str, str]:
         headers = dict(self._headers)
@@ -307,14 +319,18 @@ class HTTPStore(_Base):
         self._owns_client = client is None
         self._client = client if client is not None else httpx.Client(**self._client_options())
 
-    def _send(self, request: WireRequest, tries: _Attempts | None = None) -> httpx.Response:
+    def _send(
+        self, request: WireRequest, tries: _Attempts | None = None, timeout: float | None = None
+    ) -> httpx.Response:
         tries = tries or _Attempts()
         url = self.url + request.path
         headers = self._headers_for(request)
+        # Only a long-poll names its own timeout (a test client may refuse the argument).
+        extra: dict[str, Any] = {} if timeout is None else {"timeout": self._timeouts(timeout)}
         while True:
             try:
                 response = self._client.request(
-                    request.method, url, content=request.content, headers=headers
+                    request.method, url, content=request.content, headers=headers, **extra
                 )
             except httpx.HTTPError as exc:
                 wait = self._wait_after_error(request, tries, exc)
@@ -409,6 +425,27 @@ class HTTPStore(_Base):
         """Return the live key count and stored bytes of ``namespace``."""
         return _wire.parse_usage_answer(self._call(_wire.usage_request(namespace)))
 
+    def last_seq(self, namespace: str) -> int:
+        """Return the seq of ``namespace``'s newest change (0: none yet)."""
+        return self.changes(namespace, since=None).next
+
+    def changes(
+        self,
+        namespace: str,
+        *,
+        since: int | None,
+        prefix: str = "",
+        limit: int = FEED_PAGE,
+        wait: float = 0.0,
+    ) -> ChangePage:
+        """Read the change feed (a long-poll of up to ``wait`` s, capped at 60 s).
+
+        A network fault is retried like any read; ``since`` makes the retry resume
+        exactly where the last answer ended, so nothing is lost or repeated.
+        """
+        request, read = self._changes_request(namespace, since, prefix, limit, wait)
+        return _wire.parse_changes_answer(self._check(request, self._send(request, None, read)))
+
     def close(self) -> None:
         """Close the connections (not those of a client passed in)."""
         if self._owns_client:
@@ -444,14 +481,17 @@ class AsyncHTTPStore(_Base):
         self._owns_client = client is None
         self._client = client if client is not None else httpx.AsyncClient(**self._client_options())
 
-    async def _send(self, request: WireRequest, tries: _Attempts | None = None) -> httpx.Response:
+    async def _send(
+        self, request: WireRequest, tries: _Attempts | None = None, timeout: float | None = None
+    ) -> httpx.Response:
         tries = tries or _Attempts()
         url = self.url + request.path
         headers = self._headers_for(request)
+        extra: dict[str, Any] = {} if timeout is None else {"timeout": self._timeouts(timeout)}
         while True:
             try:
                 response = await self._client.request(
-                    request.method, url, content=request.content, headers=headers
+                    request.method, url, content=request.content, headers=headers, **extra
                 )
             except httpx.HTTPError as exc:
                 wait = self._wait_after_error(request, tries, exc)
@@ -545,6 +585,24 @@ class AsyncHTTPStore(_Base):
     async def usage(self, namespace: str) -> Usage:
         """Return the live key count and stored bytes of ``namespace``."""
         return _wire.parse_usage_answer(await self._call(_wire.usage_request(namespace)))
+
+    async def last_seq(self, namespace: str) -> int:
+        """Return the seq of ``namespace``'s newest change (0: none yet)."""
+        return (await self.changes(namespace, since=None)).next
+
+    async def changes(
+        self,
+        namespace: str,
+        *,
+        since: int | None,
+        prefix: str = "",
+        limit: int = FEED_PAGE,
+        wait: float = 0.0,
+    ) -> ChangePage:
+        """Read the change feed (see :meth:`HTTPStore.changes`)."""
+        request, read = self._changes_request(namespace, since, prefix, limit, wait)
+        response = await self._send(request, None, read)
+        return _wire.parse_changes_answer(self._check(request, response))
 
     async def aclose(self) -> None:
         """Close the connections (not those of a client passed in)."""

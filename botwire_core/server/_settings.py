@@ -51,6 +51,8 @@ class Settings(BaseSettings):
         lock_timeout: seconds a SQLite write waits for another process's lock
             before it answers 503.
         log_level: the server's log level.
+        max_watches: change-feed watches (long-polls and event streams) open at once;
+            past it a watch is refused with 429 and ``Retry-After``.
         inline_store: kept for compatibility; store calls never run on the event loop.
     """
 
@@ -70,6 +72,7 @@ class Settings(BaseSettings):
     body_timeout: float = Field(default=30.0, gt=0)
     lock_timeout: float = Field(default=60.0, gt=0)
     log_level: str = "info"
+    max_watches: int = Field(default=1000, ge=1)
     inline_store: bool | None = None
 
     def __init__(self, **values: Any) -> None:

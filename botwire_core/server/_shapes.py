@@ -110,6 +110,30 @@ class KeysAnswer(BaseModel):
     )
 
 
+class ChangeItem(BaseModel):
+    """One change to a key, in commit order."""
+
+    seq: int = Field(description="Strictly increasing per namespace, in commit order.")
+    key: str
+    kind: Literal["set", "append", "delete", "expire"]
+    version: int = Field(description="After the write; a delete's: the version deleted.")
+    value: Any = Field(
+        description="A set's value, an append's items; null for delete and expire, "
+        "and when value_omitted."
+    )
+    value_omitted: bool = Field(
+        default=False, description="The value was over 64 KiB: read the key for it."
+    )
+
+
+class ChangesAnswer(BaseModel):
+    """Changes after ``since`` (empty once ``wait`` ran out); ``next`` is the next since."""
+
+    namespace: str
+    changes: list[ChangeItem]
+    next: int = Field(description="Pass as ?since= (or save it) to resume after these.")
+
+
 class GetOpBody(_Strict):
     """Batch operation: read a key."""
 
@@ -439,6 +463,28 @@ LIMIT = Param(
     "Page size; omit for every key.",
 )
 CURSOR = Param("cursor", "query", {"type": "string"}, "next_cursor of the previous page.")
+SINCE = Param(
+    "since",
+    "query",
+    {"type": "integer", "minimum": 0},
+    "Changes after this seq (a change's seq, or a previous answer's next); omit to "
+    "get the newest seq at once.",
+)
+WAIT = Param(
+    "wait",
+    "query",
+    {"type": "number", "minimum": 0, "maximum": _wire.MAX_WATCH_WAIT},
+    f"Seconds to wait for a first change (default {_wire.DEFAULT_WATCH_WAIT} with since).",
+)
+FEED_LIMIT = Param(
+    "limit", "query", {"type": "integer", "minimum": 1, "maximum": 1000}, "Most changes."
+)
+LAST_EVENT_ID = Param(
+    "last-event-id",
+    "header",
+    {"type": "string", "pattern": "^[0-9]{1,18}$"},
+    "With Accept: text/event-stream: resume after this seq (EventSource sends it).",
+)
 TOKEN_ID = Param(
     "token_id", "path", {"type": "string", "pattern": r"^[A-Za-z0-9]{1,64}$"}, "A token's id."
 )
@@ -459,6 +505,8 @@ class Shape:
     secured: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
+
+FEED_PARAMS = (NAMESPACE, SINCE, PREFIX, WAIT, FEED_LIMIT, LAST_EVENT_ID)
 
 # Field sets the parser accepts, from the models above (one statement of each shape).
 PUT_FIELDS = frozenset(PutBody.model_fields)
