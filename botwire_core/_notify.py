@@ -1,4 +1,4 @@
-"""Wake-ups for the change feed of an SQLite file, across threads and processes.
+r"""Wake-ups for the change feed of an SQLite file, across threads and processes.
 
 SQLite has no notifications, but ``PRAGMA data_version`` on a connection changes
 whenever *another* connection (in any process) commits to the file. One daemon
@@ -7,7 +7,9 @@ waited lately: every 1 ms right after a change, backing off to every
 :data:`MAX_INTERVAL` when nothing happens (a poll costs ~30 us, so an idle watcher
 costs well under 1% of a core), and stopping after :data:`LINGER` seconds without
 waiters. A change bumps :attr:`FileNotifier.generation` and wakes every thread and
-every asyncio task waiting for it.
+every asyncio task waiting for it; the store also :meth:`~FileNotifier.poke`\ s it
+after its own commits, so a waiter in the writing process (the server's
+long-polls) wakes at once.
 
 The protocol that loses nothing: take a :meth:`~FileNotifier.token` *before*
 reading the feed; if the read found nothing, wait for the generation to move past
@@ -96,6 +98,23 @@ class FileNotifier:
                 self._tasks.discard(entry)
                 self._last_use = time.monotonic()
 
+    def poke(self) -> None:
+        """This process just committed: wake its waiters now, without waiting for a poll."""
+        if not self._waiting and not self._tasks:  # the common case: one attribute read
+            return
+        self._bump()
+
+    def _bump(self) -> None:
+        with self._cond:
+            self.generation += 1
+            self._cond.notify_all()
+            tasks = list(self._tasks)
+        for loop, future in tasks:
+            try:
+                loop.call_soon_threadsafe(_wake, future)
+            except RuntimeError:  # its loop is closed
+                pass
+
     def close(self) -> None:
         """Stop polling (the thread ends at its next round)."""
         with self._cond:
@@ -119,15 +138,7 @@ class FileNotifier:
                     interval = min(interval * 2, MAX_INTERVAL)
                     continue
                 last, interval = version, MIN_INTERVAL
-                with self._cond:
-                    self.generation += 1
-                    self._cond.notify_all()
-                    tasks = list(self._tasks)
-                for loop, future in tasks:
-                    try:
-                        loop.call_soon_threadsafe(_wake, future)
-                    except RuntimeError:  # its loop is closed
-                        pass
+                self._bump()
         finally:
             conn.close()
 

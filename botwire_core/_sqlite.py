@@ -174,6 +174,7 @@ class SQLiteStore:
         self._all_lock = threading.Lock()
         self._closed = False
         self._notifier = FileNotifier(self._open_watcher)
+        self._feed_memo: tuple[tuple[Any, ...], ChangePage] | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -315,6 +316,7 @@ class SQLiteStore:
         conn.execute("COMMIT")
 
     def _after_write(self) -> None:
+        self._notifier.poke()
         if next(self._writes) % _PURGE_EVERY == 0:
             self.purge_expired()
 
@@ -432,6 +434,7 @@ class SQLiteStore:
                 self._raise_unless_locked(exc)  # locked: the general path below retries
             else:
                 if version is not None:  # else the key holds a list: the general path
+                    self._notifier.poke()
                     if next(self._writes) % _PURGE_EVERY == 0:
                         self.purge_expired()
                     return _write_result(WriteResult, (version, size))
@@ -505,13 +508,30 @@ class SQLiteStore:
         """
         deadline = time.monotonic() + wait
         while True:
-            token = self._notifier.token() if wait > 0 else 0
-            page = self._read(partial(_changes, namespace, since, prefix, limit))
+            token = self._notifier.token() if wait > 0 else -1
+            page = self._shared_read(token, namespace, since, prefix, limit)
             remaining = deadline - time.monotonic()
             if page.changes or remaining <= 0:
                 return page
             since = page.next
             self._notifier.wait(token, remaining)
+
+    def _shared_read(
+        self, token: int, namespace: str, since: int | None, prefix: str, limit: int
+    ) -> ChangePage:
+        """Read a page of the feed; watchers woken by the same commit share one read.
+
+        Safe: a page read at generation ``token`` may miss only a commit not yet
+        noticed, and that commit moves the generation on, which wakes the reader.
+        """
+        args = (token, namespace, since, prefix, limit)
+        memo = self._feed_memo
+        if token >= 0 and memo is not None and memo[0] == args:
+            return memo[1]
+        page = self._read(partial(_changes, namespace, since, prefix, limit))
+        if token >= 0:
+            self._feed_memo = (args, page)
+        return page
 
     def change_token(self) -> int:
         """A token to pass to :meth:`wait_change` (take it *before* reading the feed)."""

@@ -85,8 +85,8 @@ async def read_changes(
         )
         return page
     while True:
-        token = token_of() if wait > 0 and token_of is not None else 0
-        page = await server.run("changes", namespace, since=since, prefix=prefix, limit=limit)
+        token = token_of() if wait > 0 and token_of is not None else None
+        page = await _read(server, token, namespace, since, prefix, limit)
         remaining = deadline - time.monotonic()
         if page.changes or remaining <= 0:
             return page
@@ -95,6 +95,33 @@ async def read_changes(
             await waiter(token, remaining)
         else:
             await asyncio.sleep(min(_POLL, remaining))
+
+
+async def _read(
+    server: Server, token: int | None, namespace: str, since: int | None, prefix: str, limit: int
+) -> ChangePage:
+    """One read of the feed; watches woken by the same commit share it (a hundred
+    watchers of a namespace cost one store read per change, not a hundred)."""
+    if token is None:
+        page: ChangePage = await server.run(
+            "changes", namespace, since=since, prefix=prefix, limit=limit
+        )
+        return page
+    reads: dict[tuple[Any, ...], asyncio.Future[ChangePage]] | None = getattr(
+        server, "_feed_reads", None
+    )
+    if reads is None:
+        reads = {}
+        server._feed_reads = reads  # type: ignore[attr-defined]
+    key = (token, namespace, since, prefix, limit)
+    shared = reads.get(key)
+    if shared is None:
+        shared = asyncio.ensure_future(
+            server.run("changes", namespace, since=since, prefix=prefix, limit=limit)
+        )
+        reads[key] = shared
+        shared.add_done_callback(lambda _: reads.pop(key, None))
+    return await asyncio.shield(shared)
 
 
 def _wait_param(query: dict[str, str], since: int | None) -> float:
