@@ -12,11 +12,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from botwire._plans import Dialect, Query
+from botwire._plans import FEED_VALUE_MAX_BYTES, Dialect, Query
 
 __all__ = ["DIALECT", "MIGRATIONS", "SCHEMA_VERSION", "SET_VALUE_SQL"]
 
 SCHEMA_VERSION = 3
+
+# The change feed's record of a set or an append (its items are filled in by the plan).
+_FEED_WRITTEN = f"""
+        INSERT INTO changes (ns, seq, key, kind, version, value, omitted, at)
+        VALUES (new.ns, coalesce((SELECT max(seq) FROM changes WHERE ns = new.ns), 0) + 1,
+            new.key, CASE WHEN new.is_list THEN 'append' ELSE 'set' END, new.version,
+            CASE WHEN new.bytes > {FEED_VALUE_MAX_BYTES} OR new.is_list THEN NULL ELSE new.raw END,
+            new.bytes > {FEED_VALUE_MAX_BYTES} AND NOT new.is_list, new.updated_at);"""
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -74,7 +82,7 @@ MIGRATIONS: dict[int, str] = {
         count INTEGER NOT NULL
     ) WITHOUT ROWID;
     """,
-    3: """
+    3: f"""
     -- The change feed. Triggers on entries record every write in the writing
     -- transaction (a rolled-back write never appears; a batch's changes commit
     -- together), each numbered one past its namespace's newest change: SQLite runs
@@ -98,11 +106,7 @@ MIGRATIONS: dict[int, str] = {
     ) WITHOUT ROWID;
     CREATE TRIGGER feed_inserted AFTER INSERT ON entries
     BEGIN
-        INSERT INTO changes (ns, seq, key, kind, version, value, omitted, at)
-        VALUES (new.ns, coalesce((SELECT max(seq) FROM changes WHERE ns = new.ns), 0) + 1,
-            new.key, CASE WHEN new.is_list THEN 'append' ELSE 'set' END, new.version,
-            CASE WHEN new.bytes > 65536 OR new.is_list THEN NULL ELSE new.raw END,
-            new.bytes > 65536 AND NOT new.is_list, new.updated_at);
+{_FEED_WRITTEN}
     END;
     -- A write over an expired key first records the expiry, then the write.
     CREATE TRIGGER feed_updated AFTER UPDATE ON entries
@@ -111,11 +115,7 @@ MIGRATIONS: dict[int, str] = {
         SELECT old.ns, coalesce((SELECT max(seq) FROM changes WHERE ns = old.ns), 0) + 1,
             old.key, 'expire', old.version, NULL, 0, new.updated_at
         WHERE old.expires_at <= new.updated_at;
-        INSERT INTO changes (ns, seq, key, kind, version, value, omitted, at)
-        VALUES (new.ns, coalesce((SELECT max(seq) FROM changes WHERE ns = new.ns), 0) + 1,
-            new.key, CASE WHEN new.is_list THEN 'append' ELSE 'set' END, new.version,
-            CASE WHEN new.bytes > 65536 OR new.is_list THEN NULL ELSE new.raw END,
-            new.bytes > 65536 AND NOT new.is_list, new.updated_at);
+{_FEED_WRITTEN}
     END;
     CREATE TRIGGER feed_deleted AFTER DELETE ON entries
     BEGIN
