@@ -57,14 +57,17 @@ from botwire._backoff import backoff
 from botwire._errors import BotWireError, ServerError, UnavailableError, ValidationError
 from botwire._open import redact
 from botwire._plans import (
+    FEED_PAGE,
     Plan,
     append_fast_plan,
     append_plan,
     batch_plan,
+    changes_plan,
     count_writes_plan,
     delete_plan,
     get_plan,
     is_read_only,
+    last_seq_plan,
     list_keys_plan,
     namespaces_plan,
     purge_plan,
@@ -73,9 +76,18 @@ from botwire._plans import (
     writes_on_plan,
 )
 from botwire._postgres_sql import DIALECT as _D
-from botwire._postgres_sql import migrate_plan
+from botwire._postgres_sql import FEED_CHANNEL, migrate_plan
 from botwire._store import check_count
-from botwire._types import AppendResult, KeyPage, Op, OpResult, Record, Usage, WriteResult
+from botwire._types import (
+    AppendResult,
+    ChangePage,
+    KeyPage,
+    Op,
+    OpResult,
+    Record,
+    Usage,
+    WriteResult,
+)
 
 __all__ = ["AsyncPostgresStore", "PostgresStore"]
 
@@ -391,6 +403,55 @@ class PostgresStore(_Base):
         """Return every namespace that holds at least one live key, in order."""
         return self._run(lambda now: namespaces_plan(_D, now), idempotent=True)
 
+    # -- the change feed (botwire._store.Feed) -------------------------------------
+
+    def last_seq(self, namespace: str) -> int:
+        """Return the seq of ``namespace``'s newest change (0: none yet)."""
+        return self._run(lambda _now: last_seq_plan(_D, namespace), idempotent=True)
+
+    def changes(
+        self,
+        namespace: str,
+        *,
+        since: int | None,
+        prefix: str = "",
+        limit: int = FEED_PAGE,
+        wait: float = 0.0,
+    ) -> ChangePage:
+        r"""Return changes after ``since`` to keys under ``prefix``, in commit order.
+
+        With ``wait``, wait up to that many seconds for a first change: on a
+        connection of its own that ``LISTEN``\ s for the commits' notifications
+        (or, with a pool passed in, reading again every 50 ms).
+        """
+        deadline = time.monotonic() + wait
+
+        def read(after: int | None) -> ChangePage:
+            return self._run(
+                lambda _now: changes_plan(_D, namespace, after, prefix, limit), idempotent=True
+            )
+
+        page = read(since)
+        if page.changes or wait <= 0:
+            return page
+        if not self._conninfo:
+            while not page.changes and time.monotonic() < deadline:
+                time.sleep(_FEED_POLL)
+                page = read(page.next)
+            return page
+        try:
+            with psycopg.connect(self._conninfo, **self._connect_kwargs) as conn:
+                conn.execute(f"LISTEN {FEED_CHANNEL}")
+                while True:
+                    page = read(page.next)  # after LISTEN: no commit slips between
+                    remaining = deadline - time.monotonic()
+                    if page.changes or remaining <= 0:
+                        return page
+                    for _ in conn.notifies(timeout=remaining, stop_after=1):
+                        pass
+        except psycopg.Error as exc:
+            raise self._error(exc) from exc
+
     # -- the WriteCounter capability (botwire._store.WriteCounter) --------------------
 
     def count_writes(
@@ -610,6 +671,51 @@ class AsyncPostgresStore(_Base):
         """Return every namespace that holds at least one live key, in order."""
         return await self._run(lambda now: namespaces_plan(_D, now), idempotent=True)
 
+    # -- the change feed (botwire._store.AsyncFeed) ---------------------------------
+
+    async def last_seq(self, namespace: str) -> int:
+        """Return the seq of ``namespace``'s newest change (0: none yet)."""
+        return await self._run(lambda _now: last_seq_plan(_D, namespace), idempotent=True)
+
+    async def changes(
+        self,
+        namespace: str,
+        *,
+        since: int | None,
+        prefix: str = "",
+        limit: int = FEED_PAGE,
+        wait: float = 0.0,
+    ) -> ChangePage:
+        """Return changes after ``since`` (see :meth:`PostgresStore.changes`)."""
+        deadline = time.monotonic() + wait
+
+        async def read(after: int | None) -> ChangePage:
+            return await self._run(
+                lambda _now: changes_plan(_D, namespace, after, prefix, limit), idempotent=True
+            )
+
+        page = await read(since)
+        if page.changes or wait <= 0:
+            return page
+        if not self._conninfo:
+            while not page.changes and time.monotonic() < deadline:
+                await asyncio.sleep(_FEED_POLL)
+                page = await read(page.next)
+            return page
+        try:
+            conn = await psycopg.AsyncConnection.connect(self._conninfo, **self._connect_kwargs)
+            async with conn:
+                await conn.execute(f"LISTEN {FEED_CHANNEL}")
+                while True:
+                    page = await read(page.next)
+                    remaining = deadline - time.monotonic()
+                    if page.changes or remaining <= 0:
+                        return page
+                    async for _ in conn.notifies(timeout=remaining, stop_after=1):
+                        pass
+        except psycopg.Error as exc:
+            raise self._error(exc) from exc
+
     # -- the AsyncWriteCounter capability (botwire._store.AsyncWriteCounter) -----------
 
     async def count_writes(
@@ -626,6 +732,9 @@ class AsyncPostgresStore(_Base):
     async def writes_on(self, namespace: str, day: int) -> int:
         """Return the writes counted for ``namespace`` on UTC day ``day`` (0 if none)."""
         return await self._run(lambda _now: writes_on_plan(_D, namespace, day), idempotent=True)
+
+
+_FEED_POLL = 0.05  # seconds between reads of a waiting feed without a URL to LISTEN on
 
 
 def _check_sizes(min_size: int, max_size: int) -> None:

@@ -18,15 +18,30 @@ from pathlib import Path
 import pytest
 
 from botwire import Memory
+from tests.conftest import postgres_url
 
 TASK = "task-7"
 
 
-@pytest.fixture(params=["sqlite", "http+sqlite"])
+def _fresh_schema(url: str, name: str) -> str:
+    import psycopg
+
+    schema = "feed_" + "".join(c for c in name if c.isalnum())[-40:].lower()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        conn.execute(f"CREATE SCHEMA {schema}")
+    joiner = "&" if "?" in url else "?"
+    return f"{url}{joiner}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(params=["sqlite", "http+sqlite", "postgres"])
 def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     db = f"sqlite:///{tmp_path / 'agents.db'}"
     if request.param == "sqlite":
         yield db
+        return
+    if request.param == "postgres":  # a fresh schema: these tests count from seq 1
+        yield _fresh_schema(postgres_url(), tmp_path.name)
         return
     pytest.importorskip("fastapi")
     from tests.servers import start_server
