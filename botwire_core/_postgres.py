@@ -520,6 +520,7 @@ class AsyncPostgresStore(_Base):
         self._pool: psycopg_pool.AsyncConnectionPool[Any] = pool
         self._started = False
         self._start_lock = asyncio.Lock()
+        self._feed_listener: _Listener | None = None
 
     async def _ready(self) -> psycopg_pool.AsyncConnectionPool[Any]:
         self._check_open()
@@ -589,6 +590,8 @@ class AsyncPostgresStore(_Base):
 
     async def aclose(self) -> None:
         """Close the connection pool (unless it was passed in)."""
+        if self._feed_listener is not None:
+            await self._feed_listener.close()
         if self._closed:
             return
         self._closed = True
@@ -702,19 +705,24 @@ class AsyncPostgresStore(_Base):
                 await asyncio.sleep(_FEED_POLL)
                 page = await read(page.next)
             return page
+        listener = await self._listener()
+        while True:
+            token = listener.generation
+            page = await read(page.next)  # after the token: no commit slips between
+            remaining = deadline - time.monotonic()
+            if page.changes or remaining <= 0:
+                return page
+            await listener.wait(token, remaining)
+
+    async def _listener(self) -> _Listener:
+        """The store's one ``LISTEN`` connection, shared by every waiting watch."""
+        if self._feed_listener is None:
+            self._feed_listener = _Listener(self._conninfo, self._connect_kwargs)
         try:
-            conn = await psycopg.AsyncConnection.connect(self._conninfo, **self._connect_kwargs)
-            async with conn:
-                await conn.execute(f"LISTEN {FEED_CHANNEL}")
-                while True:
-                    page = await read(page.next)
-                    remaining = deadline - time.monotonic()
-                    if page.changes or remaining <= 0:
-                        return page
-                    async for _ in conn.notifies(timeout=remaining, stop_after=1):
-                        pass
+            await self._feed_listener.start()
         except psycopg.Error as exc:
             raise self._error(exc) from exc
+        return self._feed_listener
 
     # -- the AsyncWriteCounter capability (botwire._store.AsyncWriteCounter) -----------
 
@@ -735,6 +743,66 @@ class AsyncPostgresStore(_Base):
 
 
 _FEED_POLL = 0.05  # seconds between reads of a waiting feed without a URL to LISTEN on
+
+
+class _Listener:
+    """One ``LISTEN`` connection that wakes every waiting watch of an async store.
+
+    Each notification (a commit that wrote) bumps :attr:`generation`; a watch takes
+    the generation before it reads the feed and, if it found nothing, waits for the
+    generation to move. If the connection drops, waiters wake (and read again) and
+    the next wait reconnects.
+    """
+
+    def __init__(self, conninfo: str, kwargs: dict[str, Any]) -> None:
+        self._conninfo, self._kwargs = conninfo, kwargs
+        self.generation = 0
+        self._waiters: set[asyncio.Future[None]] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        async with self._lock:
+            if self._task is None or self._task.done():
+                conn = await psycopg.AsyncConnection.connect(self._conninfo, **self._kwargs)
+                await conn.execute(f"LISTEN {FEED_CHANNEL}")
+                self._task = asyncio.ensure_future(self._listen(conn))
+
+    async def _listen(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        try:
+            async with conn:
+                async for _ in conn.notifies():
+                    self._wake()
+        except psycopg.Error:
+            pass  # the connection dropped: waiters read again; the next wait reconnects
+        finally:
+            self._wake()
+
+    def _wake(self) -> None:
+        self.generation += 1
+        for future in self._waiters:
+            if not future.done():
+                future.set_result(None)
+
+    async def wait(self, token: int, timeout: float) -> None:
+        if self.generation != token:
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.add(future)
+        try:
+            await asyncio.wait_for(future, timeout)
+        except asyncio.TimeoutError:
+            pass
+        finally:
+            self._waiters.discard(future)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, psycopg.Error):
+                pass
 
 
 def _check_sizes(min_size: int, max_size: int) -> None:
