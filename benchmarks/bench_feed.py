@@ -11,6 +11,9 @@
   from an idle feed); each value is the wall-clock time just before its ``set``,
   so a figure includes the write itself. Targets: embedded p99 ≤ 50 ms, server
   p99 ≤ 20 ms.
+* With ``--postgres URL`` (or ``BOTWIRE_TEST_POSTGRES_URL``), PostgreSQL directly:
+  ``AsyncMemory`` watchers sharing one ``AsyncPostgresStore`` (one ``LISTEN``
+  connection), woken by ``NOTIFY``.
 * **Write cost**: embedded set/s on a store with the feed vs the same store with
   the feed's triggers dropped (the write path before the feed), interleaved in
   one run. Target: ≥ 0.8×.
@@ -83,11 +86,15 @@ def _embedded_watchers(url: str, watchers: int, writes: int, ready: Any, out: An
     out.put(lags)
 
 
-def _http_watchers(url: str, watchers: int, writes: int, ready: Any, out: Any) -> None:
-    from botwire import AsyncMemory
+def _async_watchers(url: str, watchers: int, writes: int, ready: Any, out: Any) -> None:
+    from botwire import AsyncMemory, open_async_store
 
     async def main() -> list[float]:
-        memories = [AsyncMemory(NAMESPACE, url) for _ in range(watchers)]
+        if url.startswith("postgresql"):  # one store (pool, LISTEN connection) for all
+            store = open_async_store(url)
+            memories = [AsyncMemory(NAMESPACE, store=store) for _ in range(watchers)]
+        else:  # one HTTP client each: a long-poll per watcher
+            memories = [AsyncMemory(NAMESPACE, url) for _ in range(watchers)]
         since = await memories[0].last_seq()
         lags: list[float] = []
 
@@ -105,6 +112,8 @@ def _http_watchers(url: str, watchers: int, writes: int, ready: Any, out: Any) -
         await asyncio.gather(*tasks)
         for memory in memories:
             await memory.aclose()
+        if url.startswith("postgresql"):
+            await store.aclose()
         return lags
 
     out.put(asyncio.run(main()))
@@ -114,7 +123,7 @@ def wake_up(url: str, door: str, watchers: int, writes: int, gap: float) -> list
     """Latencies (s) of every watcher for every write, the writer in another process."""
     context = multiprocessing.get_context("spawn")
     ready, out = context.Event(), context.Queue()
-    target = _embedded_watchers if door == "embedded" else _http_watchers
+    target = _embedded_watchers if door == "embedded" else _async_watchers
     watching = context.Process(target=target, args=(url, watchers, writes, ready, out))
     writer = context.Process(target=_write, args=(url, writes, gap, ready))
     watching.start()
@@ -188,6 +197,11 @@ def main() -> None:
     parser.add_argument("--writes", type=int, default=60)
     parser.add_argument("--gap", type=float, default=0.03)
     parser.add_argument("--set-count", type=int, default=5000)
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("BOTWIRE_TEST_POSTGRES_URL"),
+        help="also measure PostgreSQL directly (LISTEN/NOTIFY)",
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench-feed-"))
     print(f"wake-up latency: {args.writes} writes {args.gap * 1000:.0f} ms apart, writer in "
@@ -195,7 +209,10 @@ def main() -> None:
     embedded = f"sqlite:///{folder / 'embedded.db'}"
     server, server_url = start_server(f"sqlite:///{folder / 'server.db'}")
     try:
-        for door, url, target in (("embedded", embedded, 0.050), ("server", server_url, 0.020)):
+        doors = [("embedded", embedded, 0.050), ("server", server_url, 0.020)]
+        if args.postgres:
+            doors.append(("postgres", args.postgres, 0.050))
+        for door, url, target in doors:
             for watchers in (1, 100):
                 # 100 watchers: writes further apart, so each wake-up starts from an idle
                 # feed rather than queueing behind the previous write's 100 answers.
