@@ -56,6 +56,8 @@ class Settings(BaseSettings):
             hand out a page to browse it).
         mcp: serve MCP's streamable HTTP at ``/mcp`` (``None``: when the ``mcp``
             package is installed, ``pip install "botwire[mcp]"``).
+        max_watches: change-feed watches (long-polls and event streams) open at once;
+            past it a watch is refused with 429 and ``Retry-After``.
         inline_store: kept for compatibility; store calls never run on the event loop.
     """
 
@@ -75,6 +77,7 @@ class Settings(BaseSettings):
     body_timeout: float = Field(default=30.0, gt=0)
     lock_timeout: float = Field(default=60.0, gt=0)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    max_watches: int = Field(default=1000, ge=1)
     inline_store: bool | None = None
     ui: bool | None = None
     mcp: bool | None = None
