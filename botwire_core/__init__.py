@@ -23,6 +23,7 @@ from botwire._codec import decode, encode
 from botwire._errors import (
     AuthenticationError,
     BotWireError,
+    ChangesExpiredError,
     ConflictError,
     MissingDependencyError,
     NotAListError,
@@ -36,11 +37,13 @@ from botwire._errors import (
     require_extra,
 )
 from botwire._open import default_path, open_async_store, open_store
+from botwire._plans import FEED_VALUE_MAX_BYTES
 from botwire._sqlite import SQLiteStore
-from botwire._store import AsyncStore, Store, ThreadedAsyncStore
+from botwire._store import AsyncFeed, AsyncStore, Feed, Store, ThreadedAsyncStore
 from botwire._types import (
     AppendOp,
     AppendResult,
+    Change,
     DeleteOp,
     GetOp,
     Item,
@@ -134,13 +137,18 @@ def __dir__() -> list[str]:
 __all__ = [
     "AppendOp",
     "AppendResult",
+    "AsyncFeed",
     "AsyncHTTPStore",
     "AsyncMemory",
     "AsyncStore",
     "AuthenticationError",
     "BotWireError",
+    "Change",
+    "ChangesExpiredError",
     "ConflictError",
     "DeleteOp",
+    "FEED_VALUE_MAX_BYTES",
+    "Feed",
     "GetOp",
     "HTTPStore",
     "Item",

@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "AuthenticationError",
     "BotWireError",
+    "ChangesExpiredError",
     "ConflictError",
     "MissingDependencyError",
     "NotAListError",
@@ -128,6 +129,16 @@ class UnavailableError(BotWireError):
     code = "unavailable"
 
 
+class ChangesExpiredError(BotWireError):
+    """A change feed was asked to resume from a ``since`` older than its retention.
+
+    The changes after it were dropped, so some would be missed: read the keys you
+    follow again, then resume from ``memory.last_seq()``.
+    """
+
+    code = "changes_expired"
+
+
 class MissingDependencyError(BotWireError, ImportError):
     """An optional part of BotWire was imported without its extra installed."""
 
@@ -177,6 +188,7 @@ ERROR_CODES: dict[str, tuple[type[BotWireError], int]] = {
     "forbidden": (PermissionDeniedError, 403),
     "server_error": (ServerError, 500),
     "unavailable": (UnavailableError, 503),
+    "changes_expired": (ChangesExpiredError, 410),
 }
 """The one table of the wire protocol's error codes: each code's client class and the
 HTTP status the server answers it with. The maps below and the server's OpenAPI enum

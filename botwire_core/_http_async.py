@@ -20,6 +20,7 @@ from botwire import _wire
 from botwire._coalesce import Coalescer  # unasync: async-only
 from botwire._http_base import (
     _PAGE,
+    FEED_PAGE,
     MAX_CONNECTIONS,
     RetryPolicy,
     _as_list,
@@ -31,6 +32,7 @@ from botwire._http_base import (
 from botwire._types import (
     AppendOp,
     AppendResult,
+    ChangePage,
     DeleteOp,
     GetOp,
     KeyPage,
@@ -83,10 +85,13 @@ class AsyncHTTPStore(_Base):
         self._batches = True  # False once the server turned out to have no batch route
         # unasync: end
 
-    async def _send(self, request: WireRequest, tries: _Attempts | None = None) -> httpx.Response:
+    async def _send(
+        self, request: WireRequest, tries: _Attempts | None = None, timeout: float | None = None
+    ) -> httpx.Response:
         tries = tries or _Attempts()
         url = self.url + request.path
         headers = self._headers_for(request)
+        extra = self._send_options(timeout)
         while True:
             try:
                 # unasync: begin async-only
@@ -95,11 +100,11 @@ class AsyncHTTPStore(_Base):
                 # waiter is re-examined on each release and they time out (PoolTimeout).
                 async with self._slots():
                     response = await self._client.request(
-                        request.method, url, content=request.content, headers=headers
+                        request.method, url, content=request.content, headers=headers, **extra
                     )
                 # unasync: end
                 # sync: response = self._client.request(
-                # sync:     request.method, url, content=request.content, headers=headers
+                # sync:     request.method, url, content=request.content, headers=headers, **extra
                 # sync: )
             except httpx.HTTPError as exc:
                 wait = self._wait_after_error(request, tries, exc)
@@ -282,6 +287,28 @@ class AsyncHTTPStore(_Base):
     async def usage(self, namespace: str) -> Usage:
         """Return the live key count and stored bytes of ``namespace``."""
         return _wire.parse_usage_answer(await self._call(_wire.usage_request(namespace)))
+
+    async def last_seq(self, namespace: str) -> int:
+        """Return the seq of ``namespace``'s newest change (0: none yet)."""
+        return (await self.changes(namespace, since=None)).next
+
+    async def changes(
+        self,
+        namespace: str,
+        *,
+        since: int | None,
+        prefix: str = "",
+        limit: int = FEED_PAGE,
+        wait: float = 0.0,
+    ) -> ChangePage:
+        """Read the change feed (a long-poll of up to ``wait`` s, capped at 60 s).
+
+        A network fault is retried like any read; ``since`` makes the retry resume
+        exactly where the last answer ended, so nothing is lost or repeated.
+        """
+        request, read = self._changes_request(namespace, since, prefix, limit, wait)
+        response = await self._send(request, None, read)
+        return _wire.parse_changes_answer(self._check(request, response))
 
     async def aclose(self) -> None:
         """Close the connections (not those of a client passed in)."""

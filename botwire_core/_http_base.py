@@ -28,6 +28,7 @@ import httpx
 from botwire import _wire
 from botwire._backoff import backoff
 from botwire._errors import NotAListError, ServerError, UnavailableError, ValidationError
+from botwire._plans import FEED_PAGE
 from botwire._types import (
     AppendOp,
     Op,
@@ -36,7 +37,7 @@ from botwire._types import (
 )
 from botwire._wire import WireRequest
 
-__all__ = ["RetryPolicy"]
+__all__ = ["FEED_PAGE", "RetryPolicy"]
 
 _PAGE = 1000  # keys per request when listing a whole namespace
 
@@ -144,6 +145,21 @@ class _Base:
             "limits": httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=16),
             "headers": {"user-agent": "botwire-python"},
         }
+
+    def _timeouts(self, read: float) -> httpx.Timeout:
+        """Timeouts of a request whose answer may take ``read`` seconds (a long-poll)."""
+        return httpx.Timeout(read, connect=min(self.timeout, 5.0))
+
+    def _send_options(self, timeout: float | None) -> dict[str, Any]:
+        """Extra arguments of one request: only a long-poll names its own timeout (a
+        test client may refuse the argument)."""
+        return {} if timeout is None else {"timeout": self._timeouts(timeout)}
+
+    def _changes_request(
+        self, namespace: str, since: int | None, prefix: str, limit: int, wait: float
+    ) -> tuple[WireRequest, float]:
+        wait = min(wait, _wire.MAX_WATCH_WAIT)
+        return _wire.changes_request(namespace, since, prefix, wait, limit), wait + self.timeout
 
     def _headers_for(self, request: WireRequest) -> dict[str, str]:
         headers = dict(self._headers)

@@ -12,6 +12,7 @@ import httpx
 from botwire import _wire
 from botwire._http_base import (
     _PAGE,
+    FEED_PAGE,
     RetryPolicy,
     _as_list,
     _Attempts,
@@ -21,6 +22,7 @@ from botwire._http_base import (
 )
 from botwire._types import (
     AppendResult,
+    ChangePage,
     KeyPage,
     Op,
     OpResult,
@@ -65,14 +67,17 @@ class HTTPStore(_Base):
         self._owns_client = client is None
         self._client = client if client is not None else httpx.Client(**self._client_options())
 
-    def _send(self, request: WireRequest, tries: _Attempts | None = None) -> httpx.Response:
+    def _send(
+        self, request: WireRequest, tries: _Attempts | None = None, timeout: float | None = None
+    ) -> httpx.Response:
         tries = tries or _Attempts()
         url = self.url + request.path
         headers = self._headers_for(request)
+        extra = self._send_options(timeout)
         while True:
             try:
                 response = self._client.request(
-                    request.method, url, content=request.content, headers=headers
+                    request.method, url, content=request.content, headers=headers, **extra
                 )
             except httpx.HTTPError as exc:
                 wait = self._wait_after_error(request, tries, exc)
@@ -188,6 +193,28 @@ class HTTPStore(_Base):
     def usage(self, namespace: str) -> Usage:
         """Return the live key count and stored bytes of ``namespace``."""
         return _wire.parse_usage_answer(self._call(_wire.usage_request(namespace)))
+
+    def last_seq(self, namespace: str) -> int:
+        """Return the seq of ``namespace``'s newest change (0: none yet)."""
+        return (self.changes(namespace, since=None)).next
+
+    def changes(
+        self,
+        namespace: str,
+        *,
+        since: int | None,
+        prefix: str = "",
+        limit: int = FEED_PAGE,
+        wait: float = 0.0,
+    ) -> ChangePage:
+        """Read the change feed (a long-poll of up to ``wait`` s, capped at 60 s).
+
+        A network fault is retried like any read; ``since`` makes the retry resume
+        exactly where the last answer ended, so nothing is lost or repeated.
+        """
+        request, read = self._changes_request(namespace, since, prefix, limit, wait)
+        response = self._send(request, None, read)
+        return _wire.parse_changes_answer(self._check(request, response))
 
     def close(self) -> None:
         """Close the connections (not those of a client passed in)."""

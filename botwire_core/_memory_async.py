@@ -13,15 +13,22 @@ lines are code of ``Memory`` only.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from botwire._codec import DEFAULT_MAX_VALUE_BYTES, decode, encode
-from botwire._errors import ConflictError, ValidationError
-from botwire._memory_base import UPDATE_ATTEMPTS, _backoff, _BaseMemory
+from botwire._errors import ConflictError, UnavailableError, ValidationError
+from botwire._memory_base import (
+    _MISSING,
+    _READ,
+    UPDATE_ATTEMPTS,
+    _backoff,
+    _backoff_reconnect,
+    _BaseMemory,
+)
 from botwire._open import open_async_store
-from botwire._store import AsyncStore
-from botwire._types import DeleteOp, GetOp, Item, Op, OpResult
+from botwire._store import AsyncFeed, AsyncStore
+from botwire._types import Change, DeleteOp, GetOp, Item, Op, OpResult
 from botwire._validation import _validate_key, validate_key
 
 if TYPE_CHECKING:  # unasync: async-only
@@ -248,6 +255,117 @@ class AsyncMemory(_BaseMemory):
     async def batch(self, ops: Sequence[Op]) -> list[OpResult]:
         """Run low-level operations (``botwire.GetOp`` …) in one transaction."""
         return await self.store.batch(self.namespace, list(ops))
+
+    # -- the change feed -------------------------------------------------------------
+
+    async def last_seq(self) -> int:
+        """Return the seq of this namespace's newest change (0: none yet).
+
+        Save it with your work and pass it as ``watch(since=...)`` to resume.
+        """
+        feed: AsyncFeed = self._feed(AsyncFeed)
+        return await feed.last_seq(self.namespace)
+
+    # unasync: begin async-only
+    async def watch(
+        self, prefix: str = "", *, since: int | None = None, timeout: float | None = None
+    ) -> AsyncIterator[Change]:
+        """Yield every change to keys under ``prefix`` as it happens (``async for``).
+
+        ``since=None`` starts from the first iteration. See :meth:`Memory.watch`.
+        """
+        feed: AsyncFeed = self._feed(AsyncFeed)
+        prefix, timeout = self._prefix(prefix), self._timeout(timeout)
+        since = self._since(since)
+        if since is None:
+            since = await feed.last_seq(self.namespace)
+        async for change in self._watch(feed, prefix, since, timeout):
+            yield change
+
+    # unasync: end
+
+    # sync: def watch(
+    # sync:     self, prefix: str = "", *, since: int | None = None, timeout: float | None = None
+    # sync: ) -> Iterator[Change]:
+    # sync:     """Yield every change to keys under ``prefix``, in commit order, as it happens.
+    # sync:
+    # sync:     Example:
+    # sync:         >>> for change in memory.watch("task:", timeout=60):
+    # sync:         ...     print(change.seq, change.key, change.kind, change.value)
+    # sync:
+    # sync:     Args:
+    # sync:         prefix: only keys starting with this.
+    # sync:         since: resume right after this seq (a ``Change.seq`` you handled, or
+    # sync:             ``last_seq()``); ``None``: from now, changes committed after this call.
+    # sync:         timeout: stop after this many seconds without a change (``None``: never).
+    # sync:
+    # sync:     Raises:
+    # sync:         ChangesExpiredError: ``since`` is older than the feed's retention: read the
+    # sync:             keys again and resume from ``last_seq()``.
+    # sync:     """
+    # sync:     feed: Feed = self._feed(Feed)
+    # sync:     prefix, timeout = self._prefix(prefix), self._timeout(timeout)
+    # sync:     since = self._since(since)
+    # sync:     if since is None:
+    # sync:         since = feed.last_seq(self.namespace)
+    # sync:     return self._watch(feed, prefix, since, timeout)
+
+    async def _watch(
+        self, feed: AsyncFeed, prefix: str, since: int, timeout: float | None
+    ) -> AsyncIterator[Change]:
+        deadline = self._deadline(timeout)
+        faults = 0
+        while True:
+            wait = self._slice(deadline)
+            try:
+                page = await feed.changes(self.namespace, since=since, prefix=prefix, wait=wait)
+            except UnavailableError:  # the store's own retries ran out: reconnect, resume
+                faults = self._reconnect(faults, deadline)
+                await asyncio.sleep(_backoff_reconnect(faults))
+                continue
+            faults = 0
+            since = page.next
+            for record in page.changes:
+                yield Change.from_record(record)
+            if page.changes:
+                deadline = self._deadline(timeout)
+            elif deadline is not None and wait <= 0:
+                return
+
+    async def wait_for(
+        self, key: str, *, until: Callable[[Any], Any] | None = None, timeout: float | None
+    ) -> Any:
+        """Return the value at ``key`` once it exists (and ``until(value)`` is true).
+
+        Returns at once if it already does; else waits on the change feed (no polling).
+
+        Example:
+            >>> result = await memory.wait_for("result:task-7", timeout=300)
+
+        Raises:
+            TimeoutError: ``timeout`` seconds passed first (``None``: wait forever).
+        """
+        key, timeout = validate_key(key), self._timeout(timeout)
+        feed: AsyncFeed = self._feed(AsyncFeed)
+        deadline = self._deadline(timeout)
+        since = await feed.last_seq(self.namespace)
+        found = await self._check_now(key, until)
+        while found is _MISSING:
+            wait = self._slice(deadline)
+            if deadline is not None and wait <= 0:
+                raise self._timed_out(key, timeout)
+            page = await feed.changes(self.namespace, since=since, prefix=key, wait=wait)
+            since = page.next
+            for record in page.changes:
+                found = self._wanted(key, record, until)
+                if found is _READ:
+                    found = await self._check_now(key, until)
+                if found is not _MISSING:
+                    break
+        return found
+
+    async def _check_now(self, key: str, until: Callable[[Any], Any] | None) -> Any:
+        return self._found(await self.store.get(self.namespace, key), until)
 
     # -- lifetime ------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ clients themselves are one class written once: ``AsyncMemory`` in
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -16,6 +17,7 @@ from botwire._codec import decode, encode
 from botwire._errors import ValidationError
 from botwire._types import (
     AppendOp,
+    ChangeRecord,
     Op,
     OpResult,
     Record,
@@ -31,7 +33,10 @@ from botwire._validation import (
     validate_namespace,
 )
 
-__all__ = ["UPDATE_ATTEMPTS", "_BaseMemory"]
+__all__ = ["UPDATE_ATTEMPTS", "WATCH_SLICE", "_BaseMemory"]
+
+_MISSING: Any = object()
+_READ: Any = object()
 
 UPDATE_ATTEMPTS = 1000
 """How many times ``update`` retries a conflicting write before giving up."""
@@ -40,6 +45,16 @@ UPDATE_ATTEMPTS = 1000
 def _backoff(attempt: int) -> float:
     """Jittered pause between ``update`` attempts: spreads out competing writers."""
     return backoff(attempt, 0.0005, 0.05)
+
+
+WATCH_SLICE = 25.0
+"""Longest single wait for a change (one long-poll request over HTTP): a watch with
+no timeout waits slice after slice."""
+
+
+def _backoff_reconnect(faults: int) -> float:
+    """Pause before a watch reconnects after its store gave up: up to 5 s apart."""
+    return backoff(faults, 0.2, 5.0)
 
 
 class _BaseMemory:
@@ -116,6 +131,71 @@ class _BaseMemory:
     def _check_fn(fn: Callable[[Any], Any]) -> None:
         if not callable(fn):
             raise ValidationError("update needs a function that maps the old value to the new")
+
+    # -- the change feed: the rules, shared by both twins ------------------------------
+
+    def _feed(self, cls: type[Any]) -> Any:
+        store = getattr(self, "store", None)
+        if not isinstance(store, cls):
+            raise ValidationError(f"{store!r} has no change feed (watch, wait_for)")
+        return store
+
+    @staticmethod
+    def _since(since: int | None) -> int | None:
+        if since is not None and (isinstance(since, bool) or not isinstance(since, int)):
+            raise ValidationError(f"since must be a seq (a whole number) or None, not {since!r}")
+        if since is not None and since < 0:
+            raise ValidationError(f"since must be >= 0, not {since}")
+        return since
+
+    @staticmethod
+    def _timeout(timeout: float | None, name: str = "timeout") -> float | None:
+        if timeout is not None and (
+            isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0
+        ):
+            raise ValidationError(f"{name} must be seconds >= 0 or None, not {timeout!r}")
+        return None if timeout is None else float(timeout)
+
+    @staticmethod
+    def _slice(deadline: float | None) -> float:
+        """How long the next read of the feed may wait (0: the deadline passed)."""
+        if deadline is None:
+            return WATCH_SLICE
+        return max(0.0, min(WATCH_SLICE, deadline - time.monotonic()))
+
+    @staticmethod
+    def _deadline(timeout: float | None) -> float | None:
+        return None if timeout is None else time.monotonic() + timeout
+
+    @staticmethod
+    def _wanted(key: str, change: ChangeRecord, until: Callable[[Any], Any] | None) -> Any:
+        """``wait_for``'s verdict on one change: the value, ``_MISSING`` (not yet) or
+        ``_READ`` (the change does not carry the whole value: read the key)."""
+        if change.key != key or change.kind in ("delete", "expire"):
+            return _MISSING
+        if change.kind == "append" or change.raw is None:
+            return _READ
+        value = decode(change.raw)
+        return value if until is None or until(value) else _MISSING
+
+    @staticmethod
+    def _found(record: Record | None, until: Callable[[Any], Any] | None) -> Any:
+        """``wait_for``'s verdict on the key's current record."""
+        if record is None:
+            return _MISSING
+        value = decode(record.raw)
+        return value if until is None or until(value) else _MISSING
+
+    @staticmethod
+    def _reconnect(faults: int, deadline: float | None) -> int:
+        """Count a lost connection of a watch; re-raise once its timeout has passed."""
+        if deadline is not None and time.monotonic() >= deadline:
+            raise
+        return faults + 1
+
+    @staticmethod
+    def _timed_out(key: str, timeout: float | None) -> TimeoutError:
+        return TimeoutError(f"{key!r} did not get a wanted value within {timeout} s")
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.namespace!r}, store={self.store!r})"

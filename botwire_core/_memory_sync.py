@@ -5,15 +5,22 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from botwire._codec import DEFAULT_MAX_VALUE_BYTES, decode, encode
-from botwire._errors import ConflictError
-from botwire._memory_base import UPDATE_ATTEMPTS, _backoff, _BaseMemory
+from botwire._errors import ConflictError, UnavailableError
+from botwire._memory_base import (
+    _MISSING,
+    _READ,
+    UPDATE_ATTEMPTS,
+    _backoff,
+    _backoff_reconnect,
+    _BaseMemory,
+)
 from botwire._open import open_store
-from botwire._store import Store
-from botwire._types import DeleteOp, GetOp, Item, Op, OpResult
+from botwire._store import Feed, Store
+from botwire._types import Change, DeleteOp, GetOp, Item, Op, OpResult
 from botwire._validation import _validate_key, validate_key
 
 __all__ = ["Memory"]
@@ -194,6 +201,99 @@ class Memory(_BaseMemory):
     def batch(self, ops: Sequence[Op]) -> list[OpResult]:
         """Run low-level operations (``botwire.GetOp`` …) in one transaction."""
         return self.store.batch(self.namespace, list(ops))
+
+    # -- the change feed -------------------------------------------------------------
+
+    def last_seq(self) -> int:
+        """Return the seq of this namespace's newest change (0: none yet).
+
+        Save it with your work and pass it as ``watch(since=...)`` to resume.
+        """
+        feed: Feed = self._feed(Feed)
+        return feed.last_seq(self.namespace)
+
+    def watch(
+        self, prefix: str = "", *, since: int | None = None, timeout: float | None = None
+    ) -> Iterator[Change]:
+        """Yield every change to keys under ``prefix``, in commit order, as it happens.
+
+        Example:
+            >>> for change in memory.watch("task:", timeout=60):
+            ...     print(change.seq, change.key, change.kind, change.value)
+
+        Args:
+            prefix: only keys starting with this.
+            since: resume right after this seq (a ``Change.seq`` you handled, or
+                ``last_seq()``); ``None``: from now, changes committed after this call.
+            timeout: stop after this many seconds without a change (``None``: never).
+
+        Raises:
+            ChangesExpiredError: ``since`` is older than the feed's retention: read the
+                keys again and resume from ``last_seq()``.
+        """
+        feed: Feed = self._feed(Feed)
+        prefix, timeout = self._prefix(prefix), self._timeout(timeout)
+        since = self._since(since)
+        if since is None:
+            since = feed.last_seq(self.namespace)
+        return self._watch(feed, prefix, since, timeout)
+
+    def _watch(
+        self, feed: Feed, prefix: str, since: int, timeout: float | None
+    ) -> Iterator[Change]:
+        deadline = self._deadline(timeout)
+        faults = 0
+        while True:
+            wait = self._slice(deadline)
+            try:
+                page = feed.changes(self.namespace, since=since, prefix=prefix, wait=wait)
+            except UnavailableError:  # the store's own retries ran out: reconnect, resume
+                faults = self._reconnect(faults, deadline)
+                time.sleep(_backoff_reconnect(faults))
+                continue
+            faults = 0
+            since = page.next
+            for record in page.changes:
+                yield Change.from_record(record)
+            if page.changes:
+                deadline = self._deadline(timeout)
+            elif deadline is not None and wait <= 0:
+                return
+
+    def wait_for(
+        self, key: str, *, until: Callable[[Any], Any] | None = None, timeout: float | None
+    ) -> Any:
+        """Return the value at ``key`` once it exists (and ``until(value)`` is true).
+
+        Returns at once if it already does; else waits on the change feed (no polling).
+
+        Example:
+            >>> result = memory.wait_for("result:task-7", timeout=300)
+
+        Raises:
+            TimeoutError: ``timeout`` seconds passed first (``None``: wait forever).
+        """
+        key, timeout = validate_key(key), self._timeout(timeout)
+        feed: Feed = self._feed(Feed)
+        deadline = self._deadline(timeout)
+        since = feed.last_seq(self.namespace)
+        found = self._check_now(key, until)
+        while found is _MISSING:
+            wait = self._slice(deadline)
+            if deadline is not None and wait <= 0:
+                raise self._timed_out(key, timeout)
+            page = feed.changes(self.namespace, since=since, prefix=key, wait=wait)
+            since = page.next
+            for record in page.changes:
+                found = self._wanted(key, record, until)
+                if found is _READ:
+                    found = self._check_now(key, until)
+                if found is not _MISSING:
+                    break
+        return found
+
+    def _check_now(self, key: str, until: Callable[[Any], Any] | None) -> Any:
+        return self._found(self.store.get(self.namespace, key), until)
 
     # -- lifetime ------------------------------------------------------------------
 

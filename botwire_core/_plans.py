@@ -20,9 +20,11 @@ from typing import Any, Literal, NamedTuple, TypeVar
 
 from botwire._codec import decode, encode, encoded_size
 from botwire._cursors import decode_cursor, encode_cursor, prefix_upper_bound, split_list
-from botwire._errors import ConflictError, NotAListError, ValidationError
+from botwire._errors import ChangesExpiredError, ConflictError, NotAListError, ValidationError
 from botwire._types import (
     AppendResult,
+    ChangePage,
+    ChangeRecord,
     GetOp,
     KeyPage,
     Op,
@@ -40,16 +42,19 @@ __all__ = [
     "append_fast_plan",
     "append_plan",
     "batch_plan",
+    "changes_plan",
     "count_writes_plan",
     "delete_plan",
     "get_many_plan",
     "get_plan",
     "is_read_only",
+    "last_seq_plan",
     "list_keys_plan",
     "namespaces_plan",
     "purge_plan",
     "restore_plan",
     "set_plan",
+    "trim_changes_plan",
     "usage_plan",
     "writes_on_plan",
 ]
@@ -59,6 +64,16 @@ T = TypeVar("T")
 ID_TTL = 86400.0  # seconds an idempotency id is remembered
 _PURGE_SLICE = 5000  # rows per purge statement (dialects that cannot limit delete all)
 _GET_MANY_CHUNK = 500  # keys per read of a reads-only batch (SQLite's variable limit)
+
+FEED_VALUE_MAX_BYTES = 64 * 1024
+"""A set's value (or an append's items) larger than this, encoded, is not copied into
+the change feed: the change says ``value_omitted`` and the reader reads the key."""
+FEED_RETENTION_SECONDS = 86400.0
+"""Default time a change stays in the feed (``BOTWIRE_FEED_RETENTION``)."""
+FEED_RETENTION_CHANGES = 100_000
+"""Default number of changes a namespace's feed keeps (``BOTWIRE_FEED_MAX_CHANGES``)."""
+FEED_PAGE = 1000
+"""Most changes one read of the feed returns."""
 
 Fetch = Literal["one", "all", "rowcount", "written", "none"]
 """What a driver sends back for a query.
@@ -125,6 +140,17 @@ class Dialect(NamedTuple):
     purge_ids: str
     purge_counts: str
     unique_violation: Callable[[BaseException], bool]
+    # The change feed. The database records every write to ``entries`` itself (by
+    # trigger, in the writing transaction: a rolled-back write never appears, a
+    # batch's changes commit together), numbered per namespace in commit order;
+    # ``None``: the engine has no feed.
+    feed_head: str | None = None  # the namespace's newest seq and trimmed-up-to seq
+    feed_changes: Callable[[bool, bool], str] | None = None  # (prefixed, bounded)
+    feed_items: str | None = None  # an append's items, into the change just recorded
+    feed_heads: str | None = None  # every namespace with changes: ns, newest, trimmed
+    feed_first_kept: str | None = None  # the first change of a namespace at/after :before
+    feed_trim: str | None = None  # drop a namespace's changes up to :cut
+    feed_trimmed: str | None = None  # and remember the cut in its head row
 
 
 def _record(
@@ -279,6 +305,7 @@ def append_plan(
             if created is not None and created[0]:
                 for query in rest:
                     yield query
+                yield from _feed_items(d, ns, raws)
                 return AppendResult(1, len(raws))
             continue  # a concurrent appender created the key: lock its row
         raw, is_list, length, version, _expires = row
@@ -293,7 +320,18 @@ def append_plan(
         params = dict(base, raws=items, start=start, version=result.version, length=result.length)
         for query in d.extend_list(params):
             yield query
+        yield from _feed_items(d, ns, raws)
         return result
+
+
+def _feed_items(d: Dialect, ns: str, raws: Sequence[str]) -> Plan[None]:
+    """Put an append's items into the change its write just recorded."""
+    if d.feed_items is None:
+        return
+    items = "[" + ",".join(raws) + "]"
+    omitted = encoded_size(items) > FEED_VALUE_MAX_BYTES
+    params = {"ns": ns, "items": None if omitted else items, "omitted": omitted}
+    yield Query(d.feed_items, params)
 
 
 def restore_plan(d: Dialect, ns: str, op: RestoreOp, now: float) -> Plan[WriteResult]:
@@ -430,8 +468,14 @@ def writes_on_plan(d: Dialect, ns: str, day: int) -> Plan[int]:
     return int(row[0]) if row is not None else 0
 
 
-def purge_plan(d: Dialect, now: float) -> Plan[int]:
-    """Delete expired keys (their rows follow by trigger), day-old ids and old counts.
+def purge_plan(
+    d: Dialect,
+    now: float,
+    retention: float = FEED_RETENTION_SECONDS,
+    keep: int = FEED_RETENTION_CHANGES,
+) -> Plan[int]:
+    """Delete expired keys (their rows follow by trigger), day-old ids and old counts,
+    and trim the change feed to its retention (``retention`` seconds, ``keep`` changes).
 
     Each statement deletes at most ``_PURGE_SLICE`` rows where the dialect can limit
     a delete; run outside a transaction, every slice then commits on its own.
@@ -449,4 +493,89 @@ def purge_plan(d: Dialect, now: float) -> Plan[int]:
                 total += count
             if count < _PURGE_SLICE:
                 break
+    yield from trim_changes_plan(d, now, retention, keep)
     return total
+
+
+# -- the change feed -------------------------------------------------------------
+
+
+def _feed(d: Dialect) -> None:
+    if d.feed_head is None:  # pragma: no cover - every dialect here has the feed
+        raise ValidationError("this store has no change feed")
+
+
+def last_seq_plan(d: Dialect, ns: str) -> Plan[int]:
+    """The seq of the namespace's newest change (0: none yet)."""
+    _feed(d)
+    assert d.feed_head is not None
+    row = yield Query(d.feed_head, {"ns": ns}, "one")
+    return int(row[0]) if row is not None else 0
+
+
+def changes_plan(
+    d: Dialect, ns: str, since: int | None, prefix: str = "", limit: int = FEED_PAGE
+) -> Plan[ChangePage]:
+    """Changes to keys under ``prefix`` with a seq above ``since``, in commit order.
+
+    ``since=None`` starts from now: no changes, and ``next`` is the newest seq. The
+    namespace's head is read first, and changes up to it only, so that a change
+    committed meanwhile is left for the next read, never skipped.
+
+    Raises:
+        ChangesExpiredError: changes after ``since`` were already trimmed away.
+        ValidationError: ``since`` is beyond the newest change (another database's?).
+    """
+    _feed(d)
+    assert d.feed_head is not None and d.feed_changes is not None
+    row = yield Query(d.feed_head, {"ns": ns}, "one")
+    head, trimmed = (int(row[0]), int(row[1])) if row is not None else (0, 0)
+    if since is None or since == head:
+        return ChangePage([], head)
+    if since < trimmed:
+        raise ChangesExpiredError(
+            f"the changes of namespace {ns!r} after seq {since} are past the feed's "
+            f"retention (kept: after seq {trimmed}); read the keys again and resume "
+            "from last_seq()"
+        )
+    if since > head:
+        raise ValidationError(
+            f"since={since} is past the newest change of namespace {ns!r} (seq {head}); "
+            "was it saved from another database?"
+        )
+    upper = prefix_upper_bound(prefix) if prefix else None
+    params: dict[str, Any] = {
+        "ns": ns,
+        "since": since,
+        "head": head,
+        "lower": prefix,
+        "upper": upper,
+        "limit": limit,
+    }
+    rows = yield Query(d.feed_changes(bool(prefix), upper is not None), params, "all")
+    changes = [ChangeRecord(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in rows]
+    if len(changes) >= limit:
+        return ChangePage(changes, changes[-1].seq)
+    return ChangePage(changes, head)
+
+
+def trim_changes_plan(d: Dialect, now: float, retention: float, keep: int) -> Plan[int]:
+    """Drop changes older than ``retention`` seconds or beyond the newest ``keep`` of
+    their namespace, and remember where each feed was cut. The newest change of a
+    namespace is always kept: it holds the namespace's position. Returns changes dropped."""
+    if d.feed_heads is None:
+        return 0
+    assert d.feed_first_kept is not None and d.feed_trim is not None
+    assert d.feed_trimmed is not None
+    dropped = 0
+    heads = yield Query(d.feed_heads, {}, "all")
+    for ns, head, trimmed in heads:
+        cut = head - keep
+        first = yield Query(
+            d.feed_first_kept, {"ns": ns, "after": trimmed, "before": now - retention}, "one"
+        )
+        cut = min(max(cut, head if first is None else int(first[0]) - 1), head - 1)
+        if cut > trimmed:
+            dropped += yield Query(d.feed_trim, {"ns": ns, "cut": cut}, "rowcount")
+            yield Query(d.feed_trimmed, {"ns": ns, "cut": cut})
+    return int(dropped)

@@ -57,14 +57,17 @@ from botwire._backoff import backoff
 from botwire._errors import BotWireError, ServerError, UnavailableError, ValidationError
 from botwire._open import redact
 from botwire._plans import (
+    FEED_PAGE,
     Plan,
     append_fast_plan,
     append_plan,
     batch_plan,
+    changes_plan,
     count_writes_plan,
     delete_plan,
     get_plan,
     is_read_only,
+    last_seq_plan,
     list_keys_plan,
     namespaces_plan,
     purge_plan,
@@ -73,9 +76,18 @@ from botwire._plans import (
     writes_on_plan,
 )
 from botwire._postgres_sql import DIALECT as _D
-from botwire._postgres_sql import migrate_plan
+from botwire._postgres_sql import FEED_CHANNEL, migrate_plan
 from botwire._store import check_count
-from botwire._types import AppendResult, KeyPage, Op, OpResult, Record, Usage, WriteResult
+from botwire._types import (
+    AppendResult,
+    ChangePage,
+    KeyPage,
+    Op,
+    OpResult,
+    Record,
+    Usage,
+    WriteResult,
+)
 
 __all__ = ["AsyncPostgresStore", "PostgresStore"]
 
@@ -397,6 +409,55 @@ class PostgresStore(_Base):
         """Return every namespace that holds at least one live key, in order."""
         return self._run(lambda now: namespaces_plan(_D, now), idempotent=True)
 
+    # -- the change feed (botwire._store.Feed) -------------------------------------
+
+    def last_seq(self, namespace: str) -> int:
+        """Return the seq of ``namespace``'s newest change (0: none yet)."""
+        return self._run(lambda _now: last_seq_plan(_D, namespace), idempotent=True)
+
+    def changes(
+        self,
+        namespace: str,
+        *,
+        since: int | None,
+        prefix: str = "",
+        limit: int = FEED_PAGE,
+        wait: float = 0.0,
+    ) -> ChangePage:
+        r"""Return changes after ``since`` to keys under ``prefix``, in commit order.
+
+        With ``wait``, wait up to that many seconds for a first change: on a
+        connection of its own that ``LISTEN``\ s for the commits' notifications
+        (or, with a pool passed in, reading again every 50 ms).
+        """
+        deadline = time.monotonic() + wait
+
+        def read(after: int | None) -> ChangePage:
+            return self._run(
+                lambda _now: changes_plan(_D, namespace, after, prefix, limit), idempotent=True
+            )
+
+        page = read(since)
+        if page.changes or wait <= 0:
+            return page
+        if not self._conninfo:
+            while not page.changes and time.monotonic() < deadline:
+                time.sleep(_FEED_POLL)
+                page = read(page.next)
+            return page
+        try:
+            with psycopg.connect(self._conninfo, **self._connect_kwargs) as conn:
+                conn.execute(f"LISTEN {FEED_CHANNEL}")
+                while True:
+                    page = read(page.next)  # after LISTEN: no commit slips between
+                    remaining = deadline - time.monotonic()
+                    if page.changes or remaining <= 0:
+                        return page
+                    for _ in conn.notifies(timeout=remaining, stop_after=1):
+                        pass
+        except psycopg.Error as exc:
+            raise self._error(exc) from exc
+
     # -- the WriteCounter capability (botwire._store.WriteCounter) --------------------
 
     def count_writes(
@@ -472,6 +533,7 @@ class AsyncPostgresStore(_Base):
         # the rest wait here in order, however long, instead of timing out in the
         # pool's queue after `timeout` seconds (PoolTimeout).
         self._in_flight = asyncio.Semaphore(pool.max_size)
+        self._feed_listener: _Listener | None = None
 
     async def _ready(self) -> psycopg_pool.AsyncConnectionPool[Any]:
         self._check_open()
@@ -543,6 +605,8 @@ class AsyncPostgresStore(_Base):
 
     async def aclose(self) -> None:
         """Close the connection pool (unless it was passed in)."""
+        if self._feed_listener is not None:
+            await self._feed_listener.close()
         if self._closed:
             return
         self._closed = True
@@ -625,6 +689,56 @@ class AsyncPostgresStore(_Base):
         """Return every namespace that holds at least one live key, in order."""
         return await self._run(lambda now: namespaces_plan(_D, now), idempotent=True)
 
+    # -- the change feed (botwire._store.AsyncFeed) ---------------------------------
+
+    async def last_seq(self, namespace: str) -> int:
+        """Return the seq of ``namespace``'s newest change (0: none yet)."""
+        return await self._run(lambda _now: last_seq_plan(_D, namespace), idempotent=True)
+
+    async def changes(
+        self,
+        namespace: str,
+        *,
+        since: int | None,
+        prefix: str = "",
+        limit: int = FEED_PAGE,
+        wait: float = 0.0,
+    ) -> ChangePage:
+        """Return changes after ``since`` (see :meth:`PostgresStore.changes`)."""
+        deadline = time.monotonic() + wait
+
+        async def read(after: int | None) -> ChangePage:
+            return await self._run(
+                lambda _now: changes_plan(_D, namespace, after, prefix, limit), idempotent=True
+            )
+
+        page = await read(since)
+        if page.changes or wait <= 0:
+            return page
+        if not self._conninfo:
+            while not page.changes and time.monotonic() < deadline:
+                await asyncio.sleep(_FEED_POLL)
+                page = await read(page.next)
+            return page
+        listener = await self._listener()
+        while True:
+            token = listener.generation
+            page = await read(page.next)  # after the token: no commit slips between
+            remaining = deadline - time.monotonic()
+            if page.changes or remaining <= 0:
+                return page
+            await listener.wait(token, remaining)
+
+    async def _listener(self) -> _Listener:
+        """The store's one ``LISTEN`` connection, shared by every waiting watch."""
+        if self._feed_listener is None:
+            self._feed_listener = _Listener(self._conninfo, self._connect_kwargs)
+        try:
+            await self._feed_listener.start()
+        except psycopg.Error as exc:
+            raise self._error(exc) from exc
+        return self._feed_listener
+
     # -- the AsyncWriteCounter capability (botwire._store.AsyncWriteCounter) -----------
 
     async def count_writes(
@@ -641,6 +755,69 @@ class AsyncPostgresStore(_Base):
     async def writes_on(self, namespace: str, day: int) -> int:
         """Return the writes counted for ``namespace`` on UTC day ``day`` (0 if none)."""
         return await self._run(lambda _now: writes_on_plan(_D, namespace, day), idempotent=True)
+
+
+_FEED_POLL = 0.05  # seconds between reads of a waiting feed without a URL to LISTEN on
+
+
+class _Listener:
+    """One ``LISTEN`` connection that wakes every waiting watch of an async store.
+
+    Each notification (a commit that wrote) bumps :attr:`generation`; a watch takes
+    the generation before it reads the feed and, if it found nothing, waits for the
+    generation to move. If the connection drops, waiters wake (and read again) and
+    the next wait reconnects.
+    """
+
+    def __init__(self, conninfo: str, kwargs: dict[str, Any]) -> None:
+        self._conninfo, self._kwargs = conninfo, kwargs
+        self.generation = 0
+        self._waiters: set[asyncio.Future[None]] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        async with self._lock:
+            if self._task is None or self._task.done():
+                conn = await psycopg.AsyncConnection.connect(self._conninfo, **self._kwargs)
+                await conn.execute(f"LISTEN {FEED_CHANNEL}")
+                self._task = asyncio.ensure_future(self._listen(conn))
+
+    async def _listen(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        try:
+            async with conn:
+                async for _ in conn.notifies():
+                    self._wake()
+        except psycopg.Error:
+            pass  # the connection dropped: waiters read again; the next wait reconnects
+        finally:
+            self._wake()
+
+    def _wake(self) -> None:
+        self.generation += 1
+        for future in self._waiters:
+            if not future.done():
+                future.set_result(None)
+
+    async def wait(self, token: int, timeout: float) -> None:
+        if self.generation != token:
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.add(future)
+        try:
+            await asyncio.wait_for(future, timeout)
+        except asyncio.TimeoutError:
+            pass
+        finally:
+            self._waiters.discard(future)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, psycopg.Error):
+                pass
 
 
 def _check_sizes(min_size: int, max_size: int) -> None:

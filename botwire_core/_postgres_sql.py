@@ -13,12 +13,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from botwire._errors import ServerError
-from botwire._plans import Dialect, Plan, Query
+from botwire._plans import FEED_VALUE_MAX_BYTES, Dialect, Plan, Query
 
-__all__ = ["DIALECT", "SCHEMA_VERSION", "migrate_plan"]
+__all__ = ["DIALECT", "FEED_CHANNEL", "SCHEMA_VERSION", "migrate_plan"]
+
+FEED_CHANNEL = "botwire_feed"
+"""The ``NOTIFY`` channel of the change feed: every commit that writes sends the
+namespace on it."""
 
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _ADVISORY_LOCK = 0x626F7477697265  # "botwire": serialises schema migrations
 
@@ -89,6 +93,80 @@ _MIGRATIONS: dict[int, str] = {
         day BIGINT NOT NULL,
         count BIGINT NOT NULL
     );
+    """,
+    3: f"""
+    -- The change feed. A trigger on botwire_entries records every write in the
+    -- writing transaction (a rolled-back write never appears; a batch's changes
+    -- commit together), numbered from the namespace's head row. Updating that row
+    -- locks it until commit, so writers of one namespace commit one after another in
+    -- seq order, on every server process; pg_notify (sent at commit) wakes watchers.
+    CREATE TABLE botwire_feed_heads (
+        ns TEXT COLLATE "C" PRIMARY KEY,
+        seq BIGINT NOT NULL,          -- the newest change's seq
+        trimmed BIGINT NOT NULL       -- changes up to this seq were dropped (retention)
+    );
+    CREATE TABLE botwire_changes (
+        ns TEXT COLLATE "C" NOT NULL,
+        seq BIGINT NOT NULL,
+        key TEXT COLLATE "C" NOT NULL,
+        kind TEXT NOT NULL,           -- set, append, delete, expire
+        version BIGINT NOT NULL,
+        value TEXT,                   -- a set's value, an append's items (JSON text)
+        omitted BOOLEAN NOT NULL,
+        at DOUBLE PRECISION NOT NULL, -- Unix seconds, for retention
+        PRIMARY KEY (ns, seq)
+    );
+    CREATE FUNCTION botwire_feed_record(p_ns TEXT, p_key TEXT, p_kind TEXT,
+        p_version BIGINT, p_value TEXT, p_at DOUBLE PRECISION) RETURNS void
+    LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+    DECLARE
+        s BIGINT;
+        big BOOLEAN := octet_length(p_value) > {FEED_VALUE_MAX_BYTES};
+    BEGIN
+        INSERT INTO botwire_feed_heads AS h (ns, seq, trimmed) VALUES (p_ns, 1, 0)
+            ON CONFLICT (ns) DO UPDATE SET seq = h.seq + 1 RETURNING h.seq INTO s;
+        INSERT INTO botwire_changes (ns, seq, key, kind, version, value, omitted, at)
+        VALUES (p_ns, s, p_key, p_kind, p_version,
+                CASE WHEN big THEN NULL ELSE p_value END, coalesce(big, FALSE), p_at);
+        PERFORM pg_notify('{FEED_CHANNEL}', p_ns);
+    END $$;
+    CREATE FUNCTION botwire_feed() RETURNS trigger LANGUAGE plpgsql
+    SET search_path FROM CURRENT AS $$
+    DECLARE
+        now DOUBLE PRECISION := extract(epoch FROM clock_timestamp());
+        start BIGINT := 0;
+        items TEXT;
+    BEGIN
+        IF TG_OP = 'DELETE' THEN
+            PERFORM botwire_feed_record(OLD.ns, OLD.key,
+                CASE WHEN OLD.expires_at <= now THEN 'expire' ELSE 'delete' END,
+                OLD.version, NULL, now);
+            RETURN NULL;
+        END IF;
+        IF TG_OP = 'UPDATE' AND OLD.expires_at <= NEW.updated_at THEN
+            PERFORM botwire_feed_record(OLD.ns, OLD.key, 'expire', OLD.version, NULL,
+                NEW.updated_at);
+        END IF;
+        IF NOT NEW.is_list THEN
+            PERFORM botwire_feed_record(NEW.ns, NEW.key, 'set', NEW.version, NEW.raw,
+                NEW.updated_at);
+            RETURN NULL;
+        END IF;
+        -- An append: the items this statement added (it inserted them already).
+        IF TG_OP = 'UPDATE' AND OLD.is_list THEN
+            start := OLD.length;
+        ELSIF TG_OP = 'UPDATE' AND NOT OLD.is_list AND OLD.raw LIKE '[%' THEN
+            start := jsonb_array_length(OLD.raw::jsonb);
+        END IF;
+        SELECT '[' || coalesce(string_agg(i.raw, ',' ORDER BY i.seq), '') || ']' INTO items
+        FROM botwire_list_items i
+        WHERE i.ns = NEW.ns AND i.key = NEW.key AND i.seq >= start;
+        PERFORM botwire_feed_record(NEW.ns, NEW.key, 'append', NEW.version, items,
+            NEW.updated_at);
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER botwire_entries_feed AFTER INSERT OR UPDATE OR DELETE ON botwire_entries
+        FOR EACH ROW EXECUTE FUNCTION botwire_feed();
     """,
 }
 
@@ -311,6 +389,36 @@ DELETE FROM botwire_write_counts WHERE ns IN (
 _SNAPSHOT_SQL = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
 
 
+# -- the change feed (the plans in botwire._plans; the trigger in migration 3) ---------
+
+_FEED_HEAD_SQL = "SELECT seq, trimmed FROM botwire_feed_heads WHERE ns = %(ns)s"
+
+_FEED_HEADS_SQL = "SELECT ns, seq, trimmed FROM botwire_feed_heads WHERE seq > trimmed"
+
+_FEED_FIRST_KEPT_SQL = """
+SELECT seq FROM botwire_changes
+WHERE ns = %(ns)s AND seq > %(after)s AND at >= %(before)s ORDER BY seq LIMIT 1
+"""
+
+_FEED_TRIM_SQL = "DELETE FROM botwire_changes WHERE ns = %(ns)s AND seq <= %(cut)s"
+
+_FEED_TRIMMED_SQL = """
+UPDATE botwire_feed_heads SET trimmed = %(cut)s WHERE ns = %(ns)s AND trimmed < %(cut)s
+"""
+
+
+def _feed_changes(prefixed: bool, bounded: bool) -> str:
+    sql = (
+        "SELECT seq, key, kind, version, value, omitted FROM botwire_changes "
+        "WHERE ns = %(ns)s AND seq > %(since)s AND seq <= %(head)s"
+    )
+    if prefixed:
+        sql += " AND key >= %(lower)s"
+    if bounded:
+        sql += " AND key < %(upper)s"
+    return sql + " ORDER BY seq LIMIT %(limit)s"
+
+
 def _get_many(keys: Sequence[str]) -> tuple[str, dict[str, Any]]:
     return _GET_MANY_SQL, {"keys": list(keys)}
 
@@ -370,6 +478,13 @@ DIALECT = Dialect(
     purge_ids=_PURGE_IDS_SQL,
     purge_counts=_PURGE_COUNTS_SQL,
     unique_violation=_unique_violation,
+    feed_head=_FEED_HEAD_SQL,
+    feed_changes=_feed_changes,
+    feed_items=None,  # the trigger reads an append's items itself
+    feed_heads=_FEED_HEADS_SQL,
+    feed_first_kept=_FEED_FIRST_KEPT_SQL,
+    feed_trim=_FEED_TRIM_SQL,
+    feed_trimmed=_FEED_TRIMMED_SQL,
 )
 
 

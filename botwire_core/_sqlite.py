@@ -18,19 +18,26 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
 from botwire._backoff import backoff
 from botwire._errors import BotWireError, ServerError, UnavailableError, ValidationError
+from botwire._notify import FileNotifier
 from botwire._plans import (
+    FEED_PAGE,
+    FEED_RETENTION_CHANGES,
+    FEED_RETENTION_SECONDS,
     Plan,
     append_plan,
     batch_plan,
+    changes_plan,
     count_writes_plan,
     delete_plan,
     get_plan,
     is_read_only,
+    last_seq_plan,
     list_keys_plan,
     namespaces_plan,
     purge_plan,
@@ -41,7 +48,16 @@ from botwire._plans import (
 from botwire._sqlite_sql import DIALECT as _D
 from botwire._sqlite_sql import MIGRATIONS, SCHEMA_VERSION, SET_VALUE_SQL
 from botwire._store import check_count
-from botwire._types import AppendResult, KeyPage, Op, OpResult, Record, Usage, WriteResult
+from botwire._types import (
+    AppendResult,
+    ChangePage,
+    KeyPage,
+    Op,
+    OpResult,
+    Record,
+    Usage,
+    WriteResult,
+)
 
 __all__ = ["SQLiteStore"]
 
@@ -55,12 +71,18 @@ T = TypeVar("T")
 # whole wait of an operation and not each attempt's. Short, so an operation that
 # first meets the lock in a fast path loses at most this much of its budget.
 _ATTEMPT_WAIT = 0.1
+# Every write commits two b-tree pages or more (its entry and its change-feed record),
+# so SQLite's default checkpoint every 1000 WAL pages would copy the WAL back (and
+# sync the file) every few hundred writes: one every WAL_AUTOCHECKPOINT pages
+# (40 MB of WAL at 4 KiB pages) costs a fraction. The WAL file keeps that size.
+WAL_AUTOCHECKPOINT = 10_000
 _PRAGMAS = {
     "busy_timeout": int(_ATTEMPT_WAIT * 1000),  # first: journal_mode may wait for a lock
     "journal_mode": "wal",
     "synchronous": "NORMAL",
     "foreign_keys": "OFF",
     "temp_store": "MEMORY",
+    "wal_autocheckpoint": WAL_AUTOCHECKPOINT,
 }
 
 
@@ -126,6 +148,11 @@ class SQLiteStore:
             request's checkpoint does not stall every request in flight.
         clock: the time in Unix seconds, for timestamps and TTLs (default
             ``time.time``); tests pass a fake one to expire keys without sleeping.
+        feed_retention: seconds a change stays in the change feed (default
+            ``$BOTWIRE_FEED_RETENTION``, else 86400: one day).
+        feed_max_changes: changes the feed keeps per namespace (default
+            ``$BOTWIRE_FEED_MAX_CHANGES``, else 100000). Trimming runs with the
+            sweep of expired keys (every 1000 writes, or :meth:`purge_expired`).
     """
 
     kind = "sqlite"
@@ -138,8 +165,13 @@ class SQLiteStore:
         lock_timeout: float = 60.0,
         background_checkpoint: bool = False,
         clock: Callable[[], float] = time.time,
+        feed_retention: float | None = None,
+        feed_max_changes: int | None = None,
     ) -> None:
         self._clock = clock
+        self.feed_retention, self.feed_max_changes = feed_retention_settings(
+            feed_retention, feed_max_changes
+        )
         if synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
             raise ValidationError(
                 f"synchronous must be NORMAL or FULL (or OFF, EXTRA), not {synchronous!r}"
@@ -157,6 +189,8 @@ class SQLiteStore:
         self._all: list[_Connection] = []
         self._all_lock = threading.Lock()
         self._closed = False
+        self._notifier = FileNotifier(self._open_watcher)
+        self._feed_memo: tuple[tuple[Any, ...], ChangePage] | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -238,9 +272,14 @@ class SQLiteStore:
             except (sqlite3.Error, BotWireError):
                 pass  # a busy or closing database: the next round tries again
 
+    def _open_watcher(self) -> sqlite3.Connection:
+        """A plain connection for the feed's polling thread (it only reads a pragma)."""
+        return sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+
     def close(self) -> None:
         """Close every connection this store opened, in every thread."""
         self._closed = True
+        self._notifier.close()
         with self._all_lock:
             conns, self._all = self._all, []
         for conn in conns:
@@ -317,6 +356,7 @@ class SQLiteStore:
         conn.execute("COMMIT")
 
     def _after_write(self) -> None:
+        self._notifier.poke()
         if next(self._writes) % _PURGE_EVERY == 0:
             self.purge_expired()
 
@@ -350,7 +390,8 @@ class SQLiteStore:
         Expired keys are already invisible; this only reclaims their space. It runs
         by itself every few hundred writes.
         """
-        return self._write(lambda now: purge_plan(_D, now), counted=False)
+        retention, keep = self.feed_retention, self.feed_max_changes
+        return self._write(lambda now: purge_plan(_D, now, retention, keep), counted=False)
 
     # -- running plans ---------------------------------------------------------------
 
@@ -433,6 +474,7 @@ class SQLiteStore:
                 self._raise_unless_locked(exc)  # locked: the general path below retries
             else:
                 if version is not None:  # else the key holds a list: the general path
+                    self._notifier.poke()
                     if next(self._writes) % _PURGE_EVERY == 0:
                         self.purge_expired()
                     return _write_result(WriteResult, (version, size))
@@ -481,6 +523,68 @@ class SQLiteStore:
         """Return every namespace that holds at least one live key, in order."""
         return self._run(lambda now: namespaces_plan(_D, now))
 
+    # -- the change feed (the Feed capability, botwire._store.Feed) -----------------
+
+    def last_seq(self, namespace: str) -> int:
+        """Return the seq of ``namespace``'s newest change (0: none yet)."""
+        return self._run(lambda _now: last_seq_plan(_D, namespace))
+
+    def changes(
+        self,
+        namespace: str,
+        *,
+        since: int | None,
+        prefix: str = "",
+        limit: int = FEED_PAGE,
+        wait: float = 0.0,
+    ) -> ChangePage:
+        """Return changes after ``since`` to keys under ``prefix``, in commit order.
+
+        With ``wait``, block up to that many seconds for a first change if there is
+        none yet (woken by a commit in any process, see ``botwire._notify``).
+
+        Raises:
+            ChangesExpiredError: changes after ``since`` are past the retention.
+        """
+        deadline = time.monotonic() + wait
+        while True:
+            token = self._notifier.token() if wait > 0 else -1
+            page = self._shared_read(token, namespace, since, prefix, limit)
+            remaining = deadline - time.monotonic()
+            if page.changes or remaining <= 0:
+                return page
+            since = page.next
+            self._notifier.wait(token, remaining)
+
+    def _shared_read(
+        self, token: int, namespace: str, since: int | None, prefix: str, limit: int
+    ) -> ChangePage:
+        """Read a page of the feed; watchers woken by the same commit share one read.
+
+        Safe: a page read at generation ``token`` may miss only a commit not yet
+        noticed, and that commit moves the generation on, which wakes the reader.
+        """
+        args = (token, namespace, since, prefix, limit)
+        memo = self._feed_memo
+        if token >= 0 and memo is not None and memo[0] == args:
+            return memo[1]
+        page = self._read(partial(_changes, namespace, since, prefix, limit))
+        if token >= 0:
+            self._feed_memo = (args, page)
+        return page
+
+    def change_token(self) -> int:
+        """A token to pass to :meth:`wait_change` (take it *before* reading the feed)."""
+        return self._notifier.token()
+
+    def wait_change(self, token: int, timeout: float) -> bool:
+        """Block until some process committed to the file since ``token`` (or timeout)."""
+        return self._notifier.wait(token, timeout)
+
+    async def wait_change_async(self, token: int, timeout: float) -> bool:
+        """:meth:`wait_change` for asyncio: awaits without holding a thread."""
+        return await self._notifier.wait_async(token, timeout)
+
     # -- the WriteCounter capability (botwire._store.WriteCounter) ------------------
 
     def count_writes(
@@ -499,6 +603,25 @@ class SQLiteStore:
     def writes_on(self, namespace: str, day: int) -> int:
         """Return the writes counted for ``namespace`` on UTC day ``day`` (0 if none)."""
         return self._run(lambda _now: writes_on_plan(_D, namespace, day))
+
+
+def _changes(
+    namespace: str, since: int | None, prefix: str, limit: int, _now: float
+) -> Plan[ChangePage]:
+    return changes_plan(_D, namespace, since, prefix, limit)
+
+
+def feed_retention_settings(retention: float | None, max_changes: int | None) -> tuple[float, int]:
+    """The feed's retention: the arguments, else ``BOTWIRE_FEED_*``, else the defaults."""
+    if retention is None:
+        retention = float(os.environ.get("BOTWIRE_FEED_RETENTION", FEED_RETENTION_SECONDS))
+    if max_changes is None:
+        max_changes = int(os.environ.get("BOTWIRE_FEED_MAX_CHANGES", FEED_RETENTION_CHANGES))
+    if retention <= 0 or max_changes < 1:
+        raise ValidationError(
+            "the feed keeps changes for a positive number of seconds and at least 1 change"
+        )
+    return float(retention), int(max_changes)
 
 
 def _drive(conn: _Connection, plan: Plan[T]) -> T:

@@ -12,11 +12,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from botwire._plans import Dialect, Query
+from botwire._plans import FEED_VALUE_MAX_BYTES, Dialect, Query
 
 __all__ = ["DIALECT", "MIGRATIONS", "SCHEMA_VERSION", "SET_VALUE_SQL"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+
+# The change feed's record of a set or an append (its items are filled in by the plan).
+_FEED_WRITTEN = f"""
+        INSERT INTO changes (ns, seq, key, kind, version, value, omitted, at)
+        VALUES (new.ns, coalesce((SELECT max(seq) FROM changes WHERE ns = new.ns), 0) + 1,
+            new.key, CASE WHEN new.is_list THEN 'append' ELSE 'set' END, new.version,
+            CASE WHEN new.bytes > {FEED_VALUE_MAX_BYTES} OR new.is_list THEN NULL ELSE new.raw END,
+            new.bytes > {FEED_VALUE_MAX_BYTES} AND NOT new.is_list, new.updated_at);"""
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -73,6 +81,51 @@ MIGRATIONS: dict[int, str] = {
         day INTEGER NOT NULL,
         count INTEGER NOT NULL
     ) WITHOUT ROWID;
+    """,
+    3: f"""
+    -- The change feed. Triggers on entries record every write in the writing
+    -- transaction (a rolled-back write never appears; a batch's changes commit
+    -- together), each numbered one past its namespace's newest change: SQLite runs
+    -- one writer at a time, so seq order is commit order. Retention keeps at least
+    -- the newest change of a namespace, so its seq is never given out again.
+    CREATE TABLE changes (
+        ns TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        key TEXT NOT NULL,
+        kind TEXT NOT NULL,          -- set, append, delete, expire
+        version INTEGER NOT NULL,    -- after the write; a delete's: the version deleted
+        value TEXT,                  -- JSON text: a set's value, an append's items
+        omitted INTEGER NOT NULL,    -- 1: the value was too large to copy here
+        at REAL NOT NULL,            -- unix time of the change, for retention
+        PRIMARY KEY (ns, seq)
+    ) WITHOUT ROWID;
+    -- Where retention cut a namespace's feed: changes up to this seq are gone.
+    CREATE TABLE feed_trims (
+        ns TEXT PRIMARY KEY,
+        trimmed INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TRIGGER feed_inserted AFTER INSERT ON entries
+    BEGIN
+{_FEED_WRITTEN}
+    END;
+    -- A write over an expired key first records the expiry, then the write.
+    CREATE TRIGGER feed_updated AFTER UPDATE ON entries
+    BEGIN
+        INSERT INTO changes (ns, seq, key, kind, version, value, omitted, at)
+        SELECT old.ns, coalesce((SELECT max(seq) FROM changes WHERE ns = old.ns), 0) + 1,
+            old.key, 'expire', old.version, NULL, 0, new.updated_at
+        WHERE old.expires_at <= new.updated_at;
+{_FEED_WRITTEN}
+    END;
+    CREATE TRIGGER feed_deleted AFTER DELETE ON entries
+    BEGIN
+        INSERT INTO changes (ns, seq, key, kind, version, value, omitted, at)
+        VALUES (old.ns, coalesce((SELECT max(seq) FROM changes WHERE ns = old.ns), 0) + 1,
+            old.key,
+            CASE WHEN old.expires_at <= (julianday('now') - 2440587.5) * 86400.0
+                THEN 'expire' ELSE 'delete' END,
+            old.version, NULL, 0, (julianday('now') - 2440587.5) * 86400.0);
+    END;
     """,
 }
 
@@ -212,6 +265,47 @@ _PURGE_IDS_SQL = "DELETE FROM append_ids WHERE created_at < :before"
 _PURGE_COUNTS_SQL = "DELETE FROM write_counts WHERE day < :day"
 
 
+# -- the change feed (the plans in botwire._plans; the triggers in migration 3) ---------
+
+_FEED_HEAD_SQL = """
+SELECT coalesce((SELECT max(seq) FROM changes WHERE ns = :ns), 0),
+       coalesce((SELECT trimmed FROM feed_trims WHERE ns = :ns), 0)
+"""
+
+_FEED_ITEMS_SQL = """
+UPDATE changes SET value = :items, omitted = :omitted
+WHERE ns = :ns AND seq = (SELECT max(seq) FROM changes WHERE ns = :ns)
+"""
+
+_FEED_HEADS_SQL = """
+SELECT ns, max(seq), coalesce((SELECT trimmed FROM feed_trims t WHERE t.ns = c.ns), 0)
+FROM changes c GROUP BY ns
+"""
+
+_FEED_FIRST_KEPT_SQL = """
+SELECT seq FROM changes WHERE ns = :ns AND seq > :after AND at >= :before ORDER BY seq LIMIT 1
+"""
+
+_FEED_TRIM_SQL = "DELETE FROM changes WHERE ns = :ns AND seq <= :cut"
+
+_FEED_TRIMMED_SQL = """
+INSERT INTO feed_trims (ns, trimmed) VALUES (:ns, :cut)
+ON CONFLICT (ns) DO UPDATE SET trimmed = max(trimmed, excluded.trimmed)
+"""
+
+
+def _feed_changes(prefixed: bool, bounded: bool) -> str:
+    sql = (
+        "SELECT seq, key, kind, version, value, omitted FROM changes "
+        "WHERE ns = :ns AND seq > :since AND seq <= :head"
+    )
+    if prefixed:
+        sql += " AND key >= :lower"
+    if bounded:
+        sql += " AND key < :upper"
+    return sql + " ORDER BY seq LIMIT :limit"
+
+
 def _get_many(keys: Sequence[str]) -> tuple[str, dict[str, Any]]:
     params = {f"k{i}": key for i, key in enumerate(keys)}
     sql = (
@@ -280,4 +374,11 @@ DIALECT = Dialect(
     purge_ids=_PURGE_IDS_SQL,
     purge_counts=_PURGE_COUNTS_SQL,
     unique_violation=lambda exc: False,
+    feed_head=_FEED_HEAD_SQL,
+    feed_changes=_feed_changes,
+    feed_items=_FEED_ITEMS_SQL,
+    feed_heads=_FEED_HEADS_SQL,
+    feed_first_kept=_FEED_FIRST_KEPT_SQL,
+    feed_trim=_FEED_TRIM_SQL,
+    feed_trimmed=_FEED_TRIMMED_SQL,
 )

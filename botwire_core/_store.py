@@ -10,9 +10,28 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from botwire._types import AppendResult, KeyPage, Op, OpResult, Record, Usage, WriteResult
+from botwire._plans import FEED_PAGE
+from botwire._types import (
+    AppendResult,
+    ChangePage,
+    KeyPage,
+    Op,
+    OpResult,
+    Record,
+    Usage,
+    WriteResult,
+)
 
-__all__ = ["AsyncStore", "AsyncWriteCounter", "Store", "ThreadedAsyncStore", "WriteCounter"]
+__all__ = [
+    "AsyncFeed",
+    "AsyncStore",
+    "AsyncWriteCounter",
+    "Feed",
+    "Store",
+    "ThreadedAsyncStore",
+    "WriteCounter",
+]
+
 
 T = TypeVar("T")
 
@@ -193,6 +212,56 @@ class AsyncWriteCounter(Protocol):
     async def writes_on(self, namespace: str, day: int) -> int: ...
 
 
+@runtime_checkable
+class Feed(Protocol):
+    """An optional store capability: the change feed (``Memory.watch``, ``wait_for``).
+
+    Every write is recorded in its namespace's feed in the writing transaction,
+    with a ``seq`` that strictly increases in commit order (not necessarily by 1).
+    ``SQLiteStore``, ``PostgresStore`` and ``HTTPStore`` have it.
+    """
+
+    def last_seq(self, namespace: str) -> int:
+        """Return the seq of ``namespace``'s newest change (0: none yet)."""
+        ...
+
+    def changes(
+        self,
+        namespace: str,
+        *,
+        since: int | None,
+        prefix: str = "",
+        limit: int = FEED_PAGE,
+        wait: float = 0.0,
+    ) -> ChangePage:
+        """Return changes after ``since`` (``None``: from now) to keys under ``prefix``.
+
+        Blocks up to ``wait`` seconds for a first change when there is none yet.
+        ``next`` of the page is the ``since`` of the next call.
+
+        Raises:
+            ChangesExpiredError: changes after ``since`` are past the retention.
+        """
+        ...
+
+
+@runtime_checkable
+class AsyncFeed(Protocol):
+    """The asynchronous twin of :class:`Feed`: same methods, awaited."""
+
+    async def last_seq(self, namespace: str) -> int: ...
+
+    async def changes(
+        self,
+        namespace: str,
+        *,
+        since: int | None,
+        prefix: str = "",
+        limit: int = FEED_PAGE,
+        wait: float = 0.0,
+    ) -> ChangePage: ...
+
+
 def check_count(writes: int, limit: int | None, day: int) -> None:
     """Validate the arguments of :meth:`WriteCounter.count_writes` (for stores)."""
     checked = {"writes": writes, "day": day}
@@ -280,6 +349,49 @@ class ThreadedAsyncStore:
 
     async def usage(self, namespace: str) -> Usage:
         return await _to_thread(self.sync.usage, namespace)
+
+    async def last_seq(self, namespace: str) -> int:
+        result: int = await _to_thread(self._feed().last_seq, namespace)
+        return result
+
+    async def changes(
+        self,
+        namespace: str,
+        *,
+        since: int | None,
+        prefix: str = "",
+        limit: int = FEED_PAGE,
+        wait: float = 0.0,
+    ) -> ChangePage:
+        """Read the feed in a worker thread; wait for a change without holding one
+        where the store can (``wait_change_async``), else in the thread."""
+        feed = self._feed()
+        waiter = getattr(feed, "wait_change_async", None)
+        if waiter is None or wait <= 0:
+            result: ChangePage = await _to_thread(
+                feed.changes, namespace, since=since, prefix=prefix, limit=limit, wait=wait
+            )
+            return result
+        import time
+
+        deadline = time.monotonic() + wait
+        while True:
+            token = getattr(feed, "change_token")()  # noqa: B009 - present with the waiter
+            page: ChangePage = await _to_thread(
+                feed.changes, namespace, since=since, prefix=prefix, limit=limit
+            )
+            remaining = deadline - time.monotonic()
+            if page.changes or remaining <= 0:
+                return page
+            since = page.next
+            await waiter(token, remaining)
+
+    def _feed(self) -> Feed:
+        if not isinstance(self.sync, Feed):
+            from botwire._errors import ValidationError
+
+            raise ValidationError(f"{self.sync!r} has no change feed")
+        return self.sync
 
     async def aclose(self) -> None:
         self.sync.close()

@@ -13,6 +13,10 @@ from botwire._codec import decode
 __all__ = [
     "AppendOp",
     "AppendResult",
+    "Change",
+    "ChangeKind",
+    "ChangePage",
+    "ChangeRecord",
     "DeleteOp",
     "GetOp",
     "Item",
@@ -168,3 +172,61 @@ class RestoreOp(NamedTuple):
 
 Op: TypeAlias = GetOp | SetOp | DeleteOp | AppendOp | RestoreOp
 OpResult: TypeAlias = Record | None | WriteResult | bool | AppendResult
+
+
+ChangeKind: TypeAlias = Literal["set", "append", "delete", "expire"]
+"""What a change did: ``set`` (the new value), ``append`` (the appended items),
+``delete`` or ``expire`` (no value)."""
+
+
+class ChangeRecord(NamedTuple):
+    """One change as a store returns it (the value still JSON text).
+
+    ``raw`` is ``None`` for a delete or an expiry, and when the value was larger
+    than ``botwire.FEED_VALUE_MAX_BYTES`` (then ``omitted`` is true).
+    """
+
+    seq: int
+    key: str
+    kind: ChangeKind
+    version: int
+    raw: str | None
+    omitted: bool = False
+
+
+class ChangePage(NamedTuple):
+    """Changes after a ``since``, in commit order, and the ``since`` of the next read."""
+
+    changes: list[ChangeRecord]
+    next: int
+
+
+class Change(NamedTuple):
+    """One change to a key, as ``Memory.watch`` yields it.
+
+    Attributes:
+        seq: the change's position in its namespace's feed: strictly increasing in
+            commit order (not necessarily consecutive). Pass it as ``since=`` to
+            resume right after this change.
+        key: the key written.
+        kind: ``"set"``, ``"append"``, ``"delete"`` or ``"expire"``.
+        version: the key's version after the write (for a delete or an expiry:
+            the version it had).
+        value: a set's new value; an append's appended items (a list); ``None``
+            for a delete or an expiry, and when ``value_omitted``.
+        value_omitted: the value was larger than ``FEED_VALUE_MAX_BYTES`` and is not
+            in the feed: read the key (``memory.get(key)``) for it.
+    """
+
+    seq: int
+    key: str
+    kind: ChangeKind
+    version: int
+    value: Any
+    value_omitted: bool = False
+
+    @classmethod
+    def from_record(cls, record: ChangeRecord) -> Change:
+        """Decode a store :class:`ChangeRecord`."""
+        value = None if record.raw is None else decode(record.raw)
+        return cls(record.seq, record.key, record.kind, record.version, value, record.omitted)

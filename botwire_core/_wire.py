@@ -30,6 +30,8 @@ from botwire._errors import (
 from botwire._types import (
     AppendOp,
     AppendResult,
+    ChangePage,
+    ChangeRecord,
     DeleteOp,
     GetOp,
     KeyPage,
@@ -53,10 +55,13 @@ from botwire._validation import (
 __all__ = [
     "HEALTH_PATH",
     "IDEMPOTENCY_HEADER",
+    "CHANGES_SEGMENT",
+    "DEFAULT_WATCH_WAIT",
     "MAX_BATCH_OPS",
     "MAX_ID_CHARS",
     "MAX_LIST_LIMIT",
     "MAX_TTL",
+    "MAX_WATCH_WAIT",
     "MEMORY_PREFIX",
     "METRICS_PATH",
     "NAMESPACES_PREFIX",
@@ -67,6 +72,10 @@ __all__ = [
     "append_request",
     "batch_answer",
     "batch_request",
+    "change_event",
+    "changes_answer",
+    "changes_path",
+    "changes_request",
     "check_fields",
     "delete_answer",
     "delete_request",
@@ -87,6 +96,7 @@ __all__ = [
     "object_body",
     "parse_append_answer",
     "parse_batch_answer",
+    "parse_changes_answer",
     "parse_etag",
     "parse_id",
     "parse_keys_answer",
@@ -109,6 +119,16 @@ MEMORY_PREFIX = "/memory/"
 NAMESPACES_PREFIX = "/namespaces/"
 HEALTH_PATH = "/healthz"
 METRICS_PATH = "/metrics"
+
+CHANGES_SEGMENT = "changes"
+"""``GET /memory/{ns}/changes`` is the change feed when the segment is spelled
+exactly so in the raw path; the key named ``changes`` travels as ``%63hanges``
+(:func:`quote_key` does it), and any other method on ``/memory/{ns}/changes``
+names the key."""
+MAX_WATCH_WAIT = 60
+"""Longest ``?wait=`` a long-poll of the change feed may ask for, in seconds."""
+DEFAULT_WATCH_WAIT = 25
+"""``?wait=`` of a long-poll that names ``since`` but no ``wait``."""
 
 MAX_BATCH_OPS = 10_000
 """Most operations in one ``POST /memory/{ns}`` batch."""
@@ -145,6 +165,8 @@ def quote_key(key: str) -> str:
     quoted = quote(key, safe="")
     if quoted in (".", ".."):
         quoted = quoted.replace(".", "%2E")
+    elif quoted == CHANGES_SEGMENT:  # the raw segment "changes" names the feed (GET)
+        quoted = "%63hanges"
     return quoted
 
 
@@ -783,3 +805,68 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
     except ValueError:
         return None
     return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
+# -- the change feed -------------------------------------------------------------
+
+
+def changes_path(namespace: str) -> str:
+    """Path of a namespace's change feed: ``/memory/{ns}/changes``."""
+    return MEMORY_PREFIX + namespace + "/" + CHANGES_SEGMENT
+
+
+def changes_request(
+    namespace: str, since: int | None, prefix: str = "", wait: float = 0.0, limit: int = 0
+) -> WireRequest:
+    """``GET /memory/{ns}/changes?since=&prefix=&wait=`` (a long-poll)."""
+    query: dict[str, str] = {"wait": f"{max(0.0, wait):g}"}
+    if since is not None:
+        query["since"] = str(since)
+    if prefix:
+        query["prefix"] = prefix
+    if limit:
+        query["limit"] = str(limit)
+    path = changes_path(namespace) + "?" + urlencode(query)
+    return WireRequest("GET", path, idempotent=True)
+
+
+def _change_json(change: ChangeRecord) -> str:
+    value = "null" if change.raw is None else change.raw
+    omitted = ',"value_omitted":true' if change.omitted else ""
+    return (
+        f'{{"seq":{change.seq},"key":{_str(change.key)},"kind":"{change.kind}",'
+        f'"version":{change.version},"value":{value}{omitted}}}'
+    )
+
+
+def changes_answer(namespace: str, page: ChangePage) -> bytes:
+    """Body of a long-poll: ``{"namespace", "changes": [...], "next"}``."""
+    changes = ",".join(_change_json(c) for c in page.changes)
+    return _body(f'{{"namespace":{_str(namespace)},"changes":[{changes}],"next":{page.next}}}')
+
+
+def change_event(change: ChangeRecord) -> bytes:
+    """One Server-Sent Event: ``id`` is the seq (``Last-Event-ID`` resumes after it)."""
+    return _body(f"id: {change.seq}\ndata: {_change_json(change)}\n\n")
+
+
+def parse_changes_answer(body: bytes) -> ChangePage:
+    """Read the answer of ``GET /memory/{ns}/changes``."""
+
+    def read(data: Mapping[str, Any]) -> ChangePage:
+        changes = [
+            ChangeRecord(
+                int(c["seq"]),
+                str(c["key"]),
+                c["kind"],
+                int(c["version"]),
+                None
+                if c.get("value_omitted") or c["kind"] in ("delete", "expire")
+                else encode(c["value"], max_bytes=None),
+                bool(c.get("value_omitted", False)),
+            )
+            for c in data["changes"]
+        ]
+        return ChangePage(changes, int(data["next"]))
+
+    return _shape(read, body, "a read of the change feed")  # type: ignore[no-any-return]

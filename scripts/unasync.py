@@ -46,6 +46,8 @@ RULES: list[tuple[str, str]] = [
     (r"\basyncio\.sleep\b", "time.sleep"),
     (r"\bAsyncMemory\b", "Memory"),
     (r"\bAsyncStore\b", "Store"),
+    (r"\bAsyncFeed\b", "Feed"),
+    (r"\bAsyncIterator\b", "Iterator"),
     (r"\bAsyncHTTPStore\b", "HTTPStore"),
     (r"\bAsyncPostgresStore\b", "PostgresStore"),
     (r"\bAsyncClient\b", "Client"),

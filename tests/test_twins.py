@@ -26,6 +26,7 @@ PAIRS = [
     ("botwire._http", "HTTPStore", "AsyncHTTPStore", 10),
     ("botwire._store", "Store", "AsyncStore", 9),
     ("botwire._store", "WriteCounter", "AsyncWriteCounter", 2),
+    ("botwire._store", "Feed", "AsyncFeed", 2),
 ]
 POSTGRES_PAIR = ("botwire._postgres", "PostgresStore", "AsyncPostgresStore", 13)
 
@@ -44,6 +45,8 @@ ALLOWED = {
 }
 # Methods only one side can have: building the async client over a sync one.
 ASYNC_ONLY = {"from_sync"}
+# Async generators (``async for``) on the async side, not coroutine functions.
+ASYNC_ITERATORS = {"watch"}
 _DUNDERS = {"__init__", *SYNC_TO_ASYNC, *SYNC_TO_ASYNC.values()}
 _ASYNC_NAME = re.compile(r"\bAsync(?=[A-Z])")
 
@@ -79,7 +82,10 @@ def differences(sync: type, async_: type) -> tuple[list[str], int]:
         if twin is None:
             continue
         compared += 1
-        if name not in ("__init__",) and not inspect.iscoroutinefunction(twin):
+        if name in ASYNC_ITERATORS:
+            if not inspect.isasyncgenfunction(twin):
+                problems.append(f"{async_.__name__}.{twin.__name__} is not an async generator")
+        elif name not in ("__init__",) and not inspect.iscoroutinefunction(twin):
             problems.append(f"{async_.__name__}.{twin.__name__} is not a coroutine function")
         if inspect.iscoroutinefunction(fn):
             problems.append(f"{sync.__name__}.{name} is a coroutine function")

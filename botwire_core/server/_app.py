@@ -52,7 +52,7 @@ from botwire._errors import (
 from botwire._store import AsyncStore, Store
 from botwire._tokens import TokenRecord, is_reserved
 from botwire._types import AppendOp, DeleteOp, KeyPage, Op, RestoreOp, SetOp
-from botwire.server import _requests, _runner, _shapes
+from botwire.server import _feed, _requests, _runner, _shapes
 from botwire.server._limits import Quotas
 from botwire.server._observe import ACCESS_LOGGER, Metrics, log_request
 from botwire.server._routes import (
@@ -520,6 +520,9 @@ ROUTES: list[Route] = [
     Route("POST", "/memory/{namespace}/{key}", "append_items", append_items, "write", _S.Shape(
         "Append to a list", "lists", _S.AppendAnswer, _S.AppendBody, _KEY,
         (400, 401, 403, 409, 413, 429, 503))),
+    Route("GET", "/memory/{namespace}/changes", "watch_changes", _feed.watch_changes, "read",
+        _S.Shape("Watch changes", "feed", _S.ChangesAnswer, None, _S.FEED_PARAMS,
+        (400, 401, 403, 410, 429, 503))),
     Route("GET", "/memory/{namespace}", "list_keys", list_keys, "read", _S.Shape(
         "List keys", "namespaces", _S.KeysAnswer, None,
         (_S.NAMESPACE, _S.PREFIX, _S.LIMIT, _S.CURSOR), (400, 401, 403, 503))),
@@ -726,7 +729,13 @@ class Server:
                 match = Match(_UNMATCHED, error=exc)
             route_label = match.route.template
             call = Call(self, scope, receive, match, send=send)
-            status, body, headers, media_type = await self._serve(call)
+            answer = await self._serve(call)
+            if isinstance(answer, _feed.Stream):  # the change feed's event stream
+                await answer.send_to(send)
+                seconds = time.perf_counter() - started
+                self.metrics.observe_request(scope["method"], route_label, 200, seconds)
+                return
+            status, body, headers, media_type = answer
         except BotWireError as exc:
             status, body, headers = _error(exc)
             code, media_type = exc.code, _JSON
@@ -775,7 +784,7 @@ class Server:
             self._hosts,  # type: ignore[arg-type]
         )
 
-    async def _serve(self, call: Call) -> Answer:
+    async def _serve(self, call: Call) -> Answer | _feed.Stream:
         """Authenticate, authorize, handle: the steps every matched request takes."""
         route = call.match.route
         access: Access = route.access
@@ -795,7 +804,7 @@ class Server:
             await call.allow(access)
         elif access == "admin":
             self.guard.admin(call)
-        answer: Answer = await route.handler(call)
+        answer: Answer | _feed.Stream = await route.handler(call)
         if access == "batch" and not call.authorized:  # pragma: no cover - a handler's bug
             raise ServerError("a batch route answered without authorizing")
         return answer

@@ -12,7 +12,10 @@ reads the :class:`Match`; nothing parses the path again. The parser reads the
   or a 400);
 * the key is everything after that segment, decoded the same way (keys may
   hold ``/``);
-* an absolute-form target (``GET http://host/memory/a/b``) is read from its path.
+* an absolute-form target (``GET http://host/memory/a/b``) is read from its path;
+* ``GET /memory/{ns}/changes``, the segment spelled exactly so, is the change
+  feed; the key named ``changes`` is read as ``/memory/{ns}/%63hanges`` (any other
+  method on ``/memory/{ns}/changes`` still names the key).
 
 So the namespace authorized is the namespace served, by construction.
 """
@@ -80,6 +83,8 @@ class _NotAllowed(BotWireError):
 
 
 _MEMORY = b"/memory/"
+_CHANGES = b"changes"
+_FEED = "/memory/{namespace}/changes"
 _NAMESPACES = b"/namespaces/"
 _ADMIN = b"/admin/tokens"
 
@@ -141,9 +146,12 @@ class RouteTable:
         if raw.startswith(_MEMORY):
             ns_raw, slash, key_raw = raw[len(_MEMORY) :].partition(b"/")
             template = "/memory/{namespace}/{key}" if slash else "/memory/{namespace}"
+            feed = key_raw == _CHANGES and method in self._by_template.get(_FEED, ())
+            if feed:
+                template = _FEED
             try:
                 namespace = validate_namespace(_decode(ns_raw, "namespace", "invalid_namespace"))
-                if slash:
+                if slash and not feed:
                     key = validate_key(_decode(key_raw, "key", "invalid_key"))
             except ValidationError as exc:
                 error = exc

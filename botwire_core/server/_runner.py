@@ -30,7 +30,9 @@ POSTGRES_SERVE_TIMEOUT = 2.0
 """Seconds a served request waits for a PostgreSQL connection (and to connect)."""
 
 
-READS = frozenset({"get", "get_list", "list_keys", "usage", "writes_on", "namespaces"})
+READS = frozenset(
+    {"get", "get_list", "list_keys", "usage", "writes_on", "namespaces", "changes", "last_seq"}
+)
 """Store operations that only read: on SQLite they run in the reader pool."""
 
 READER_THREADS = 4

@@ -68,6 +68,8 @@ class Settings(BaseSettings):
             hand out a page to browse it).
         mcp: serve MCP's streamable HTTP at ``/mcp`` (``None``: when the ``mcp``
             package is installed, ``pip install "botwire[mcp]"``).
+        max_watches: change-feed watches (long-polls and event streams) open at once;
+            past it a watch is refused with 429 and ``Retry-After``.
         inline_store: kept for compatibility; store calls never run on the event loop.
     """
 
@@ -92,6 +94,7 @@ class Settings(BaseSettings):
     max_header_bytes: int = Field(default=64 * 1024, ge=4096)
     lock_timeout: float = Field(default=60.0, gt=0)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    max_watches: int = Field(default=1000, ge=1)
     inline_store: bool | None = None
     ui: bool | None = None
     mcp: bool | None = None

@@ -111,6 +111,30 @@ class KeysAnswer(BaseModel):
     )
 
 
+class ChangeItem(BaseModel):
+    """One change to a key, in commit order."""
+
+    seq: int = Field(description="Strictly increasing per namespace, in commit order.")
+    key: str
+    kind: Literal["set", "append", "delete", "expire"]
+    version: int = Field(description="After the write; a delete's: the version deleted.")
+    value: Any = Field(
+        description="A set's value, an append's items; null for delete and expire, "
+        "and when value_omitted."
+    )
+    value_omitted: bool = Field(
+        default=False, description="The value was over 64 KiB: read the key for it."
+    )
+
+
+class ChangesAnswer(BaseModel):
+    """Changes after ``since`` (empty once ``wait`` ran out); ``next`` is the next since."""
+
+    namespace: str
+    changes: list[ChangeItem]
+    next: int = Field(description="Pass as ?since= (or save it) to resume after these.")
+
+
 class GetOpBody(_Strict):
     """Batch operation: read a key."""
 
@@ -475,6 +499,28 @@ NAMESPACES_LIMIT = Param(
 NAMESPACE_PREFIX = Param(
     "prefix", "query", {"type": "string"}, "Only namespaces starting with this."
 )
+SINCE = Param(
+    "since",
+    "query",
+    {"type": "integer", "minimum": 0},
+    "Changes after this seq (a change's seq, or a previous answer's next); omit to "
+    "get the newest seq at once.",
+)
+WAIT = Param(
+    "wait",
+    "query",
+    {"type": "number", "minimum": 0, "maximum": _wire.MAX_WATCH_WAIT},
+    f"Seconds to wait for a first change (default {_wire.DEFAULT_WATCH_WAIT} with since).",
+)
+FEED_LIMIT = Param(
+    "limit", "query", {"type": "integer", "minimum": 1, "maximum": 1000}, "Most changes."
+)
+LAST_EVENT_ID = Param(
+    "last-event-id",
+    "header",
+    {"type": "string", "pattern": "^[0-9]{1,18}$"},
+    "With Accept: text/event-stream: resume after this seq (EventSource sends it).",
+)
 TOKEN_ID = Param(
     "token_id", "path", {"type": "string", "pattern": r"^[A-Za-z0-9]{1,64}$"}, "A token's id."
 )
@@ -495,6 +541,8 @@ class Shape:
     secured: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
+
+FEED_PARAMS = (NAMESPACE, SINCE, PREFIX, WAIT, FEED_LIMIT, LAST_EVENT_ID)
 
 # Field sets the parser accepts, from the models above (one statement of each shape).
 PUT_FIELDS = frozenset(PutBody.model_fields)
@@ -585,6 +633,8 @@ _ERROR_TEXT = {
     404: "No such key or token (code not_found).",
     405: "Method not allowed on this path (code invalid_request).",
     409: "The value is not a list (code not_a_list).",
+    410: "since is older than the change feed's retention (code changes_expired): "
+    "read the keys again, then resume from the answer's next of a read without since.",
     412: "If-Match / If-None-Match did not hold (code version_conflict).",
     413: "The value or body is too large (code value_too_large), or a batch's answer "
     "would be (code answer_too_large: split the batch).",

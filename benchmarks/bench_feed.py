@@ -1,0 +1,240 @@
+"""Benchmark the change feed: wake-up latency per door, and its cost on writes.
+
+    .venv/bin/python -m benchmarks.bench_feed [--writes 60] [--gap 0.03]
+
+* **Wake-up latency** (a write committed in one process → a watcher in another
+  process has it), p50/p99, with 1 and with 100 concurrent watchers (writes at
+  least 0.3 s apart), for the
+  embedded file (watchers share one ``SQLiteStore``, woken by its ``data_version``
+  poller) and for the server (``AsyncMemory.watch`` long-polls, one client each).
+  The writer writes ``--writes`` times, ``--gap`` s apart (so every wake-up starts
+  from an idle feed); each value is the wall-clock time just before its ``set``,
+  so a figure includes the write itself. Targets: embedded p99 ≤ 50 ms, server
+  p99 ≤ 20 ms.
+* With ``--postgres URL`` (or ``BOTWIRE_TEST_POSTGRES_URL``), PostgreSQL directly:
+  ``AsyncMemory`` watchers sharing one ``AsyncPostgresStore`` (one ``LISTEN``
+  connection), woken by ``NOTIFY``.
+* **Write cost**: embedded set/s on a store with the feed vs the same store with
+  the feed's triggers dropped (the write path before the feed), interleaved in
+  one run. Target: ≥ 0.8×.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks._harness import interleaved_ops_per_second, verdict
+
+NAMESPACE = "bench-feed"
+
+
+# -- the writer (a process of its own) -------------------------------------------------
+
+
+def _write(url: str, writes: int, gap: float, start: Any) -> None:
+    from botwire import Memory
+
+    with Memory(NAMESPACE, url) as memory:
+        memory.set("warm-up", 0)
+        start.wait()
+        for i in range(writes):
+            time.sleep(gap)
+            memory.set(f"k{i}", time.time())
+
+
+# -- watchers ----------------------------------------------------------------------------
+
+
+def _embedded_watchers(url: str, watchers: int, writes: int, ready: Any, out: Any) -> None:
+    from botwire import Memory, open_store
+
+    store = open_store(url)
+    since = Memory(NAMESPACE, store=store).last_seq()
+    lags: list[float] = []
+    lock = threading.Lock()
+
+    def watch() -> None:
+        memory = Memory(NAMESPACE, store=store)
+        seen = 0
+        for change in memory.watch("k", since=since, timeout=30):
+            lag = time.time() - change.value
+            with lock:
+                lags.append(lag)
+            seen += 1
+            if seen == writes:
+                return
+
+    threads = [threading.Thread(target=watch) for _ in range(watchers)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.5)
+    ready.set()
+    for thread in threads:
+        thread.join()
+    out.put(lags)
+
+
+def _async_watchers(url: str, watchers: int, writes: int, ready: Any, out: Any) -> None:
+    from botwire import AsyncMemory, open_async_store
+
+    async def main() -> list[float]:
+        if url.startswith("postgresql"):  # one store (pool, LISTEN connection) for all
+            store = open_async_store(url)
+            memories = [AsyncMemory(NAMESPACE, store=store) for _ in range(watchers)]
+        else:  # one HTTP client each: a long-poll per watcher
+            memories = [AsyncMemory(NAMESPACE, url) for _ in range(watchers)]
+        since = await memories[0].last_seq()
+        lags: list[float] = []
+
+        async def watch(memory: AsyncMemory) -> None:
+            seen = 0
+            async for change in memory.watch("k", since=since, timeout=30):
+                lags.append(time.time() - change.value)
+                seen += 1
+                if seen == writes:
+                    return
+
+        tasks = [asyncio.ensure_future(watch(m)) for m in memories]
+        await asyncio.sleep(0.5)
+        ready.set()
+        await asyncio.gather(*tasks)
+        for memory in memories:
+            await memory.aclose()
+        if url.startswith("postgresql"):
+            await store.aclose()
+        return lags
+
+    out.put(asyncio.run(main()))
+
+
+def wake_up(url: str, door: str, watchers: int, writes: int, gap: float) -> list[float]:
+    """Latencies (s) of every watcher for every write, the writer in another process."""
+    context = multiprocessing.get_context("spawn")
+    ready, out = context.Event(), context.Queue()
+    target = _embedded_watchers if door == "embedded" else _async_watchers
+    watching = context.Process(target=target, args=(url, watchers, writes, ready, out))
+    writer = context.Process(target=_write, args=(url, writes, gap, ready))
+    watching.start()
+    writer.start()
+    lags: list[float] = out.get(timeout=300)
+    writer.join(60)
+    watching.join(60)
+    return lags
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+# -- the server ---------------------------------------------------------------------------
+
+
+def start_server(db: str) -> tuple[subprocess.Popen[bytes], str]:
+    folder = Path(tempfile.mkdtemp(prefix="bench-feed-server-"))
+    log = folder / "out.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOTWIRE_")}
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "botwire.server", "--port", "0", "--db", db,
+             "--no-access-log"],
+            stdout=out, stderr=subprocess.STDOUT, env=env,
+        )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        found = re.search(r"listening on (http://\S+)", log.read_text("utf-8", "replace"))
+        if found:
+            import httpx
+
+            try:
+                if httpx.get(found.group(1) + "/healthz", timeout=2).status_code == 200:
+                    return process, found.group(1)
+            except httpx.HTTPError:
+                pass
+        time.sleep(0.05)
+    process.kill()
+    raise RuntimeError("the server did not start:\n" + log.read_text("utf-8", "replace"))
+
+
+# -- the cost on writes ---------------------------------------------------------------------
+
+
+def write_cost(folder: Path, n: int) -> dict[str, float]:
+    from botwire import Memory, SQLiteStore
+
+    with_feed = SQLiteStore(folder / "feed.db")
+    without = SQLiteStore(folder / "nofeed.db")
+    for trigger in ("feed_inserted", "feed_updated", "feed_deleted"):
+        without._conn().execute(f"DROP TRIGGER {trigger}")  # the write path before the feed
+    a, b = Memory("w", store=with_feed), Memory("w", store=without)
+    value = {"role": "assistant", "content": "x" * 150}
+    rates = interleaved_ops_per_second(
+        {
+            "without the feed": lambda i: b.set(f"k{i % 1000}", value),
+            "with the feed": lambda i: a.set(f"k{i % 1000}", value),
+        },
+        n,
+    )
+    with_feed.close()
+    without.close()
+    return rates
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--writes", type=int, default=60)
+    parser.add_argument("--gap", type=float, default=0.03)
+    parser.add_argument("--set-count", type=int, default=5000)
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("BOTWIRE_TEST_POSTGRES_URL"),
+        help="also measure PostgreSQL directly (LISTEN/NOTIFY)",
+    )
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="bench-feed-"))
+    print(f"wake-up latency: {args.writes} writes {args.gap * 1000:.0f} ms apart, writer in "
+          "another process")  # fmt: skip
+    embedded = f"sqlite:///{folder / 'embedded.db'}"
+    server, server_url = start_server(f"sqlite:///{folder / 'server.db'}")
+    try:
+        doors = [("embedded", embedded, 0.050), ("server", server_url, 0.020)]
+        if args.postgres:
+            doors.append(("postgres", args.postgres, 0.050))
+        for door, url, target in doors:
+            for watchers in (1, 100):
+                # 100 watchers: writes further apart, so each wake-up starts from an idle
+                # feed rather than queueing behind the previous write's 100 answers.
+                gap = args.gap if watchers == 1 else max(args.gap, 0.3)
+                writes = args.writes if watchers == 1 else max(10, args.writes // 3)
+                lags = wake_up(url, door, watchers, writes, gap)
+                p50, p99 = _pct(lags, 0.50), _pct(lags, 0.99)
+                print(
+                    f"  {door:9} {watchers:3} watcher(s): p50 {p50 * 1000:6.1f} ms   "
+                    f"p99 {p99 * 1000:6.1f} ms   (n={len(lags)}, mean "
+                    f"{statistics.mean(lags) * 1000:.1f} ms)   "
+                    f"target p99 <= {target * 1000:.0f} ms: {verdict(p99 <= target)}"
+                )
+    finally:
+        server.terminate()
+        server.wait(10)
+    rates = write_cost(folder, args.set_count)
+    ratio = rates["with the feed"] / rates["without the feed"]
+    for name, rate in rates.items():
+        print(f"  embedded set/s {name:17}: {rate:8.0f}")
+    print(f"  ratio with/without: {ratio:.2f}   target >= 0.8: {verdict(ratio >= 0.8)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,261 @@
+"""The change feed over HTTP: ``GET /memory/{ns}/changes``, long-poll or Server-Sent Events.
+
+* **Long-poll** (the default): ``?since=<seq>&prefix=&wait=<s>`` answers as soon as
+  there is a change after ``since`` (or with an empty ``changes`` list once ``wait``
+  runs out): ``{"namespace", "changes": [...], "next"}``; pass ``next`` as the next
+  ``since``. Without ``since`` it answers at once, ``next`` being the newest seq:
+  the position to start from.
+* **Server-Sent Events** with ``Accept: text/event-stream``: one event per change,
+  ``id:`` its seq, so a browser ``EventSource`` resumes with ``Last-Event-ID``; a
+  comment line every :data:`HEARTBEAT` seconds keeps proxies from closing it.
+
+A waiting watch holds no thread and no store connection: it reads the feed off
+the loop, then awaits the store's wake-up (``wait_change_async``: SQLite's
+``data_version`` poller, one thread for the whole server) or, on an asynchronous
+store, the store's own wait (PostgreSQL: ``LISTEN``). Open watches are bounded by
+``Settings.max_watches``: past it, 429 with ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import TYPE_CHECKING, Any
+
+from botwire import _wire
+from botwire._errors import BotWireError, QuotaExceededError, ValidationError
+from botwire._plans import FEED_PAGE
+from botwire._types import ChangePage
+from botwire.server import _requests
+
+if TYPE_CHECKING:
+    from starlette.types import Receive, Send
+
+    from botwire.server._app import Answer, Call, Server
+
+__all__ = ["HEARTBEAT", "Stream", "read_changes", "watch_changes"]
+
+HEARTBEAT = 15.0
+"""Seconds between keep-alive comments on an idle event stream."""
+WATCH_RETRY_AFTER = 1
+"""``Retry-After`` seconds of a watch refused because too many are open."""
+_POLL = 0.05  # seconds between reads, for a store that has no wake-up of its own
+
+
+class _Watches:
+    """How many watches are open, bounded by ``Settings.max_watches``."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.open = 0
+
+    def enter(self) -> None:
+        if self.open >= self.limit:
+            raise QuotaExceededError(
+                f"{self.limit} change-feed watches are open on this server (its "
+                "max_watches); retry shortly",
+                retry_after=WATCH_RETRY_AFTER,
+            )
+        self.open += 1
+
+    def leave(self) -> None:
+        self.open -= 1
+
+
+def _watches(server: Server) -> _Watches:
+    watches: _Watches | None = getattr(server, "_feed_watches", None)
+    if watches is None:
+        watches = _Watches(server.settings.max_watches)
+        server._feed_watches = watches  # type: ignore[attr-defined]
+    return watches
+
+
+async def read_changes(
+    server: Server, namespace: str, since: int | None, prefix: str, wait: float, limit: int
+) -> ChangePage:
+    """Changes after ``since``; waits up to ``wait`` s for a first one, off the loop."""
+    store: Any = server.store
+    token_of = getattr(store, "change_token", None)
+    waiter = getattr(store, "wait_change_async", None)
+    deadline = time.monotonic() + wait
+    if wait > 0 and server.runner().is_async:  # the store waits by itself (LISTEN)
+        page: ChangePage = await server.run(
+            "changes", namespace, since=since, prefix=prefix, limit=limit, wait=wait
+        )
+        return page
+    while True:
+        token = token_of() if wait > 0 and token_of is not None else None
+        page = await _read(server, token, namespace, since, prefix, limit)
+        remaining = deadline - time.monotonic()
+        if page.changes or remaining <= 0:
+            return page
+        since = page.next
+        if waiter is not None:
+            await waiter(token, remaining)
+        else:
+            await asyncio.sleep(min(_POLL, remaining))
+
+
+async def _read(
+    server: Server, token: int | None, namespace: str, since: int | None, prefix: str, limit: int
+) -> ChangePage:
+    """One read of the feed; watches woken by the same commit share it (a hundred
+    watchers of a namespace cost one store read per change, not a hundred)."""
+    if token is None:
+        page: ChangePage = await server.run(
+            "changes", namespace, since=since, prefix=prefix, limit=limit
+        )
+        return page
+    reads: dict[tuple[Any, ...], asyncio.Future[ChangePage]] | None = getattr(
+        server, "_feed_reads", None
+    )
+    if reads is None:
+        reads = {}
+        server._feed_reads = reads  # type: ignore[attr-defined]
+    key = (token, namespace, since, prefix, limit)
+    shared = reads.get(key)
+    if shared is None:
+        shared = asyncio.ensure_future(
+            server.run("changes", namespace, since=since, prefix=prefix, limit=limit)
+        )
+        reads[key] = shared
+        shared.add_done_callback(lambda _: reads.pop(key, None))
+    return await asyncio.shield(shared)
+
+
+def _wait_param(query: dict[str, str], since: int | None) -> float:
+    text = query.get("wait")
+    if text is None:
+        return float(_wire.DEFAULT_WATCH_WAIT) if since is not None else 0.0
+    try:
+        wait = float(text)
+    except ValueError:
+        wait = -1.0
+    if not 0 <= wait <= _wire.MAX_WATCH_WAIT:
+        raise ValidationError(
+            f"?wait= must be seconds from 0 to {_wire.MAX_WATCH_WAIT}, not {text[:20]!r}",
+            code="invalid_request",
+        )
+    return wait
+
+
+def _seq(text: str | None, where: str) -> int | None:
+    if text is None:
+        return None
+    if not (text.isascii() and text.isdigit() and len(text) < 19):
+        raise ValidationError(
+            f"{where} must be a seq (a whole number >= 0), not {text[:20]!r}",
+            code="invalid_request",
+        )
+    return int(text)
+
+
+async def watch_changes(call: Call) -> Answer | Stream:
+    """The namespace's change feed, in commit order: a long-poll (``?since=&wait=``)
+    answered as soon as there is a change, or Server-Sent Events with
+    ``Accept: text/event-stream`` (``id:`` = seq; ``Last-Event-ID`` resumes).
+    Without ``since``, a long-poll answers at once with ``next`` = the newest seq.
+    A ``since`` older than the retention answers 410 ``changes_expired``."""
+    from botwire.server._app import Answer
+
+    server, namespace = call.server, call.namespace
+    query = _requests.query_of(call.scope)
+    since = _seq(query.get("since"), "?since=")
+    prefix = query.get("prefix", "")
+    limit = _requests.int_param(query, "limit", 1, FEED_PAGE) or FEED_PAGE
+    resume = _seq(call.header(b"last-event-id"), "Last-Event-ID")
+    if "text/event-stream" in (call.header(b"accept") or ""):
+        since = resume if resume is not None else since
+        if since is None:
+            since = await server.run("last_seq", namespace)
+        # Refuse a resume past the retention with a plain 410, before the stream starts.
+        first = await read_changes(server, namespace, since, prefix, 0.0, limit)
+        watches = _watches(server)
+        watches.enter()
+        return Stream(server, namespace, prefix, limit, first, call.receive, watches)
+    wait = _wait_param(query, since)
+    if wait <= 0:
+        page = await read_changes(server, namespace, since, prefix, 0.0, limit)
+        return Answer(200, _wire.changes_answer(namespace, page))
+    watches = _watches(server)
+    watches.enter()
+    try:
+        page = await read_changes(server, namespace, since, prefix, wait, limit)
+    finally:
+        watches.leave()
+    return Answer(200, _wire.changes_answer(namespace, page))
+
+
+class Stream:
+    """An event stream the pipeline hands the ASGI ``send`` to (see ``Server._http``)."""
+
+    status = 200
+
+    def __init__(
+        self,
+        server: Server,
+        namespace: str,
+        prefix: str,
+        limit: int,
+        first: ChangePage,
+        receive: Receive,
+        watches: _Watches,
+    ) -> None:
+        self.server, self.namespace, self.prefix, self.limit = server, namespace, prefix, limit
+        self.first, self.receive, self.watches = first, receive, watches
+        self.sent = 0
+
+    async def send_to(self, send: Send) -> None:
+        """Stream events until the client goes away (or the feed expires under it)."""
+        try:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [
+                        (b"content-type", b"text/event-stream; charset=utf-8"),
+                        (b"cache-control", b"no-cache"),
+                        (b"x-accel-buffering", b"no"),
+                    ],
+                }
+            )
+            gone = asyncio.ensure_future(self._disconnected())
+            try:
+                await self._events(send, gone)
+            finally:
+                gone.cancel()
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except OSError:  # the connection went away mid-send
+            pass
+        finally:
+            self.watches.leave()
+
+    async def _disconnected(self) -> None:
+        while (await self.receive())["type"] != "http.disconnect":
+            pass
+
+    async def _events(self, send: Send, gone: asyncio.Future[None]) -> None:
+        page = self.first
+        body = b": botwire change feed\n\n"
+        while True:
+            body += b"".join(_wire.change_event(c) for c in page.changes)
+            await send({"type": "http.response.body", "body": body, "more_body": True})
+            self.sent += len(body)
+            since = page.next
+            read = asyncio.ensure_future(
+                read_changes(self.server, self.namespace, since, self.prefix, HEARTBEAT, self.limit)
+            )
+            racing: set[asyncio.Future[Any]] = {read, gone}
+            await asyncio.wait(racing, return_when=asyncio.FIRST_COMPLETED)
+            if gone.done():
+                read.cancel()
+                return
+            try:
+                page = read.result()
+            except BotWireError as exc:  # e.g. changes_expired: say so, then end
+                error = json.dumps({"code": exc.code, "detail": str(exc)})
+                body = f"event: error\ndata: {error}\n\n".encode()
+                await send({"type": "http.response.body", "body": body, "more_body": True})
+                return
+            body = b"" if page.changes else b": keep-alive\n\n"
