@@ -409,3 +409,120 @@ async def test_the_admin_token_sees_every_namespace_and_no_data(
     )
     await expect(rows(page)).to_have_count(0)
     assert problems == []
+
+
+# -- live updates (the change feed) ------------------------------------------------------
+
+
+async def live(page: Page) -> None:
+    """Wait until the page follows the namespace's change feed."""
+    await expect(page.locator("#live-state")).to_have_text("Live")
+
+
+async def test_live_updates_from_another_writer_and_the_pause_toggle(
+    browser: Any, open_server: Any
+) -> None:
+    with Memory("live", url=open_server.url) as memory:
+        memory.set_many({"fact": "old", "other": 1, "stale": 2})
+        page, problems = await open_page(browser, f"{open_server.url}/ui#ns=live&key=fact")
+        await expect(rows(page)).to_have_count(3)
+        await expect(page.locator(".string-text")).to_have_text("old")
+        await live(page)
+        # another client writes: each change is on the page within a second
+        memory.set("fresh", {"new": True})
+        await expect(page.get_by_role("button", name="fresh", exact=True)).to_be_visible(
+            timeout=1000
+        )
+        memory.set("fact", "new")
+        await expect(page.locator(".string-text")).to_have_text("new", timeout=1000)
+        await expect(page.locator("[data-field=version]")).to_have_text("2")
+        fact_row = page.locator("#key-rows tr[data-key=fact]")
+        await expect(fact_row.locator("td").nth(1)).to_have_text("2", timeout=1000)
+        memory.delete("stale")
+        await expect(page.get_by_role("button", name="stale", exact=True)).to_have_count(
+            0, timeout=1000
+        )
+        await expect(page.locator("#usage")).to_contain_text("3 keys", timeout=1000)
+        await shot(page, "live")
+        # pause (keyboard alone): a write does not appear
+        pause = page.get_by_label("Pause live updates")
+        await pause.focus()
+        await page.keyboard.press("Space")
+        await expect(pause).to_be_checked()
+        await expect(page.locator("#live-state")).to_have_text("Paused")
+        memory.set("while-paused", 1)
+        memory.set("fact", "newer")
+        await page.wait_for_timeout(800)
+        await expect(page.get_by_role("button", name="while-paused")).to_have_count(0)
+        await expect(page.locator(".string-text")).to_have_text("new")
+        # resume: it catches up from the last change it saw
+        await page.keyboard.press("Space")
+        await expect(pause).not_to_be_checked()
+        await expect(page.get_by_role("button", name="while-paused")).to_be_visible(timeout=1000)
+        await expect(page.locator(".string-text")).to_have_text("newer", timeout=1000)
+        await live(page)
+        # an unsaved edit is kept: a notice says the key changed, Save shows both versions
+        await page.get_by_role("button", name="Edit").click()
+        editor = page.get_by_label("Value (JSON; a string needs quotes)")
+        await editor.fill('"mine"')
+        memory.set("fact", "theirs")
+        await expect(page.locator("#live-notice")).to_contain_text(
+            "changed (version 4) while you were editing", timeout=1000
+        )
+        await expect(editor).to_have_value('"mine"')
+        await page.get_by_role("button", name="Save").click()
+        await expect(page.locator(".conflict [data-side=theirs]")).to_contain_text('"theirs"')
+        await page.get_by_role("button", name="Keep mine").click()
+        await expect(page.locator(".string-text")).to_have_text("mine")
+        assert memory.get("fact") == "mine"
+        # the open key deleted by someone else
+        memory.delete("fact")
+        await expect(page.locator("#value-body")).to_contain_text(
+            "This key does not exist.", timeout=1000
+        )
+        assert problems == []
+
+
+async def test_live_updates_with_a_read_only_token(browser: Any, team_data: Any) -> None:
+    reader = await make_token(team_data.url, read=True, write=False)
+    writer = await make_token(team_data.url, read=True, write=True)
+    page, problems = await open_page(browser, f"{team_data.url}/ui#ns=team-notes&key=plan")
+    requests: list[Any] = []
+    page.on("request", lambda request: requests.append(request))
+    await page.get_by_label("Token").fill(reader)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.locator("#value .json")).to_contain_text('"friday"')
+    await live(page)
+    with Memory("team-notes", url=team_data.url, api_key=writer) as memory:
+        memory.set("plan", {"ship": "monday"})
+        await expect(page.locator("#value .json")).to_contain_text('"monday"', timeout=1000)
+        memory.set("fresh", 1)
+        await expect(page.get_by_role("button", name="fresh", exact=True)).to_be_visible(
+            timeout=1000
+        )
+        memory.delete("fresh")
+    # the feed is read with the token as a bearer header, never in a URL
+    feed = [r for r in requests if r.url.endswith("/memory/team-notes/changes")]
+    assert feed, [r.url for r in requests]
+    assert not any(reader in r.url for r in requests)
+    for request in feed:
+        assert (await request.all_headers())["authorization"] == f"Bearer {reader}"
+    assert problems == []
+
+
+async def test_without_a_change_feed_the_page_stays_as_it_was(browser: Any, seeded: Any) -> None:
+    context = await browser.new_context()
+    page = await context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    await page.route(
+        re.compile(r".*/changes$"),
+        lambda route: route.fulfill(
+            status=404, content_type="application/json", body='{"code":"not_found"}'
+        ),
+    )
+    await page.goto(f"{seeded.url}/ui#ns=values&key=plain")
+    await expect(page.locator(".string-text")).to_have_text("plain text")
+    await expect(page.locator("#live-state")).to_have_text("No live updates here: press Reload")
+    await expect(page.get_by_role("button", name="Reload")).to_be_visible()
+    assert problems == []

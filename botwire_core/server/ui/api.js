@@ -28,11 +28,15 @@ export class ApiError extends Error {
   }
 }
 
-async function call(method, path, { body, headers = {} } = {}) {
-  const sent = { Accept: "application/json", ...headers };
+function withToken(headers) {
   const token = savedToken();
-  if (token) sent.Authorization = `Bearer ${token}`;
-  const init = { method, headers: sent, credentials: "omit", cache: "no-store" };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  return headers;
+}
+
+async function call(method, path, { body, headers = {}, signal } = {}) {
+  const sent = withToken({ Accept: "application/json", ...headers });
+  const init = { method, headers: sent, credentials: "omit", cache: "no-store", signal };
   if (method !== "GET") {
     sent["Content-Type"] = "application/json";
     if (body !== undefined) init.body = JSON.stringify(body);
@@ -86,18 +90,164 @@ export const api = {
   append: (ns, key, items) => call("POST", keyPath(ns, key), { body: { append: items } }),
 };
 
+/** Server-Sent Events from text chunks: calls `onEvent({event, data})` per event. */
+function eventParser(onEvent) {
+  let buffer = "";
+  let data = [];
+  let event = "";
+  return (chunk) => {
+    buffer += chunk;
+    const end = buffer.endsWith("\r") ? buffer.length - 1 : buffer.length; // half a \r\n?
+    const lines = buffer.slice(0, end).split(/\r\n|\r|\n/);
+    buffer = lines.pop() + buffer.slice(end);
+    for (const line of lines) {
+      if (!line) {
+        if (data.length) onEvent({ event: event || "message", data: data.join("\n") });
+        data = [];
+        event = "";
+        continue;
+      }
+      const colon = line.indexOf(":");
+      if (colon === 0) continue; // a comment (the keep-alive)
+      const field = colon < 0 ? line : line.slice(0, colon);
+      const value = colon < 0 ? "" : line.slice(colon + (line[colon + 1] === " " ? 2 : 1));
+      if (field === "data") data.push(value);
+      else if (field === "event") event = value;
+    }
+  };
+}
+
+const RETRY_FIRST_MS = 500;
+const RETRY_MAX_MS = 15_000;
+
 /**
- * Live updates: call `onChange({key})` whenever a key of `namespace` changes; returns a
- * function that stops watching.
+ * Live updates: the change feed of `namespace` (`GET /memory/{ns}/changes` as Server-
+ * Sent Events), read with fetch() because an EventSource cannot send the bearer header.
+ * Calls `onChange({seq, key, kind, version, value})` per change, in commit order;
+ * `onReset()` when the feed lost its place (410 `changes_expired`: read the keys
+ * again; the feed goes on from now); `onState(s)` with "connecting", "live",
+ * "paused", "retrying" or "off" (the server has no feed for this page: 404, 401, 403).
  *
- * The seam for the change feed (`GET /memory/{ns}/changes`, SSE). Until the server has
- * it, nothing is watched and the page is poll-free: the person presses Reload. Once
- * the feed exists, open it here with fetch() (an EventSource cannot send the bearer
- * header), read `text/event-stream` lines, resume with Last-Event-ID, and call
- * `onChange` per event; nothing else in the page needs to change.
+ * A dropped connection is opened again after a capped backoff, resuming after the
+ * last seq seen (`Last-Event-ID`); so does `pause(false)` and the page becoming
+ * visible again (a hidden page holds no connection). Returns `{stop, pause}`.
  */
-export function watch(namespace, onChange) {
-  void namespace;
-  void onChange;
-  return () => {};
+export function watch(namespace, onChange, { onReset = () => {}, onState = () => {}, paused = false } = {}) {
+  const path = `/memory/${enc(namespace)}/changes`;
+  let seq = null; // the last change seen: where the next connection resumes
+  let controller = null; // the open connection
+  let timer = null; // the next attempt
+  let failures = 0;
+  let stopped = false;
+  let reset = false;
+
+  const halt = () => {
+    clearTimeout(timer);
+    timer = null;
+    if (controller) controller.abort();
+    controller = null;
+  };
+  const sync = () => {
+    if (stopped || paused || document.hidden) {
+      halt();
+      onState(stopped ? "off" : "paused");
+    } else if (!controller && !timer) {
+      connect();
+    }
+  };
+  const retry = (ms) => {
+    onState("retrying");
+    timer = setTimeout(() => {
+      timer = null;
+      sync();
+    }, ms ?? Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** failures++));
+  };
+  const off = () => {
+    stopped = true;
+    halt();
+    onState("off");
+  };
+
+  async function connect() {
+    const own = new AbortController();
+    controller = own;
+    const mine = () => controller === own;
+    onState("connecting");
+    try {
+      if (seq === null) {
+        // Without since the feed answers at once with its newest seq: start there.
+        const at = await call("GET", path, { signal: own.signal });
+        if (!mine()) return;
+        if (!at || !Array.isArray(at.changes) || typeof at.next !== "number") return off(); // not a feed
+        seq = at.next;
+        if (reset) {
+          reset = false;
+          onReset();
+        }
+      }
+      const answer = await fetch(path, {
+        headers: withToken({ Accept: "text/event-stream", "Last-Event-ID": String(seq) }),
+        credentials: "omit",
+        cache: "no-store",
+        signal: own.signal,
+      });
+      if (!mine()) return;
+      if (answer.status === 410) {
+        seq = null;
+        reset = true;
+      } else if ([401, 403, 404].includes(answer.status)) {
+        return off();
+      } else if (!answer.ok) {
+        const wait = Number(answer.headers.get("Retry-After"));
+        controller = null;
+        return retry(wait > 0 ? wait * 1000 : undefined);
+      } else {
+        if (!(answer.headers.get("Content-Type") || "").startsWith("text/event-stream")) return off();
+        failures = 0;
+        onState("live");
+        const reader = answer.body.getReader();
+        const decoder = new TextDecoder();
+        const feed = eventParser(({ event, data }) => {
+          if (!mine()) return;
+          const body = JSON.parse(data);
+          if (event === "error") {
+            if (body.code === "changes_expired") {
+              seq = null;
+              reset = true;
+            }
+            own.abort();
+          } else if (event === "message") {
+            seq = body.seq;
+            onChange(body);
+          }
+        });
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done || !mine()) break;
+          feed(decoder.decode(value, { stream: true }));
+        }
+      }
+    } catch (err) {
+      if (err instanceof ApiError && [401, 403, 404].includes(err.status) && mine()) return off();
+    }
+    if (!mine() || stopped) return; // stopped or paused on purpose
+    controller = null;
+    if (reset) retry(0);
+    else retry(); // the stream ended or the network failed: again, resuming after seq
+  }
+
+  const visibility = () => sync();
+  document.addEventListener("visibilitychange", visibility);
+  sync();
+  return {
+    stop() {
+      stopped = true;
+      document.removeEventListener("visibilitychange", visibility);
+      halt();
+    },
+    pause(on) {
+      paused = on;
+      sync();
+    },
+  };
 }

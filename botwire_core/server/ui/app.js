@@ -7,6 +7,7 @@ import { bytes, h, plural, shortWhen, ttlLeft, typeOf, valueView, when } from ".
 
 const PAGE_SIZE = 50;
 const FILTER_DELAY_MS = 150;
+const LIVE_DELAY_MS = 100; // changes arriving together are applied together
 
 const $ = (id) => document.getElementById(id);
 
@@ -18,7 +19,11 @@ const state = {
   cursors: [null], // cursor of each page seen; the last one is the page shown
   nextCursor: null,
   record: null, // the value shown: {key, value, version, updated_at, expires_at, ...}
-  stopWatching: () => {},
+  feed: null, // the open namespace's change feed (api.js watch())
+  rows: new Map(), // key -> {fill, version} of the keys shown
+  pending: [], // changes received, not applied yet
+  paused: false,
+  applying: null, // the timer or the promise of the changes being applied
   listing: 0, // bumped per key listing: an older answer arriving late is dropped
   focusValue: false,
 };
@@ -156,8 +161,17 @@ async function route() {
 
 // -- a namespace: usage and keys --------------------------------------------------
 
+function stopFeed() {
+  if (state.feed) state.feed.stop();
+  state.feed = null;
+  state.pending = [];
+  if (typeof state.applying === "number") clearTimeout(state.applying);
+  state.applying = null;
+  liveState("off");
+}
+
 async function openNamespace(ns) {
-  state.stopWatching();
+  stopFeed();
   state.ns = ns;
   state.prefix = "";
   state.cursors = [null];
@@ -171,7 +185,11 @@ async function openNamespace(ns) {
     $("key-rows").replaceChildren();
     return;
   }
-  state.stopWatching = watch(ns, onChange);
+  state.feed = watch(ns, (change) => ns === state.ns && received(change), {
+    onReset: () => ns === state.ns && reloadAll(),
+    onState: (s) => ns === state.ns && liveState(s),
+    paused: state.paused,
+  });
   await Promise.all([showUsage(), listKeys()]);
 }
 
@@ -188,21 +206,31 @@ async function showUsage() {
   }
 }
 
-async function listKeys() {
+/** The page of keys; `quiet` (a live update) shows it once its versions are read, and
+ * keeps the keyboard on the key it was on. */
+async function listKeys(quiet = false) {
   const ticket = ++state.listing;
   const ns = state.ns;
   const cursor = state.cursors[state.cursors.length - 1];
   let page;
+  let found = null;
   try {
     page = await api.keys(ns, state.prefix, cursor, PAGE_SIZE);
+    if (quiet && page.keys.length && ticket === state.listing) found = await api.getMany(ns, page.keys);
   } catch (err) {
     failed(err);
     return;
   }
   if (ticket !== state.listing) return;
   state.nextCursor = page.next_cursor;
+  const focused = document.activeElement;
+  const refocus = $("key-rows").contains(focused) ? focused.dataset.key : null;
+  const open = parseHash().key;
   const rows = page.keys.map((key) => keyRow(key));
+  state.rows = new Map(rows.map((r) => [r.key, r]));
   $("key-rows").replaceChildren(...rows.map((r) => r.row));
+  for (const r of rows) r.row.classList.toggle("selected", r.key === open);
+  if (refocus !== null) (state.rows.get(refocus) || rows[0] || { button: $("filter") }).button.focus();
   $("keys-empty").hidden = page.keys.length > 0;
   $("prev-page").disabled = state.cursors.length <= 1;
   $("next-page").disabled = !page.next_cursor;
@@ -215,7 +243,7 @@ async function listKeys() {
   if (!page.keys.length) return;
   // Version, time and TTL of the page's keys: one read-only batch.
   try {
-    const found = await api.getMany(ns, page.keys);
+    found = found || (await api.getMany(ns, page.keys));
     if (ticket !== state.listing) return;
     found.results.forEach((result, i) => rows[i].fill(result));
   } catch (err) {
@@ -233,6 +261,7 @@ function keyRow(key) {
   const cells = [h("td", { class: "t-type" }), h("td", { class: "t-num" }), h("td"), h("td")];
   const row = h("tr", { "data-key": key }, h("th", { scope: "row" }, button), ...cells);
   const fill = (result) => {
+    it.version = result.version;
     if (!result.found) {
       cells[0].textContent = "gone";
       return;
@@ -244,7 +273,8 @@ function keyRow(key) {
     cells[2].title = when(result.updated_at);
     cells[3].textContent = ttlLeft(result.expires_at);
   };
-  return { row, fill };
+  const it = { key, row, button, fill, version: null };
+  return it;
 }
 
 function moveThroughKeys(event) {
@@ -261,11 +291,113 @@ function moveThroughKeys(event) {
   else buttons[to].focus();
 }
 
-function onChange(change) {
-  // A key changed (the change feed, once it is wired in api.js's watch()).
-  if (state.record && change.key === state.record.key) openKey(change.key);
-  listKeys();
+// -- live updates (the change feed) --------------------------------------------------
+
+const LIVE_TEXT = {
+  connecting: "Connecting…",
+  live: "Live",
+  paused: "Paused",
+  retrying: "Reconnecting…",
+  off: "",
+};
+
+function liveState(s) {
+  const text = state.paused ? "Paused" : LIVE_TEXT[s];
+  $("live-state").textContent = s === "off" && state.feed ? "No live updates here: press Reload" : text;
+  document.body.dataset.live = s;
+}
+
+function received(change) {
+  state.pending.push(change);
+  schedule();
+}
+
+function schedule() {
+  if (state.pending.length && !state.paused && !state.applying) {
+    state.applying = setTimeout(applyChanges, LIVE_DELAY_MS);
+  }
+}
+
+/** Apply the changes received: the key list, the usage and the open value. */
+async function applyChanges() {
+  if (state.paused) {
+    state.applying = null; // kept in pending until "Pause live updates" is off again
+    return;
+  }
+  const changes = state.pending.splice(0);
+  const latest = new Map(changes.map((c) => [c.key, c])); // the last change of each key
+  let relist = false;
+  const refill = [];
+  for (const c of latest.values()) {
+    if (!c.key.startsWith(state.prefix)) continue;
+    const shown = state.rows.get(c.key);
+    const gone = c.kind === "delete" || c.kind === "expire";
+    if (!shown ? !gone : gone) relist = true; // a new key, or one gone from the page
+    else if (shown && shown.version !== c.version) refill.push(shown);
+  }
+  const work = [showUsage()];
+  if (relist) work.push(listKeys(true));
+  else if (refill.length) work.push(refillRows(refill));
+  const key = parseHash().key;
+  if (latest.has(key)) work.push(openChanged(latest.get(key)));
+  state.applying = Promise.all(work);
+  await state.applying;
+  state.applying = null;
+  schedule();
+}
+
+async function refillRows(rows) {
+  const ns = state.ns;
+  const ticket = state.listing;
+  try {
+    const found = await api.getMany(ns, rows.map((r) => r.key));
+    if (ticket !== state.listing) return;
+    found.results.forEach((result, i) => {
+      rows[i].fill(result);
+      rows[i].row.classList.remove("changed");
+      void rows[i].row.offsetWidth; // restart the highlight
+      rows[i].row.classList.add("changed");
+    });
+  } catch (err) {
+    failed(err);
+  }
+}
+
+async function openChanged(change) {
+  const gone = change.kind === "delete" || change.kind === "expire";
+  const record = state.record;
+  if (record ? !gone && record.version === change.version : gone) return; // shown already
+  if ($("edit-area") && $("edit-area").children.length) {
+    // An unsaved edit (or an open form): keep it; Save still checks the version.
+    const notice = h("p", { id: "live-notice", class: "notice", role: "status" },
+      gone ? "This key was deleted while you were editing it. " : `This key changed (version ${change.version}) while you were editing it; saving will show both versions. `,
+      h("button", { type: "button", class: "link", onclick: () => openKey(change.key) }, "Show the new version"));
+    if ($("live-notice")) $("live-notice").replaceWith(notice);
+    else $("edit-area").before(notice);
+    return;
+  }
+  const focused = document.activeElement;
+  const inside = $("value-body").contains(focused) ? focused.textContent : null;
+  await openKey(change.key);
+  if (inside !== null) {
+    const same = [...$("value-body").querySelectorAll("button")].find((b) => b.textContent === inside);
+    (same || $("value-title")).focus();
+  }
+}
+
+function reloadAll() {
+  // The feed lost its place (changes_expired): read everything again.
+  state.pending = [];
+  listKeys(true);
   showUsage();
+  const key = parseHash().key;
+  if (key !== null && !($("edit-area") && $("edit-area").children.length)) openKey(key);
+}
+
+function setPaused(on) {
+  state.paused = on;
+  if (state.feed) state.feed.pause(on); // on resume the feed catches up after the last seq
+  schedule();
 }
 
 // -- a value ------------------------------------------------------------------------
@@ -277,9 +409,11 @@ function closeValue() {
 }
 
 async function openKey(key) {
+  const ns = state.ns;
   let record;
   try {
-    record = await api.get(state.ns, key);
+    record = await api.get(ns, key);
+    if (ns !== state.ns || parseHash().key !== key) return; // the person moved on
   } catch (err) {
     if (err instanceof ApiError && err.status === 404) {
       showValue(null, key);
@@ -556,7 +690,7 @@ function wire() {
   });
   $("sign-out").addEventListener("click", () => {
     forgetToken();
-    state.stopWatching();
+    stopFeed();
     state.ns = null;
     history.replaceState(null, "", location.pathname);
     showLogin();
@@ -606,6 +740,7 @@ function wire() {
     showUsage();
     if (state.record) openKey(state.record.key);
   });
+  $("pause").addEventListener("change", (event) => setPaused(event.target.checked));
   $("home").addEventListener("click", (event) => {
     event.preventDefault();
     go(null);
