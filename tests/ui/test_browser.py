@@ -526,3 +526,48 @@ async def test_without_a_change_feed_the_page_stays_as_it_was(browser: Any, seed
     await expect(page.locator("#live-state")).to_have_text("No live updates here: press Reload")
     await expect(page.get_by_role("button", name="Reload")).to_be_visible()
     assert problems == []
+
+
+async def test_live_updates_survive_a_dropped_stream_and_an_expired_position(
+    browser: Any, open_server: Any
+) -> None:
+    with Memory("resume", url=open_server.url) as memory:
+        memory.set("a", 1)
+        context = await browser.new_context()
+        page = await context.new_page()
+        problems: list[str] = []
+        page.on("pageerror", lambda exc: problems.append(str(exc)))
+        streams: list[dict[str, str]] = []
+
+        async def feed(route: Any) -> None:
+            headers = await route.request.all_headers()
+            if "text/event-stream" not in headers.get("accept", ""):
+                await route.continue_()
+                return
+            streams.append(headers)
+            if len(streams) == 1:  # the network drops the first stream
+                await route.abort("connectionreset")
+            elif len(streams) == 2:  # the feed forgot this position: read again, go on
+                memory.set("written-meanwhile", 1)
+                await route.fulfill(
+                    status=410,
+                    content_type="application/json",
+                    body='{"code":"changes_expired","detail":"gone"}',
+                )
+            else:
+                await route.continue_()
+
+        await page.route(re.compile(r".*/changes$"), feed)
+        await page.goto(f"{open_server.url}/ui#ns=resume")
+        await live(page)
+        assert len(streams) == 3
+        # every attempt resumed from a position, as a header
+        assert all(s["last-event-id"].isdigit() for s in streams)
+        assert streams[0]["last-event-id"] == streams[1]["last-event-id"]
+        # after the 410 the keys were read again: the key written meanwhile is there
+        await expect(page.get_by_role("button", name="written-meanwhile")).to_be_visible()
+        memory.set("after", 1)
+        await expect(page.get_by_role("button", name="after", exact=True)).to_be_visible(
+            timeout=1000
+        )
+        assert problems == []
