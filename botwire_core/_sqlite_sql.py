@@ -285,9 +285,17 @@ UPDATE changes SET value = :items, omitted = :omitted
 WHERE ns = :ns AND seq = (SELECT max(seq) FROM changes WHERE ns = :ns)
 """
 
+# Every namespace's head, one index seek per namespace (a GROUP BY would read every
+# change: the sweep runs every 1000 writes, and a feed holds up to 100,000 a namespace).
 _FEED_HEADS_SQL = """
-SELECT ns, max(seq), coalesce((SELECT trimmed FROM feed_trims t WHERE t.ns = c.ns), 0)
-FROM changes c GROUP BY ns
+WITH RECURSIVE spaces(ns) AS (
+    SELECT (SELECT min(ns) FROM changes)
+    UNION ALL
+    SELECT (SELECT min(ns) FROM changes WHERE ns > spaces.ns) FROM spaces WHERE ns IS NOT NULL
+)
+SELECT ns, (SELECT max(seq) FROM changes c WHERE c.ns = spaces.ns),
+    coalesce((SELECT trimmed FROM feed_trims t WHERE t.ns = spaces.ns), 0)
+FROM spaces WHERE ns IS NOT NULL
 """
 
 _FEED_FIRST_KEPT_SQL = """
