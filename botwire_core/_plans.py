@@ -553,7 +553,12 @@ def changes_plan(
         "limit": limit,
     }
     rows = yield Query(d.feed_changes(bool(prefix), upper is not None), params, "all")
-    changes = [ChangeRecord(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in rows]
+    # A set without its value: too large to copy, or (SQLite) left in the key's row and
+    # overwritten since.
+    changes = [
+        ChangeRecord(r[0], r[1], r[2], r[3], r[4], bool(r[5]) or (r[4] is None and r[2] == "set"))
+        for r in rows
+    ]
     if len(changes) >= limit:
         return ChangePage(changes, changes[-1].seq)
     return ChangePage(changes, head)

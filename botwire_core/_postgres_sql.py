@@ -156,7 +156,7 @@ _MIGRATIONS: dict[int, str] = {
         IF TG_OP = 'UPDATE' AND OLD.is_list THEN
             start := OLD.length;
         ELSIF TG_OP = 'UPDATE' AND NOT OLD.is_list AND OLD.raw LIKE '[%' THEN
-            start := jsonb_array_length(OLD.raw::jsonb);
+            start := json_array_length(OLD.raw::json);  -- json, not jsonb: NUL escapes are valid
         END IF;
         SELECT '[' || coalesce(string_agg(i.raw, ',' ORDER BY i.seq), '') || ']' INTO items
         FROM botwire_list_items i

@@ -18,12 +18,20 @@ __all__ = ["DIALECT", "MIGRATIONS", "SCHEMA_VERSION", "SET_VALUE_SQL"]
 
 SCHEMA_VERSION = 3
 
+FEED_VALUE_INLINE_BYTES = 128
+"""A set's value up to this size, encoded, is copied into its change record. A larger
+one (up to ``FEED_VALUE_MAX_BYTES``) is read from the key's row when the feed is read,
+if that change is still the key's latest; else the change says ``value_omitted``.
+Copying every value doubled the WAL written per set: the records are whole-row cells
+of a WITHOUT ROWID b-tree (its interior pages too), so large rows split it often."""
+
 # The change feed's record of a set or an append (its items are filled in by the plan).
 _FEED_WRITTEN = f"""
         INSERT INTO changes (ns, seq, key, kind, version, value, omitted, at)
         VALUES (new.ns, coalesce((SELECT max(seq) FROM changes WHERE ns = new.ns), 0) + 1,
             new.key, CASE WHEN new.is_list THEN 'append' ELSE 'set' END, new.version,
-            CASE WHEN new.bytes > {FEED_VALUE_MAX_BYTES} OR new.is_list THEN NULL ELSE new.raw END,
+            CASE WHEN new.bytes > {FEED_VALUE_INLINE_BYTES} OR new.is_list
+                THEN NULL ELSE new.raw END,
             new.bytes > {FEED_VALUE_MAX_BYTES} AND NOT new.is_list, new.updated_at);"""
 
 MIGRATIONS: dict[int, str] = {
@@ -277,9 +285,17 @@ UPDATE changes SET value = :items, omitted = :omitted
 WHERE ns = :ns AND seq = (SELECT max(seq) FROM changes WHERE ns = :ns)
 """
 
+# Every namespace's head, one index seek per namespace (a GROUP BY would read every
+# change: the sweep runs every 1000 writes, and a feed holds up to 100,000 a namespace).
 _FEED_HEADS_SQL = """
-SELECT ns, max(seq), coalesce((SELECT trimmed FROM feed_trims t WHERE t.ns = c.ns), 0)
-FROM changes c GROUP BY ns
+WITH RECURSIVE spaces(ns) AS (
+    SELECT (SELECT min(ns) FROM changes)
+    UNION ALL
+    SELECT (SELECT min(ns) FROM changes WHERE ns > spaces.ns) FROM spaces WHERE ns IS NOT NULL
+)
+SELECT ns, (SELECT max(seq) FROM changes c WHERE c.ns = spaces.ns),
+    coalesce((SELECT trimmed FROM feed_trims t WHERE t.ns = spaces.ns), 0)
+FROM spaces WHERE ns IS NOT NULL
 """
 
 _FEED_FIRST_KEPT_SQL = """
@@ -294,16 +310,30 @@ ON CONFLICT (ns) DO UPDATE SET trimmed = max(trimmed, excluded.trimmed)
 """
 
 
+# A set's value not copied into its record (see FEED_VALUE_INLINE_BYTES) is read from
+# the key's row, in the same statement (one snapshot), if no later change of the key
+# exists: then the row holds exactly what that change wrote. Else it stays NULL and
+# the plan reports it omitted.
+_FEED_SELECT = """
+SELECT c.seq, c.key, c.kind, c.version,
+    CASE WHEN c.value IS NULL AND c.kind = 'set' AND NOT c.omitted THEN (
+        SELECT e.raw FROM entries e
+        WHERE e.ns = c.ns AND e.key = c.key AND e.version = c.version AND e.is_list = 0
+            AND NOT EXISTS (
+                SELECT 1 FROM changes l WHERE l.ns = c.ns AND l.seq > c.seq AND l.key = c.key
+            )
+    ) ELSE c.value END,
+    c.omitted
+FROM changes c"""
+
+
 def _feed_changes(prefixed: bool, bounded: bool) -> str:
-    sql = (
-        "SELECT seq, key, kind, version, value, omitted FROM changes "
-        "WHERE ns = :ns AND seq > :since AND seq <= :head"
-    )
+    sql = _FEED_SELECT + " WHERE c.ns = :ns AND c.seq > :since AND c.seq <= :head"
     if prefixed:
-        sql += " AND key >= :lower"
+        sql += " AND c.key >= :lower"
     if bounded:
-        sql += " AND key < :upper"
-    return sql + " ORDER BY seq LIMIT :limit"
+        sql += " AND c.key < :upper"
+    return sql + " ORDER BY c.seq LIMIT :limit"
 
 
 def _get_many(keys: Sequence[str]) -> tuple[str, dict[str, Any]]:

@@ -182,8 +182,9 @@ ChangeKind: TypeAlias = Literal["set", "append", "delete", "expire"]
 class ChangeRecord(NamedTuple):
     """One change as a store returns it (the value still JSON text).
 
-    ``raw`` is ``None`` for a delete or an expiry, and when the value was larger
-    than ``botwire.FEED_VALUE_MAX_BYTES`` (then ``omitted`` is true).
+    ``raw`` is ``None`` for a delete or an expiry, and when the value is not in the
+    feed (then ``omitted`` is true): larger than ``botwire.FEED_VALUE_MAX_BYTES``, or,
+    on SQLite, larger than ``FEED_VALUE_INLINE_BYTES`` and overwritten since.
     """
 
     seq: int
@@ -214,8 +215,11 @@ class Change(NamedTuple):
             the version it had).
         value: a set's new value; an append's appended items (a list); ``None``
             for a delete or an expiry, and when ``value_omitted``.
-        value_omitted: the value was larger than ``FEED_VALUE_MAX_BYTES`` and is not
-            in the feed: read the key (``memory.get(key)``) for it.
+        value_omitted: the value is not in the feed: read the key
+            (``memory.get(key)``) for it. Either it was larger than
+            ``FEED_VALUE_MAX_BYTES``, or (on SQLite, for a value over 128 bytes, which
+            is read from the key's row rather than copied) the key was written again
+            or deleted before this change was read.
     """
 
     seq: int

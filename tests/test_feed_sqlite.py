@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from botwire import ChangesExpiredError, Memory, SQLiteStore
-from botwire._sqlite_sql import MIGRATIONS
+from botwire._sqlite_sql import FEED_VALUE_INLINE_BYTES, MIGRATIONS
 
 
 def test_a_schema_2_file_gets_the_feed_and_keeps_its_data(tmp_path: Path) -> None:
@@ -31,6 +31,33 @@ def test_a_schema_2_file_gets_the_feed_and_keeps_its_data(tmp_path: Path) -> Non
     (change,) = memory.watch(since=0, timeout=0.1)
     assert (change.seq, change.key, change.version, change.value) == (1, "k", 4, "new")
     memory.store.close()
+
+
+def test_a_value_over_the_inline_size_is_read_from_the_key_while_it_is_current(
+    tmp_path: Path,
+) -> None:
+    store = SQLiteStore(tmp_path / "v.db")
+    memory = Memory("ns", store=store)
+    small, big = "s" * (FEED_VALUE_INLINE_BYTES - 2), "b" * (FEED_VALUE_INLINE_BYTES + 1)
+    memory.set("k", big)
+    memory.set("k", small)
+    memory.set("k", big + "!")
+    memory.set("other", big)
+    memory.set("k", {"n": big})
+    memory.delete("other")
+    got = [(c.key, c.version, c.value, c.value_omitted) for c in memory.watch(since=0, timeout=0.1)]
+    assert got == [
+        ("k", 1, None, True),  # overwritten since: read the key
+        ("k", 2, small, False),  # small values are copied into the change
+        ("k", 3, None, True),
+        ("other", 1, None, True),  # deleted since
+        ("k", 4, {"n": big}, False),  # still the key's value: read from its row
+        ("other", 1, None, False),  # the delete
+    ]
+    copied = store._conn().execute("SELECT count(*) FROM changes WHERE value IS NOT NULL")
+    assert copied.fetchone()[0] == 1  # only the small value was copied
+    assert memory.wait_for("k", until=lambda v: isinstance(v, dict), timeout=1) == {"n": big}
+    store.close()
 
 
 def test_retention_by_count_and_time_then_changes_expired(tmp_path: Path) -> None:
