@@ -181,6 +181,11 @@ async def test_edit_with_a_conflict_from_another_writer(browser: Any, open_serve
     with Memory("edit", url=open_server.url) as memory:
         memory.set("profile", {"name": "Ada", "style": "wordy"})
         page, problems = await open_page(browser, f"{open_server.url}/ui#ns=edit&key=profile")
+        # The If-Match conflict flow alone: with live updates on, the other writer's
+        # change could reach the page before Save (the live tests below cover that).
+        pause = page.get_by_label("Pause live updates")
+        await pause.check()
+        await expect(page.locator("#live-state")).to_have_text("Paused")
         await page.get_by_role("button", name="Edit").click()
         editor = page.get_by_label("Value (JSON; a string needs quotes)")
         await editor.fill('{"name": "Ada", "style": ')
