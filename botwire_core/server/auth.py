@@ -43,15 +43,12 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from botwire import _wire
 from botwire._errors import PermissionDeniedError, ValidationError
-from botwire._tokens import Access
 
 __all__ = [
     "ADMIN_PATH",
     "MIN_ADMIN_TOKEN_CHARS",
     "TokenAuth",
-    "batch_needs",
     "check_exposure",
     "is_loopback",
 ]
@@ -59,28 +56,6 @@ __all__ = [
 ADMIN_PATH = "/admin/tokens"
 MIN_ADMIN_TOKEN_CHARS = 16
 ACCESS_LOGGER = "botwire.access"  # the same logger as the app's access log
-
-
-# -- deciding what a request needs -------------------------------------------------
-
-
-def batch_needs(body: bytes) -> set[Access]:
-    """The rights a batch body needs: *read* for ``get`` ops, *write* for the rest.
-
-    A body that is not a well-formed list of operations needs *write* (the app
-    refuses it anyway; this only keeps the check on the safe side).
-    """
-    try:
-        data = _wire.loads(body)
-    except ValidationError:
-        return {"write"}
-    ops = data.get("ops") if isinstance(data, dict) else None
-    if not isinstance(ops, list):
-        return {"write"}
-    needs: set[Access] = set()
-    for op in ops:
-        needs.add("read" if isinstance(op, dict) and op.get("op") == "get" else "write")
-    return needs or {"read"}
 
 
 # -- browser rules (an open server reachable from a web page) ----------------------
