@@ -59,6 +59,8 @@ class Settings(BaseSettings):
         body_timeout: seconds a request body may take to arrive, whole (400 after).
         idle_timeout: seconds a connection may stay open without a request (a new
             connection that sends nothing, or one kept alive between requests).
+        header_timeout: seconds a request's line and headers may take to arrive, from
+            their first byte (then the connection is closed).
         max_header_bytes: largest request line plus headers (431 or closed above it).
         lock_timeout: seconds a SQLite write waits for another process's lock
             before it answers 503.
@@ -91,6 +93,7 @@ class Settings(BaseSettings):
     max_answer_bytes: int = Field(default=DEFAULT_MAX_ANSWER_BYTES, ge=1024)
     body_timeout: float = Field(default=30.0, gt=0)
     idle_timeout: int = Field(default=5, ge=1)
+    header_timeout: float = Field(default=10.0, gt=0)
     max_header_bytes: int = Field(default=64 * 1024, ge=4096)
     lock_timeout: float = Field(default=60.0, gt=0)
     log_level: Literal["debug", "info", "warning", "error"] = "info"

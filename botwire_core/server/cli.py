@@ -9,6 +9,7 @@ without the ``server`` extra.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 import sys
@@ -205,7 +206,7 @@ def serve(**flags: Any) -> None:
         server_header=False,
         lifespan="on",
         timeout_graceful_shutdown=GRACE_SECONDS,
-        http=_idle_timeout_protocol(),
+        http=_slow_client_protocol(settings.header_timeout),
         timeout_keep_alive=settings.idle_timeout,
         h11_max_incomplete_event_size=settings.max_header_bytes,
         proxy_headers=settings.forwarded_allow_ips is not None,
@@ -254,23 +255,56 @@ def _check_store(db: str | None) -> None:
         raise type(exc)(f"cannot reach the store --db {shown}: {redact(str(exc))}") from None
 
 
-def _idle_timeout_protocol() -> Any:
-    """uvicorn's h11 protocol, with the keep-alive timeout armed from the first byte.
+def _slow_client_protocol(header_timeout: float) -> Any:
+    """uvicorn's h11 protocol with two clocks uvicorn lacks.
 
-    uvicorn starts that timeout only after an answer, so a connection that never
-    sends a request would stay open for ever; here it is closed after
-    ``idle_timeout`` like one kept alive between requests.
+    - The keep-alive timeout is armed from the connection's start: uvicorn starts
+      it only after an answer, so a connection that never sends a request would
+      stay open for ever; here it is closed after ``idle_timeout`` like one kept
+      alive between requests.
+    - A request's line and headers must all arrive within ``header_timeout`` of
+      their first byte: uvicorn drops the idle clock at the first byte, so headers
+      trickled a byte at a time would hold the connection for ever.
     """
+    import h11
     from uvicorn.protocols.http.h11_impl import H11Protocol
 
-    class IdleTimeoutH11(H11Protocol):
+    class SlowClientH11(H11Protocol):
+        header_deadline: asyncio.TimerHandle | None = None
+
         def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
             self.timeout_keep_alive_task = self.loop.call_later(
                 self.timeout_keep_alive, self.timeout_keep_alive_handler
             )
 
-    return IdleTimeoutH11
+        def data_received(self, data: bytes) -> None:
+            if self.header_deadline is None and self.conn.their_state is h11.IDLE:
+                self.header_deadline = self.loop.call_later(header_timeout, self._headers_late)
+            super().data_received(data)
+            if self.conn.their_state is not h11.IDLE:  # the headers are in: a request began
+                self._stop_header_clock()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._stop_header_clock()
+            super().connection_lost(exc)
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            self._stop_header_clock()  # the next request's clock starts at its first byte
+
+        def _stop_header_clock(self) -> None:
+            if self.header_deadline is not None:
+                self.header_deadline.cancel()
+                self.header_deadline = None
+
+        def _headers_late(self) -> None:
+            self.header_deadline = None
+            if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+                self.logger.info("closed a connection whose headers took over %ss", header_timeout)
+                self.transport.close()
+
+    return SlowClientH11
 
 
 def _bind(host: str, port: int) -> socket.socket:

@@ -357,6 +357,46 @@ def test_idle_connections_are_closed_and_huge_headers_refused(tmp_path: Path) ->
         assert httpx.get(f"{proc.url}/healthz").status_code == 200
 
 
+def test_headers_trickled_a_byte_at_a_time_are_cut_at_the_header_timeout(
+    tmp_path: Path,
+) -> None:
+    env = {"BOTWIRE_HEADER_TIMEOUT": "1", "BOTWIRE_IDLE_TIMEOUT": "30"}
+    with launch_server(f"sqlite:///{tmp_path}/s.db", env=env) as proc, _connect(proc) as sock:
+        started = time.monotonic()
+        closed_after = None
+        for byte in b"GET /healthz HTTP/1.1\r\nhost: 127.0.0.1\r\nx-slow: " + b"a" * 40:
+            try:  # one byte per 0.2 s: never idle, 8 s for the whole head
+                sock.sendall(bytes([byte]))
+            except OSError:
+                closed_after = time.monotonic() - started
+                break
+            time.sleep(0.2)
+        if closed_after is None:
+            sock.settimeout(5)
+            assert _status(sock) == b""
+            closed_after = time.monotonic() - started
+        assert closed_after < 4, closed_after
+        assert httpx.get(f"{proc.url}/healthz").status_code == 200
+
+
+def test_the_header_timeout_restarts_for_each_request_on_a_kept_alive_connection(
+    tmp_path: Path,
+) -> None:
+    env = {"BOTWIRE_HEADER_TIMEOUT": "1", "BOTWIRE_IDLE_TIMEOUT": "30"}
+    with launch_server(f"sqlite:///{tmp_path}/s.db", env=env) as proc, _connect(proc) as sock:
+        for _ in range(3):  # each request's head comes in two parts, 0.6 s apart
+            sock.sendall(b"GET /healthz HTTP/1.1\r\n")
+            time.sleep(0.6)
+            sock.sendall(b"host: 127.0.0.1\r\n\r\n")
+            answer = b""
+            while b"}" not in answer:  # the head and the body may come in two reads
+                chunk = _status(sock)
+                assert chunk, answer
+                answer += chunk
+            assert answer.startswith(b"HTTP/1.1 200"), answer[:100]
+            time.sleep(0.6)
+
+
 def test_sigterm_stops_within_the_grace_period(tmp_path: Path) -> None:
     proc = launch_server(f"sqlite:///{tmp_path}/s.db")
     try:
