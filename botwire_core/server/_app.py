@@ -135,6 +135,15 @@ class Call:
         await self.server.guard.authorize(self, self.namespace, needs)
         self.authorized = True
 
+    async def may_read(self) -> bool:
+        """Whether the caller may read this call's namespace: answers that would tell
+        a write-only caller what is stored (whether a key existed) are not given."""
+        try:
+            await self.server.guard.authorize(self, self.namespace, ("read",))
+        except PermissionDeniedError:
+            return False
+        return True
+
     async def body(self, limit: int | None = None) -> bytes:
         settings = self.server.settings
         return await _requests.read_body(
@@ -256,6 +265,8 @@ async def put_value(call: Call) -> Answer:
     """Store any JSON value under a key; the answer carries the new version."""
     server, namespace, key = call.server, call.namespace, call.key
     if_version = _requests.condition(call.scope)
+    if if_version is not None:  # its answer (412 or not) tells what is stored: a read
+        await call.allow("write", "read")
     request_id = _requests.idempotency_key(call.scope)
     raw, ttl = await _off_loop(await call.body(), _parse_put(server.settings.max_value_bytes))
     reserved = await server.admit(namespace, 1, encoded_size(raw), key, call.principal)
@@ -268,9 +279,10 @@ async def put_value(call: Call) -> Answer:
 
 
 async def delete_value(call: Call) -> Answer:
-    """Delete a key (404 if it did not exist)."""
+    """Delete a key (404 if it did not exist; 200 either way for a caller that may
+    not read the namespace, which is not told whether the key existed)."""
     namespace, key = call.namespace, call.key
-    if not await call.server.run("delete", namespace, key):
+    if not await call.server.run("delete", namespace, key) and await call.may_read():
         raise NotFoundError(f"no key {key!r} in namespace {namespace!r}")
     call.server.quotas.forget(namespace)
     return Answer(200, _wire.delete_answer(namespace, key))
@@ -340,6 +352,8 @@ def batch_needs(ops: list[Op]) -> BatchNeeds:
     writes = [op for op in ops if isinstance(op, (SetOp, AppendOp, RestoreOp))]
     changes = bool(writes) or any(isinstance(op, DeleteOp) for op in ops)
     reads = len(ops) > len(writes) + sum(isinstance(op, DeleteOp) for op in ops) or not ops
+    # a conditional set's result (done or conflict) tells what is stored: a read too
+    reads = reads or any(isinstance(op, SetOp) and op.if_version is not None for op in ops)
     incoming = sum(
         encoded_size(op.raw)
         if isinstance(op, (SetOp, RestoreOp))
@@ -365,6 +379,11 @@ async def batch(call: Call) -> Answer:
         server.quotas.done(namespace, reserved)
     if needs.changes:
         server.quotas.forget(namespace)
+    if "read" not in needs.rights and not await call.may_read():
+        # a write-only caller is not told whether a deleted key existed
+        results = [
+            True if isinstance(op, DeleteOp) else r for op, r in zip(ops, results, strict=True)
+        ]
     size = _requests.answer_size(ops, results, server.settings.answer_cap)
     if size > OFF_LOOP_BYTES:
         return Answer(200, await asyncio.to_thread(_wire.batch_answer, ops, results))

@@ -561,3 +561,45 @@ def test_a_per_token_daily_write_quota_holds_over_all_its_namespaces(secure: Pro
     assert httpx.get(f"{secure.url}/memory/{prefix}-0/k", headers=auth).status_code == 200
     listed = httpx.get(f"{secure.url}/admin/tokens", headers={"authorization": f"Bearer {ADMIN}"})
     assert 3 in [t["writes_per_day"] for t in listed.json()["tokens"]]
+
+
+def _token(proc: Proc, namespaces: str, *rights: str) -> dict[str, str]:
+    made = httpx.post(
+        f"{proc.url}/admin/tokens",
+        json={
+            "namespaces": [namespaces],
+            **{right: True for right in rights},
+            **{r: False for r in ("read", "write") if r not in rights},
+        },  # fmt: skip
+        headers={"authorization": f"Bearer {ADMIN}"},
+    )
+    assert made.status_code in (200, 201), made.text
+    return {"authorization": f"Bearer {made.json()['token']}"}
+
+
+def test_a_write_only_token_learns_nothing_stored_from_its_answers(secure: Proc) -> None:
+    ns = "wo" + uuid.uuid4().hex[:8]
+    writer = _token(secure, ns, "write")
+    both = _token(secure, ns, "read", "write")
+    url = f"{secure.url}/memory/{ns}"
+    assert httpx.put(f"{url}/there", json={"value": 1}, headers=both).status_code == 200
+    # a delete answers alike whether or not the key existed
+    gone = httpx.delete(f"{url}/never", headers=writer)
+    assert gone.status_code == 200 and gone.json()["deleted"] is True
+    assert httpx.delete(f"{url}/there", headers=writer).status_code == 200
+    assert httpx.delete(f"{url}/never", headers=both).status_code == 404  # a reader is told
+    ops = {"ops": [{"op": "delete", "key": "never"}, {"op": "set", "key": "x", "value": 2}]}
+    answer = httpx.post(url, json=ops, headers=writer)
+    assert answer.status_code == 200 and answer.json()["results"][0]["deleted"] is True
+    answer = httpx.post(url, json={"ops": [{"op": "delete", "key": "never"}]}, headers=both)
+    assert answer.json()["results"][0]["deleted"] is False
+    # a conditional write compares with what is stored: it needs the read right
+    for headers in ({"if-match": '"1"'}, {"if-none-match": "*"}):
+        answer = _no_5xx(httpx.put(f"{url}/x", json={"value": 3}, headers={**writer, **headers}))
+        assert answer.status_code == 403 and "may not read" in answer.json()["detail"]
+    conditional = {"ops": [{"op": "set", "key": "x", "value": 3, "if_version": 1}]}
+    answer = httpx.post(url, json=conditional, headers=writer)
+    assert answer.status_code == 403 and "this batch needs it" in answer.json()["detail"]
+    assert httpx.post(url, json=conditional, headers=both).status_code == 200
+    answer = httpx.put(f"{url}/x", json={"value": 4}, headers={**both, "if-match": '"2"'})
+    assert answer.status_code == 200
