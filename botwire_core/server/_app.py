@@ -30,7 +30,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -51,7 +51,7 @@ from botwire._errors import (
 )
 from botwire._store import AsyncStore, Store
 from botwire._tokens import TokenRecord, is_reserved
-from botwire._types import AppendOp, DeleteOp, KeyPage, Op, RestoreOp, SetOp
+from botwire._types import AppendOp, DeleteOp, KeyPage, Op, OpResult, RestoreOp, SetOp
 from botwire.server import _feed, _requests, _runner, _shapes
 from botwire.server._limits import Quotas
 from botwire.server._observe import ACCESS_LOGGER, Metrics, log_request
@@ -135,15 +135,6 @@ class Call:
         await self.server.guard.authorize(self, self.namespace, needs)
         self.authorized = True
 
-    async def may_read(self) -> bool:
-        """Whether the caller may read this call's namespace: answers that would tell
-        a write-only caller what is stored (whether a key existed) are not given."""
-        try:
-            await self.server.guard.authorize(self, self.namespace, ("read",))
-        except PermissionDeniedError:
-            return False
-        return True
-
     async def body(self, limit: int | None = None) -> bytes:
         settings = self.server.settings
         return await _requests.read_body(
@@ -224,6 +215,21 @@ def _etag(version: int) -> list[tuple[bytes, bytes]]:
     return [(b"etag", _wire.etag(version).encode("ascii"))]
 
 
+async def may_read(call: Call, namespace: str) -> bool:
+    """Whether the caller may read ``namespace``: a write-only caller is not told what
+    is stored (whether a deleted key existed; see :func:`untold`)."""
+    try:
+        await call.server.guard.authorize(call, namespace, ("read",))
+    except PermissionDeniedError:
+        return False
+    return True
+
+
+def untold(ops: Sequence[Op], results: list[OpResult]) -> list[OpResult]:
+    """A batch's results as a caller that may not read sees them: every delete done."""
+    return [True if isinstance(op, DeleteOp) else r for op, r in zip(ops, results, strict=True)]
+
+
 async def _off_loop(body: bytes, parse: Callable[[bytes], Any]) -> Any:
     """Parse a body; a large one in a worker thread, so the loop keeps answering."""
     if len(body) > OFF_LOOP_BYTES:
@@ -282,7 +288,7 @@ async def delete_value(call: Call) -> Answer:
     """Delete a key (404 if it did not exist; 200 either way for a caller that may
     not read the namespace, which is not told whether the key existed)."""
     namespace, key = call.namespace, call.key
-    if not await call.server.run("delete", namespace, key) and await call.may_read():
+    if not await call.server.run("delete", namespace, key) and await may_read(call, namespace):
         raise NotFoundError(f"no key {key!r} in namespace {namespace!r}")
     call.server.quotas.forget(namespace)
     return Answer(200, _wire.delete_answer(namespace, key))
@@ -379,11 +385,8 @@ async def batch(call: Call) -> Answer:
         server.quotas.done(namespace, reserved)
     if needs.changes:
         server.quotas.forget(namespace)
-    if "read" not in needs.rights and not await call.may_read():
-        # a write-only caller is not told whether a deleted key existed
-        results = [
-            True if isinstance(op, DeleteOp) else r for op, r in zip(ops, results, strict=True)
-        ]
+    if "read" not in needs.rights and not await may_read(call, namespace):
+        results = untold(ops, results)
     size = _requests.answer_size(ops, results, server.settings.answer_cap)
     if size > OFF_LOOP_BYTES:
         return Answer(200, await asyncio.to_thread(_wire.batch_answer, ops, results))

@@ -33,7 +33,7 @@ from botwire._errors import PermissionDeniedError, UnavailableError
 from botwire._tokens import TokenRecord, is_reserved
 from botwire._types import AppendOp, Op, SetOp
 from botwire.server import _requests, _shapes
-from botwire.server._app import Answer, Call, Server, batch_needs
+from botwire.server._app import Answer, Call, Server, batch_needs, may_read, untold
 from botwire.server._routes import Route
 
 if TYPE_CHECKING:
@@ -110,7 +110,8 @@ class ServedStore:
         if_version: int | None = None,
         id: str | None = None,  # noqa: A002 - the protocol's name
     ) -> Any:
-        await self._allow(namespace, "write")
+        # a conditional write's outcome tells what is stored: it needs the read right
+        await self._allow(namespace, "write", *(() if if_version is None else ("read",)))
         op = SetOp(key, raw, ttl, if_version, id)
         return await self._write(
             namespace, 1, encoded_size(raw), key, lambda: self._server.runner().write(namespace, op)
@@ -120,7 +121,7 @@ class ServedStore:
         await self._allow(namespace, "write")
         deleted = bool(await self._server.run("delete", namespace, key))
         self._server.quotas.forget(namespace)
-        return deleted
+        return deleted or not await may_read(_current(), namespace)
 
     async def append(
         self,
@@ -169,6 +170,8 @@ class ServedStore:
         )
         if needs.changes:
             self._server.quotas.forget(namespace)
+        if "read" not in needs.rights and not await may_read(_current(), namespace):
+            return untold(listed, results)
         return results
 
     async def usage(self, namespace: str) -> Any:

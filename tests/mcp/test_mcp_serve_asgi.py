@@ -154,3 +154,30 @@ def test_allowed_hosts_are_the_servers_own_names() -> None:
     ]  # fmt: skip
     assert served.allowed_hosts("memory.internal") == ["memory.internal:*", "memory.internal"]
     assert served.allowed_hosts("0.0.0.0") is None  # names unknown: tokens protect it
+
+
+async def test_a_write_only_caller_learns_nothing_stored_through_the_tools(
+    tmp_path: Path,
+) -> None:
+    async def authorize(request: Any, namespace: str, access: str) -> None:
+        if namespace == "dropbox" and access == "read":
+            raise PermissionDeniedError("the hook says no to read on dropbox")
+
+    store = SQLiteStore(str(tmp_path / "drop.db"))
+    try:
+        store.set("dropbox", "there", '"kept"')
+        app = create_app(store, settings(), authorize=authorize)
+        async with running(app), client(app) as tools:
+            for key in ("never", "there"):  # alike whether or not the key existed
+                gone = await tools.memory_delete(key=key, namespace="dropbox")
+                assert gone["deleted"] is True, gone
+            await tools.memory_set(key="k", value=1, namespace="dropbox")
+            refused = await tools.error(
+                "memory_set", key="k", value=2, if_version=1, namespace="dropbox"
+            )
+            assert "the hook says no to read on dropbox" in refused, refused
+            gone = await tools.memory_delete(key="never", namespace="open")
+            assert gone["deleted"] is False  # a caller that may read is told
+        assert store.get("dropbox", "there") is None and store.get("dropbox", "k") is not None
+    finally:
+        store.close()
