@@ -266,7 +266,12 @@ async def mcp_lifespan(server: Server) -> AsyncIterator[None]:
     from botwire.mcp import create_server
     from botwire.mcp._compat import streamable_http_app
 
-    mcp = create_server(store=ServedStore(server), namespace=MCP_NAMESPACE, allow=["*"])
+    mcp = create_server(
+        store=ServedStore(server),
+        namespace=MCP_NAMESPACE,
+        allow=["*"],
+        tools=server.settings.mcp_tools,
+    )
     app = streamable_http_app(mcp, path=MCP_PATH, allowed_hosts=allowed_hosts(server.settings.host))
     state: _McpState = server.state.mcp
     async with mcp.session_manager.run():

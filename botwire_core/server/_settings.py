@@ -24,6 +24,9 @@ ENV_PREFIX = "BOTWIRE_"
 DEFAULT_NAMESPACE_BYTES = 50 * 1000 * 1000
 MIN_ADMIN_TOKEN_CHARS = 16
 DEFAULT_MAX_ANSWER_BYTES = 16 * 1024 * 1024
+MCP_TOOL_SETS = ("kv", "graph")
+"""``botwire.mcp.TOOL_SETS``, restated so settings load without the mcp package (a test
+keeps the two equal)."""
 
 
 class Settings(BaseSettings):
@@ -70,6 +73,9 @@ class Settings(BaseSettings):
             hand out a page to browse it).
         mcp: serve MCP's streamable HTTP at ``/mcp`` (``None``: when the ``mcp``
             package is installed, ``pip install "botwire[mcp]"``).
+        mcp_tools: the tool sets ``/mcp`` serves, comma-separated: ``kv`` (the
+            ``memory_*`` tools), ``graph`` (server-memory's knowledge-graph tools,
+            kept in the ``mcp`` namespace), or ``kv,graph``.
         max_watches: change-feed watches (long-polls and event streams) open at once;
             past it a watch is refused with 429 and ``Retry-After``.
         inline_store: kept for compatibility; store calls never run on the event loop.
@@ -101,6 +107,7 @@ class Settings(BaseSettings):
     inline_store: bool | None = None
     ui: bool | None = None
     mcp: bool | None = None
+    mcp_tools: str = "kv"
 
     def __init__(self, **values: Any) -> None:
         try:
@@ -117,6 +124,18 @@ class Settings(BaseSettings):
                 return None
             return text
         return value
+
+    @field_validator("mcp_tools")
+    @classmethod
+    def _mcp_tools(cls, value: str) -> str:
+        names = [name.strip() for name in value.split(",") if name.strip()]
+        unknown = [name for name in names if name not in MCP_TOOL_SETS]
+        if not names or unknown:
+            raise ValueError(
+                f"mcp_tools (BOTWIRE_MCP_TOOLS) must name one or more of "
+                f"{', '.join(MCP_TOOL_SETS)}, comma-separated; got {value!r}"
+            )
+        return ",".join(dict.fromkeys(names))
 
     @field_validator("db", "admin_token", mode="before")
     @classmethod

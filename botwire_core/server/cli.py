@@ -137,6 +137,12 @@ def _env(name: str) -> str:
     f"installed] {_env('mcp')}",
 )
 @click.option(
+    "--mcp-tools",
+    default=None,
+    help="Tool sets /mcp serves: kv, graph (the knowledge graph, in namespace mcp) or "
+    f"kv,graph [default: kv] {_env('mcp_tools')}",
+)
+@click.option(
     "--log-level",
     type=click.Choice(["debug", "info", "warning", "error"]),
     default=None,

@@ -181,3 +181,35 @@ async def test_a_write_only_caller_learns_nothing_stored_through_the_tools(
         assert store.get("dropbox", "there") is None and store.get("dropbox", "k") is not None
     finally:
         store.close()
+
+
+def test_the_settings_know_the_tool_sets_botwire_mcp_has() -> None:
+    from botwire.mcp._server import TOOL_SETS
+    from botwire.server._settings import MCP_TOOL_SETS
+
+    assert MCP_TOOL_SETS == TOOL_SETS
+    with pytest.raises(Exception, match="kv, graph"):
+        settings(mcp_tools="kv,vector")
+
+
+async def test_mcp_tools_graph_serves_the_knowledge_graph_in_the_mcp_namespace(
+    tmp_path: Path,
+) -> None:
+    from botwire.mcp._graph import entity_key
+
+    store = SQLiteStore(str(tmp_path / "graph.db"))
+    try:
+        app = create_app(store, settings(mcp_tools="kv,graph"))
+        async with running(app), client(app) as tools:
+            made = await tools.create_entities(
+                entities=[{"name": "Ada", "entityType": "person", "observations": ["math"]}]
+            )
+            assert made, made
+            await tools.add_observations(observations=[{"entityName": "Ada", "contents": ["code"]}])
+            graph = await tools.read_graph()
+            assert graph["entities"][0]["observations"] == ["math", "code"], graph
+            await tools.memory_set(key="note", value="kv tools too")
+        assert store.get("mcp", "note") is not None
+        assert store.get("mcp", entity_key("Ada")) is not None
+    finally:
+        store.close()
