@@ -9,8 +9,9 @@ accepts work, and a namespace prefix is a key prefix, so ``search`` and
 ``list_namespaces`` are one ordered key scan.
 
 ``search`` ignores ``query`` (there are no embeddings): it returns the items under
-the namespace prefix that match ``filter`` (equality, nested objects, and ``$eq``
-``$ne`` ``$gt`` ``$gte`` ``$lt`` ``$lte``), newest update first, with
+the namespace prefix that match ``filter`` (equality, nested objects, dotted keys
+such as ``"user.level"`` for nested fields, and ``$eq`` ``$ne`` ``$gt`` ``$gte``
+``$lt`` ``$lte``), newest update first, with
 ``score=None``. TTLs are LangGraph's minutes, stored as BotWire TTLs; a read with
 ``refresh_ttl`` rewrites the item to restart its clock (one extra write per read
 item that has a TTL).
@@ -116,6 +117,19 @@ def _compare(value: Any, wanted: Any) -> bool:
             and all(_compare(v, w) for v, w in zip(value, wanted, strict=False))
         )
     return bool(value == wanted)
+
+
+def _field(value: dict[str, Any], key: str) -> Any:
+    """The field a filter key names: the key itself, else a dotted path into nested
+    objects (``"user.level"``), as LangGraph's SQLite and PostgreSQL stores read it."""
+    if key in value or "." not in key:
+        return value.get(key)
+    current: Any = value
+    for part in key.split("."):
+        if not isinstance(current, dict) or part not in current:
+            return None
+        current = current[part]
+    return current
 
 
 def _operator(value: Any, op: str, arg: Any) -> bool:
@@ -320,7 +334,7 @@ class BotWireStore(BaseStore):
                 continue
             doc = decoded[1]
             if op.filter and not all(
-                _compare(doc["value"].get(k), v) for k, v in op.filter.items()
+                _compare(_field(doc["value"], k), v) for k, v in op.filter.items()
             ):
                 continue
             found.append((record, doc))

@@ -189,6 +189,23 @@ def test_search_returns_the_newest_first_and_pages(store: BotWireStore) -> None:
     assert first.created_at < first.updated_at  # an update keeps the creation time
 
 
+def test_dotted_filter_keys_reach_nested_fields(store: BotWireStore) -> None:
+    # LangGraph's SQLite and PostgreSQL stores read "a.b" as a path; a key that
+    # itself contains a dot still matches as it is
+    store.put(("docs",), "ada", {"user": {"level": 3, "name": "Ada"}, "v.2": True})
+    store.put(("docs",), "bob", {"user": {"level": 1}, "v": {"2": False}})
+
+    def keys(**filter: Any) -> list[str]:
+        return sorted(i.key for i in store.search(("docs",), filter=filter))
+
+    assert keys(**{"user.level": 3}) == ["ada"]
+    assert keys(**{"user.level": {"$gte": 1}}) == ["ada", "bob"]
+    assert keys(**{"user.name": "Ada", "user.level": {"$lt": 5}}) == ["ada"]
+    assert keys(**{"user.level.deeper": 3}) == []
+    assert keys(**{"v.2": True}) == ["ada"]
+    assert keys(**{"v.2": False}) == ["bob"]
+
+
 def test_store_survives_a_new_store_object(memory: botwire.Memory, url: str) -> None:
     BotWireStore(memory=memory).put(("users", "42"), "profile", {"name": "Ada"})
     with botwire.Memory(memory.namespace, url) as other:
