@@ -161,10 +161,10 @@ class Dialect(NamedTuple):
     feed_trim: str | None = None  # drop a namespace's changes up to :cut
     feed_trimmed: str | None = None  # and remember the cut in its head row
     # The namespace size quota (checked_plan); ``None``: the engine cannot check it.
-    quota_lock: str | None = None  # the feed head, locked until commit; None: feed_head
-    quota_counted: str | None = None  # the namespace's kept count: bytes, seq
-    quota_keys: Callable[[Sequence[str]], tuple[str, dict[str, Any]]] | None = None
-    quota_save: str | None = None  # keep the count: :bytes as of feed seq :seq
+    quota_lock: str | None = None  # lock the feed head until commit; None: already held
+    quota_start: str | None = None  # feed head, kept count (bytes, seq), :keys' bytes
+    quota_save: str | None = None  # keep the new count unless past :max_bytes (rowcount)
+    quota_keys: Callable[[Sequence[str]], Any] | None = None  # the :keys parameter
     purge_ids_counted: str | None = None  # before purge_ids: take their bytes off
 
 
@@ -471,35 +471,30 @@ def checked_plan(
 
     Atomic across processes: the feed head of the namespace is held (SQLite's write
     lock; PostgreSQL's head row lock) from the check to the commit. Cheap: the bytes
-    of the keys written are measured before and after (two indexed reads), and the
+    of the keys written are measured before and after (indexed reads), and the
     namespace's total is kept in a count that is exact as of a feed seq; a count
     another writer has moved past (a write without a limit) is taken again from
     the data, once.
     """
-    assert d.quota_counted is not None and d.quota_keys is not None
-    assert d.quota_save is not None and d.feed_head is not None
-    params = {"ns": ns, "now": now}
-    head = yield Query(d.quota_lock or d.feed_head, params, "one")
-    seq = int(head[0]) if head is not None else 0
-    counted = yield Query(d.quota_counted, params, "one")
-    if counted is not None and int(counted[1]) == seq:
-        total = int(counted[0])
+    assert d.quota_start is not None and d.quota_save is not None and d.quota_keys is not None
+    written = sorted({op.key for op in ops if not isinstance(op, GetOp)})
+    params = {"ns": ns, "now": now, "keys": d.quota_keys(written)}
+    if d.quota_lock is not None:
+        yield Query(d.quota_lock, params)
+    seq, counted, counted_seq, before = yield Query(d.quota_start, params, "one")
+    if counted is not None and counted_seq == seq:
+        total = int(counted)
     else:
         total = (yield from usage_plan(d, ns, now)).stored_bytes
-    sql, keys = d.quota_keys(sorted({op.key for op in ops if not isinstance(op, GetOp)}))
-    (before,) = yield Query(sql, dict(keys, ns=ns), "one")
     results = yield from batch_plan(d, ns, ops, now)
-    (after,) = yield Query(sql, dict(keys, ns=ns), "one")
-    grown = int(after) - int(before)
-    if grown > 0 and total + grown > max_bytes:
+    check = dict(params, total=total, before=int(before), max_bytes=max_bytes)
+    if (yield Query(d.quota_save, check, "rowcount")) != 1:  # not kept: past the limit
+        after = int((yield Query(d.quota_start, params, "one"))[3])
         raise QuotaExceededError(
-            f"namespace {ns!r} holds {total} bytes; this write of {grown} bytes would "
-            f"pass its limit of {max_bytes} bytes; delete keys to make room",
+            f"namespace {ns!r} holds {total} bytes; this write of {after - int(before)} "
+            f"bytes would pass its limit of {max_bytes} bytes; delete keys to make room",
             retry_after=FULL_RETRY_AFTER,
         )
-    head = yield Query(d.feed_head, params, "one")
-    seq = int(head[0]) if head is not None else 0
-    yield Query(d.quota_save, {"ns": ns, "bytes": total + grown, "seq": seq})
     return results
 
 

@@ -400,12 +400,21 @@ FROM botwire_entries e WHERE e.ns = %(ns)s AND {_LIVE}
 _QUOTA_LOCK_SQL = """
 INSERT INTO botwire_feed_heads AS h (ns, seq, trimmed) VALUES (%(ns)s, 0, 0)
 ON CONFLICT (ns) DO UPDATE SET seq = h.seq
-RETURNING h.seq, h.trimmed
 """
-_QUOTA_COUNTED_SQL = "SELECT bytes, seq FROM botwire_ns_bytes WHERE ns = %(ns)s"
-_QUOTA_KEYS_SQL = "SELECT " + _STORED.format(keys=" AND key = ANY(%(keys)s::text[])")
-_QUOTA_SAVE_SQL = """
-INSERT INTO botwire_ns_bytes AS n (ns, bytes, seq) VALUES (%(ns)s, %(bytes)s, %(seq)s)
+_HEAD = "(SELECT seq FROM botwire_feed_heads WHERE ns = %(ns)s)"
+_KEYS_STORED = _STORED.format(keys=" AND key = ANY(%(keys)s::text[])")
+# After the lock, as statements of their own: each reads a snapshot taken once the
+# lock is held, so it sees every write committed before.
+_QUOTA_START_SQL = f"""
+SELECT {_HEAD}, n.bytes, n.seq, {_KEYS_STORED}
+FROM (SELECT 1) one LEFT JOIN botwire_ns_bytes n ON n.ns = %(ns)s
+"""
+# Keep the new count unless it passes the limit (no row changed: refused).
+_QUOTA_SAVE_SQL = f"""
+INSERT INTO botwire_ns_bytes AS n (ns, bytes, seq)
+SELECT %(ns)s, %(total)s + a.after - %(before)s, {_HEAD}
+FROM (SELECT {_KEYS_STORED} AS after) a
+WHERE a.after <= %(before)s OR %(total)s + a.after - %(before)s <= %(max_bytes)s
 ON CONFLICT (ns) DO UPDATE SET bytes = excluded.bytes, seq = excluded.seq
 """
 
@@ -525,9 +534,9 @@ DIALECT = Dialect(
     list_keys=_list_keys,
     usage=_USAGE_SQL,
     quota_lock=_QUOTA_LOCK_SQL,
-    quota_counted=_QUOTA_COUNTED_SQL,
-    quota_keys=lambda keys: (_QUOTA_KEYS_SQL, {"keys": list(keys)}),
+    quota_start=_QUOTA_START_SQL,
     quota_save=_QUOTA_SAVE_SQL,
+    quota_keys=list,
     namespaces=_NAMESPACES_SQL,
     count_writes=_COUNT_WRITES_SQL,
     writes_on=_WRITES_ON_SQL,

@@ -295,15 +295,23 @@ SELECT count(*), coalesce(sum(bytes), 0), {_STORED.format(keys="")}
 FROM entries WHERE ns = :ns AND {_LIVE}
 """
 
-# The namespace size quota (botwire._plans.checked_plan). BEGIN IMMEDIATE already
-# holds the file's write lock: the feed head read by ``feed_head`` cannot move until
-# commit, so no lock statement is needed.
-_QUOTA_COUNTED_SQL = "SELECT bytes, seq FROM ns_bytes WHERE ns = :ns"
-_QUOTA_KEYS_SQL = "SELECT " + _STORED.format(
-    keys=" AND key IN (SELECT value FROM json_each(:keys))"
-)
-_QUOTA_SAVE_SQL = """
-INSERT INTO ns_bytes (ns, bytes, seq) VALUES (:ns, :bytes, :seq)
+# The namespace size quota (botwire._plans.checked_plan), two statements around the
+# writes. BEGIN IMMEDIATE already holds the file's write lock: nothing else writes
+# until commit, so no lock statement is needed. The feed head is _FEED_HEAD_SQL's
+# (the newest change is never trimmed away).
+_HEAD = "(SELECT coalesce(max(seq), 0) FROM changes WHERE ns = :ns)"
+_KEYS_STORED = _STORED.format(keys=" AND key IN (SELECT value FROM json_each(:keys))")
+_QUOTA_START_SQL = f"""
+SELECT {_HEAD}, (SELECT bytes FROM ns_bytes WHERE ns = :ns),
+    (SELECT seq FROM ns_bytes WHERE ns = :ns), {_KEYS_STORED}
+"""
+# Keep the new count unless it passes the limit (no row changed: refused).
+# (An INSERT, not a WITH: sqlite3 reports row counts of INSERT statements only. The
+# LIMIT keeps SQLite from flattening ``a``, which would read the keys' bytes 3 times.)
+_QUOTA_SAVE_SQL = f"""
+INSERT INTO ns_bytes (ns, bytes, seq)
+SELECT :ns, :total + a.after - :before, {_HEAD} FROM (SELECT {_KEYS_STORED} AS after LIMIT 1) a
+WHERE a.after <= :before OR :total + a.after - :before <= :max_bytes
 ON CONFLICT (ns) DO UPDATE SET bytes = excluded.bytes, seq = excluded.seq
 """
 # Before day-old ids are purged: take their bytes off the counts (same transaction).
@@ -446,9 +454,9 @@ DIALECT = Dialect(
     list_keys=_list_keys,
     usage=_USAGE_SQL,
     quota_lock=None,  # BEGIN IMMEDIATE: the transaction holds the write lock
-    quota_counted=_QUOTA_COUNTED_SQL,
-    quota_keys=lambda keys: (_QUOTA_KEYS_SQL, {"keys": json.dumps(list(keys))}),
+    quota_start=_QUOTA_START_SQL,
     quota_save=_QUOTA_SAVE_SQL,
+    quota_keys=lambda keys: json.dumps(list(keys)),
     purge_ids_counted=_PURGE_IDS_COUNTED_SQL,
     namespaces=_NAMESPACES_SQL,
     count_writes=_COUNT_WRITES_SQL,
