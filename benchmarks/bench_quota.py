@@ -12,12 +12,15 @@
 * **Recount**: a checked write after a write that did not keep the count (a process
   without a limit wrote) takes the namespace's bytes again from the data, once: its
   time for ``--keys`` keys.
-* With ``--postgres URL`` (or ``BOTWIRE_TEST_POSTGRES_URL``): the same on PostgreSQL.
+* With ``--postgres URL`` (or ``BOTWIRE_TEST_POSTGRES_URL``): the same on PostgreSQL
+  (and the server comparison below on it too, each tree in a fresh schema).
 * With ``--base-pythonpath DIR`` (a folder whose ``botwire`` is an older tree, e.g.
   ``git archive <commit>`` with ``botwire -> botwire_core``): the embedded
   ``Memory.set`` (no limit), this tree against that one, in CPU instructions per set
   under callgrind (load-independent; valgrind must be installed) and in sets/s
-  (interleaved subprocess rounds, best of each).
+  (interleaved subprocess rounds, best of each); and the server on SQLite (whose
+  default ``--max-namespace-bytes`` of 50 MB now runs every write through the
+  store's check): PUT/s at concurrency 1 and 16, both trees, interleaved rounds.
 """
 
 from __future__ import annotations
@@ -139,6 +142,100 @@ def embedded_against(base: str) -> None:
         print(f"  {name:<10}{rate:>12,.0f}/s  {rate / best['base']:.3f}x base")
 
 
+def _serve(
+    pythonpath: str | None, folder: Path, db: str | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOTWIRE_")}
+    env["BOTWIRE_HOME"] = str(folder / "home")
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
+    out = folder / "out.log"
+    db = db or f"sqlite:///{folder}/server.db"
+    with open(out, "wb") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "botwire.server", "--port", "0", "--db", db],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=folder,
+        )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        found = re.search(r"listening on (http://\S+)", out.read_text("utf-8", "replace"))
+        if found:
+            return proc, found.group(1)
+        time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError(out.read_text("utf-8", "replace"))
+
+
+async def _puts(url: str, n: int, concurrency: int) -> float:
+    import asyncio
+
+    import httpx
+
+    body = {"value": {"note": "x" * 180}}
+    async with httpx.AsyncClient(timeout=30) as client:
+        queue = iter(range(n))
+
+        async def worker() -> None:
+            for i in queue:
+                answer = await client.put(f"{url}/memory/bench/k{i % 1000}", json=body)
+                answer.raise_for_status()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return n / (time.perf_counter() - started)
+
+
+def _schema(url: str) -> tuple[str, Callable[[], None]]:
+    """A fresh PostgreSQL schema: its URL and how to drop it."""
+    import uuid
+
+    import psycopg
+
+    name = f"bench_quota_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{name}"')
+
+    def drop() -> None:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{name}" CASCADE')
+
+    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{name}", drop
+
+
+def server_against(base: str, postgres: str | None) -> None:
+    import asyncio
+
+    trees = {"this tree": None, "base": base}
+    engines = ["sqlite", *(["postgres"] if postgres else [])]
+    best = {(e, name, c): 0.0 for e in engines for name in trees for c in (1, 16)}
+    for _ in range(3):
+        for engine in engines:
+            for name, path in trees.items():
+                with tempfile.TemporaryDirectory() as folder:
+                    db, drop = (None, lambda: None) if engine == "sqlite" else _schema(postgres)
+                    proc, url = _serve(path, Path(folder), db)
+                    try:
+                        asyncio.run(_puts(url, 200, 4))  # warm up
+                        for c in (1, 16):
+                            rate = asyncio.run(_puts(url, 1500, c))
+                            best[engine, name, c] = max(best[engine, name, c], rate)
+                    finally:
+                        proc.terminate()
+                        proc.wait(10)
+                        drop()
+    print("Server, default limits (50 MB a namespace): PUT/s, best of 3 interleaved rounds")
+    for engine in engines:
+        for c in (1, 16):
+            ours, theirs = best[engine, "this tree", c], best[engine, "base", c]
+            print(
+                f"  {engine:<9} concurrency {c:<3} this tree {ours:>7,.0f}/s  "
+                f"base {theirs:>7,.0f}/s  {ours / theirs:.2f}x"
+            )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--keys", type=int, default=100_000)
@@ -159,6 +256,7 @@ def main() -> int:
             pg.close()
     if args.base_pythonpath:
         embedded_against(args.base_pythonpath)
+        server_against(args.base_pythonpath, args.postgres)
     return 0
 
 
