@@ -20,7 +20,13 @@ from typing import Any, Literal, NamedTuple, TypeVar
 
 from botwire._codec import decode, encode, encoded_size
 from botwire._cursors import decode_cursor, encode_cursor, prefix_upper_bound, split_list
-from botwire._errors import ChangesExpiredError, ConflictError, NotAListError, ValidationError
+from botwire._errors import (
+    ChangesExpiredError,
+    ConflictError,
+    NotAListError,
+    QuotaExceededError,
+    ValidationError,
+)
 from botwire._types import (
     AppendResult,
     ChangePage,
@@ -43,6 +49,7 @@ __all__ = [
     "append_plan",
     "batch_plan",
     "changes_plan",
+    "checked_plan",
     "count_writes_plan",
     "delete_plan",
     "get_many_plan",
@@ -74,6 +81,8 @@ FEED_RETENTION_CHANGES = 100_000
 """Default number of changes a namespace's feed keeps (``BOTWIRE_FEED_MAX_CHANGES``)."""
 FEED_PAGE = 1000
 """Most changes one read of the feed returns."""
+FULL_RETRY_AFTER = 60.0
+"""``retry_after`` of a full namespace: nothing frees space by itself, so a nominal wait."""
 
 Fetch = Literal["one", "all", "rowcount", "written", "none"]
 """What a driver sends back for a query.
@@ -151,6 +160,12 @@ class Dialect(NamedTuple):
     feed_first_kept: str | None = None  # the first change of a namespace at/after :before
     feed_trim: str | None = None  # drop a namespace's changes up to :cut
     feed_trimmed: str | None = None  # and remember the cut in its head row
+    # The namespace size quota (checked_plan); ``None``: the engine cannot check it.
+    quota_lock: str | None = None  # lock the feed head until commit; None: already held
+    quota_start: str | None = None  # feed head, kept count (bytes, seq), :keys' bytes
+    quota_save: str | None = None  # keep the new count unless past :max_bytes (rowcount)
+    quota_keys: Callable[[Sequence[str]], Any] | None = None  # the :keys parameter
+    purge_ids_counted: str | None = None  # before purge_ids: take their bytes off
 
 
 def _record(
@@ -439,9 +454,48 @@ def list_keys_plan(
 
 
 def usage_plan(d: Dialect, ns: str, now: float) -> Plan[Usage]:
-    """Live key count and stored bytes of a namespace."""
+    """Live key count, their values' bytes and the bytes stored (see ``Usage``)."""
     row = yield Query(d.usage, {"ns": ns, "now": now}, "one")
-    return Usage(int(row[0]), int(row[1]))
+    return Usage(int(row[0]), int(row[1]), int(row[2]))
+
+
+def checked_plan(
+    d: Dialect, ns: str, ops: Sequence[Op], now: float, max_bytes: int
+) -> Plan[list[OpResult]]:
+    """:func:`batch_plan` under a namespace size limit (run inside a write transaction).
+
+    The namespace's stored bytes (``Usage.stored_bytes``: keys, values, list items,
+    idempotency ids) after the batch must stay within ``max_bytes``, unless the batch
+    does not grow them (an overwrite as large as before, a delete): else
+    ``QuotaExceededError`` and the caller's transaction rolls the batch back.
+
+    Atomic across processes: the feed head of the namespace is held (SQLite's write
+    lock; PostgreSQL's head row lock) from the check to the commit. Cheap: the bytes
+    of the keys written are measured before and after (indexed reads), and the
+    namespace's total is kept in a count that is exact as of a feed seq; a count
+    another writer has moved past (a write without a limit) is taken again from
+    the data, once.
+    """
+    assert d.quota_start is not None and d.quota_save is not None and d.quota_keys is not None
+    written = sorted({op.key for op in ops if not isinstance(op, GetOp)})
+    params = {"ns": ns, "now": now, "keys": d.quota_keys(written)}
+    if d.quota_lock is not None:
+        yield Query(d.quota_lock, params)
+    seq, counted, counted_seq, before = yield Query(d.quota_start, params, "one")
+    if counted is not None and counted_seq == seq:
+        total = int(counted)
+    else:
+        total = (yield from usage_plan(d, ns, now)).stored_bytes
+    results = yield from batch_plan(d, ns, ops, now)
+    check = dict(params, total=total, before=int(before), max_bytes=max_bytes)
+    if (yield Query(d.quota_save, check, "rowcount")) != 1:  # not kept: past the limit
+        after = int((yield Query(d.quota_start, params, "one"))[3])
+        raise QuotaExceededError(
+            f"namespace {ns!r} holds {total} bytes; this write of {after - int(before)} "
+            f"bytes would pass its limit of {max_bytes} bytes; delete keys to make room",
+            retry_after=FULL_RETRY_AFTER,
+        )
+    return results
 
 
 def namespaces_plan(d: Dialect, now: float) -> Plan[list[str]]:
@@ -481,6 +535,8 @@ def purge_plan(
     a delete; run outside a transaction, every slice then commits on its own.
     """
     total = 0
+    if d.purge_ids_counted is not None:
+        yield Query(d.purge_ids_counted, {"before": now - ID_TTL})
     for sql, params in (
         (d.purge, {"now": now, "limit": _PURGE_SLICE}),
         (d.purge_ids, {"before": now - ID_TTL, "limit": _PURGE_SLICE}),

@@ -63,6 +63,7 @@ from botwire._plans import (
     append_plan,
     batch_plan,
     changes_plan,
+    checked_plan,
     count_writes_plan,
     delete_plan,
     get_plan,
@@ -401,6 +402,17 @@ class PostgresStore(_Base):
             return self._run(plan, transaction=True, idempotent=True)
         return self._write(plan, transaction=True)
 
+    def batch_within(self, namespace: str, ops: Sequence[Op], max_bytes: int) -> list[OpResult]:
+        """Run ``ops`` in one transaction unless ``namespace`` would then hold more
+        than ``max_bytes`` stored bytes (see :class:`~botwire._store.SizeLimit`).
+
+        Raises:
+            QuotaExceededError: the batch would pass ``max_bytes``; nothing was written.
+        """
+        return self._write(
+            lambda now: checked_plan(_D, namespace, ops, now, max_bytes), transaction=True
+        )
+
     def usage(self, namespace: str) -> Usage:
         """Return the live key count and stored bytes of ``namespace``."""
         return self._run(lambda now: usage_plan(_D, namespace, now), idempotent=True)
@@ -680,6 +692,14 @@ class AsyncPostgresStore(_Base):
         if is_read_only(ops):
             return await self._run(plan, transaction=True, idempotent=True)
         return await self._write(plan, transaction=True)
+
+    async def batch_within(
+        self, namespace: str, ops: Sequence[Op], max_bytes: int
+    ) -> list[OpResult]:
+        """Run ``ops`` within ``max_bytes`` (see :meth:`PostgresStore.batch_within`)."""
+        return await self._write(
+            lambda now: checked_plan(_D, namespace, ops, now, max_bytes), transaction=True
+        )
 
     async def usage(self, namespace: str) -> Usage:
         """Return the live key count and stored bytes of ``namespace``."""

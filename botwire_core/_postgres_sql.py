@@ -22,9 +22,19 @@ FEED_CHANNEL = "botwire_feed"
 namespace on it."""
 
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _ADVISORY_LOCK = 0x626F7477697265  # "botwire": serialises schema migrations
+
+# What a row stores, in bytes (the namespace size quota): a key's UTF-8 bytes plus its
+# value's (``bytes``: the encoded value, a list's items included); an idempotency id's
+# bytes plus its key's.
+_KEY_BYTES = "octet_length(key)"
+_ID_BYTES = f"{_KEY_BYTES} + octet_length(id)"
+_STORED = f"""(SELECT coalesce(sum({_KEY_BYTES} + bytes), 0) FROM botwire_entries
+        WHERE ns = %(ns)s{{keys}})
+    + (SELECT coalesce(sum({_ID_BYTES}), 0) FROM botwire_append_ids
+        WHERE ns = %(ns)s{{keys}})"""
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -167,6 +177,24 @@ _MIGRATIONS: dict[int, str] = {
     END $$;
     CREATE TRIGGER botwire_entries_feed AFTER INSERT OR UPDATE OR DELETE ON botwire_entries
         FOR EACH ROW EXECUTE FUNCTION botwire_feed();
+    """,
+    4: f"""
+    -- Bytes stored per namespace, what --max-namespace-bytes counts (see
+    -- botwire._plans.checked_plan): keys, values and idempotency ids. Kept by the
+    -- writes that check a limit, in their transaction, under the namespace's feed
+    -- head row lock; exact as of the feed seq ``seq``: a write that did not keep it
+    -- (no limit) moved the feed on, and the next checked write counts the namespace
+    -- again. Counted here for the data already stored.
+    CREATE TABLE botwire_ns_bytes (
+        ns TEXT COLLATE "C" PRIMARY KEY,
+        bytes BIGINT NOT NULL,
+        seq BIGINT NOT NULL
+    );
+    INSERT INTO botwire_ns_bytes (ns, bytes, seq)
+    SELECT t.ns, sum(t.b), coalesce((SELECT h.seq FROM botwire_feed_heads h WHERE h.ns = t.ns), 0)
+    FROM (SELECT ns, {_KEY_BYTES} + bytes AS b FROM botwire_entries
+          UNION ALL SELECT ns, {_ID_BYTES} FROM botwire_append_ids) t
+    GROUP BY t.ns;
     """,
 }
 
@@ -361,8 +389,33 @@ VALUES (%(ns)s, %(key)s, %(raw)s, FALSE, 0, %(bytes)s, %(version)s, %(created)s,
 """
 
 _USAGE_SQL = f"""
-SELECT count(*), coalesce(sum(e.bytes), 0) FROM botwire_entries e
-WHERE e.ns = %(ns)s AND {_LIVE}
+SELECT count(*), coalesce(sum(e.bytes), 0), {_STORED.format(keys="")}
+FROM botwire_entries e WHERE e.ns = %(ns)s AND {_LIVE}
+"""
+
+# The namespace size quota (botwire._plans.checked_plan). Every write to a namespace
+# updates its feed head row (the feed trigger), so locking that row first, until
+# commit, lets no other writer of the namespace commit between the check and the
+# write, in any process; a new namespace gets its row at seq 0 (as if absent).
+_QUOTA_LOCK_SQL = """
+INSERT INTO botwire_feed_heads AS h (ns, seq, trimmed) VALUES (%(ns)s, 0, 0)
+ON CONFLICT (ns) DO UPDATE SET seq = h.seq
+"""
+_HEAD = "(SELECT seq FROM botwire_feed_heads WHERE ns = %(ns)s)"
+_KEYS_STORED = _STORED.format(keys=" AND key = ANY(%(keys)s::text[])")
+# After the lock, as statements of their own: each reads a snapshot taken once the
+# lock is held, so it sees every write committed before.
+_QUOTA_START_SQL = f"""
+SELECT {_HEAD}, n.bytes, n.seq, {_KEYS_STORED}
+FROM (SELECT 1) one LEFT JOIN botwire_ns_bytes n ON n.ns = %(ns)s
+"""
+# Keep the new count unless it passes the limit (no row changed: refused).
+_QUOTA_SAVE_SQL = f"""
+INSERT INTO botwire_ns_bytes AS n (ns, bytes, seq)
+SELECT %(ns)s, %(total)s + a.after - %(before)s, {_HEAD}
+FROM (SELECT {_KEYS_STORED} AS after) a
+WHERE a.after <= %(before)s OR %(total)s + a.after - %(before)s <= %(max_bytes)s
+ON CONFLICT (ns) DO UPDATE SET bytes = excluded.bytes, seq = excluded.seq
 """
 
 _NAMESPACES_SQL = f"SELECT DISTINCT e.ns FROM botwire_entries e WHERE {_LIVE} ORDER BY e.ns"
@@ -376,10 +429,19 @@ DELETE FROM botwire_entries WHERE (ns, key) IN (
     WHERE expires_at IS NOT NULL AND expires_at <= %(now)s
     LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
 """
-_PURGE_IDS_SQL = """
-DELETE FROM botwire_append_ids WHERE (ns, key, id) IN (
-    SELECT ns, key, id FROM botwire_append_ids WHERE created_at < %(before)s
-    LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
+# Day-old ids go with their bytes off the namespace counts, in one statement; the
+# answer has a row per id deleted (the plan reads the row count).
+_PURGE_IDS_SQL = f"""
+WITH gone AS (
+    DELETE FROM botwire_append_ids WHERE (ns, key, id) IN (
+        SELECT ns, key, id FROM botwire_append_ids WHERE created_at < %(before)s
+        LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
+    RETURNING ns, {_ID_BYTES} AS b
+), counted AS (
+    UPDATE botwire_ns_bytes n SET bytes = n.bytes - g.b
+    FROM (SELECT ns, sum(b) AS b FROM gone GROUP BY ns) g WHERE n.ns = g.ns
+)
+SELECT 1 FROM gone
 """
 _PURGE_COUNTS_SQL = """
 DELETE FROM botwire_write_counts WHERE ns IN (
@@ -471,6 +533,10 @@ DIALECT = Dialect(
     append_fast=_APPEND_FAST_SQL,
     list_keys=_list_keys,
     usage=_USAGE_SQL,
+    quota_lock=_QUOTA_LOCK_SQL,
+    quota_start=_QUOTA_START_SQL,
+    quota_save=_QUOTA_SAVE_SQL,
+    quota_keys=list,
     namespaces=_NAMESPACES_SQL,
     count_writes=_COUNT_WRITES_SQL,
     writes_on=_WRITES_ON_SQL,

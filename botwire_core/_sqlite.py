@@ -33,6 +33,7 @@ from botwire._plans import (
     append_plan,
     batch_plan,
     changes_plan,
+    checked_plan,
     count_writes_plan,
     delete_plan,
     get_plan,
@@ -515,8 +516,17 @@ class SQLiteStore:
             return self._read(plan)
         return self._write(plan)
 
+    def batch_within(self, namespace: str, ops: Sequence[Op], max_bytes: int) -> list[OpResult]:
+        """Run ``ops`` in one transaction unless ``namespace`` would then hold more
+        than ``max_bytes`` stored bytes (see :class:`~botwire._store.SizeLimit`).
+
+        Raises:
+            QuotaExceededError: the batch would pass ``max_bytes``; nothing was written.
+        """
+        return self._write(lambda now: checked_plan(_D, namespace, ops, now, max_bytes))
+
     def usage(self, namespace: str) -> Usage:
-        """Return the live key count and stored bytes of ``namespace``."""
+        """Return ``namespace``'s live keys, their values' bytes and its stored bytes."""
         return self._run(lambda now: usage_plan(_D, namespace, now))
 
     def namespaces(self) -> list[str]:

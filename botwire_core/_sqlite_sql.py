@@ -9,6 +9,7 @@ lock: no row locks, no snapshot statement and no one-statement append are needed
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -16,7 +17,7 @@ from botwire._plans import FEED_VALUE_MAX_BYTES, Dialect, Query
 
 __all__ = ["DIALECT", "MIGRATIONS", "SCHEMA_VERSION", "SET_VALUE_SQL"]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 FEED_VALUE_INLINE_BYTES = 128
 """A set's value up to this size, encoded, is copied into its change record. A larger
@@ -33,6 +34,14 @@ _FEED_WRITTEN = f"""
             CASE WHEN new.bytes > {FEED_VALUE_INLINE_BYTES} OR new.is_list
                 THEN NULL ELSE new.raw END,
             new.bytes > {FEED_VALUE_MAX_BYTES} AND NOT new.is_list, new.updated_at);"""
+
+# What a row stores, in bytes (the namespace size quota): a key's UTF-8 bytes plus its
+# value's (``bytes``: the encoded value, a list's items included); an idempotency id's
+# bytes plus its key's.
+_KEY_BYTES = "length(CAST(key AS BLOB))"
+_ID_BYTES = f"{_KEY_BYTES} + length(CAST(id AS BLOB))"
+_STORED = f"""(SELECT coalesce(sum({_KEY_BYTES} + bytes), 0) FROM entries WHERE ns = :ns{{keys}})
+    + (SELECT coalesce(sum({_ID_BYTES}), 0) FROM append_ids WHERE ns = :ns{{keys}})"""
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -134,6 +143,24 @@ MIGRATIONS: dict[int, str] = {
                 THEN 'expire' ELSE 'delete' END,
             old.version, NULL, 0, (julianday('now') - 2440587.5) * 86400.0);
     END;
+    """,
+    4: f"""
+    -- Bytes stored per namespace, what --max-namespace-bytes counts (see
+    -- botwire._plans.checked_plan): keys, values and idempotency ids. Kept by the
+    -- writes that check a limit, in their transaction; exact as of the namespace's
+    -- feed seq ``seq``: a write that did not keep it (no limit) moved the feed on,
+    -- and the next checked write counts the namespace again. Counted here for the
+    -- data already stored.
+    CREATE TABLE ns_bytes (
+        ns TEXT PRIMARY KEY,
+        bytes INTEGER NOT NULL,
+        seq INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    INSERT INTO ns_bytes (ns, bytes, seq)
+    SELECT t.ns, sum(t.b), coalesce((SELECT max(c.seq) FROM changes c WHERE c.ns = t.ns), 0)
+    FROM (SELECT ns, {_KEY_BYTES} + bytes AS b FROM entries
+          UNION ALL SELECT ns, {_ID_BYTES} FROM append_ids) t
+    GROUP BY t.ns;
     """,
 }
 
@@ -263,7 +290,36 @@ RETURNING count
 
 _WRITES_ON_SQL = "SELECT count FROM write_counts WHERE ns = :ns AND day = :day"
 
-_USAGE_SQL = f"SELECT count(*), coalesce(sum(bytes), 0) FROM entries WHERE ns = :ns AND {_LIVE}"
+_USAGE_SQL = f"""
+SELECT count(*), coalesce(sum(bytes), 0), {_STORED.format(keys="")}
+FROM entries WHERE ns = :ns AND {_LIVE}
+"""
+
+# The namespace size quota (botwire._plans.checked_plan), two statements around the
+# writes. BEGIN IMMEDIATE already holds the file's write lock: nothing else writes
+# until commit, so no lock statement is needed. The feed head is _FEED_HEAD_SQL's
+# (the newest change is never trimmed away).
+_HEAD = "(SELECT coalesce(max(seq), 0) FROM changes WHERE ns = :ns)"
+_KEYS_STORED = _STORED.format(keys=" AND key IN (SELECT value FROM json_each(:keys))")
+_QUOTA_START_SQL = f"""
+SELECT {_HEAD}, (SELECT bytes FROM ns_bytes WHERE ns = :ns),
+    (SELECT seq FROM ns_bytes WHERE ns = :ns), {_KEYS_STORED}
+"""
+# Keep the new count unless it passes the limit (no row changed: refused).
+# (An INSERT, not a WITH: sqlite3 reports row counts of INSERT statements only. The
+# LIMIT keeps SQLite from flattening ``a``, which would read the keys' bytes 3 times.)
+_QUOTA_SAVE_SQL = f"""
+INSERT INTO ns_bytes (ns, bytes, seq)
+SELECT :ns, :total + a.after - :before, {_HEAD} FROM (SELECT {_KEYS_STORED} AS after LIMIT 1) a
+WHERE a.after <= :before OR :total + a.after - :before <= :max_bytes
+ON CONFLICT (ns) DO UPDATE SET bytes = excluded.bytes, seq = excluded.seq
+"""
+# Before day-old ids are purged: take their bytes off the counts (same transaction).
+_PURGE_IDS_COUNTED_SQL = f"""
+UPDATE ns_bytes SET bytes = bytes - (
+    SELECT coalesce(sum({_ID_BYTES}), 0) FROM append_ids a
+    WHERE a.ns = ns_bytes.ns AND a.created_at < :before)
+"""
 
 _NAMESPACES_SQL = f"SELECT DISTINCT ns FROM entries WHERE {_LIVE} ORDER BY ns"
 
@@ -397,6 +453,11 @@ DIALECT = Dialect(
     append_fast=None,  # an append is one short transaction already
     list_keys=_list_keys,
     usage=_USAGE_SQL,
+    quota_lock=None,  # BEGIN IMMEDIATE: the transaction holds the write lock
+    quota_start=_QUOTA_START_SQL,
+    quota_save=_QUOTA_SAVE_SQL,
+    quota_keys=lambda keys: json.dumps(list(keys)),
+    purge_ids_counted=_PURGE_IDS_COUNTED_SQL,
     namespaces=_NAMESPACES_SQL,
     count_writes=_COUNT_WRITES_SQL,
     writes_on=_WRITES_ON_SQL,

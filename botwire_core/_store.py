@@ -24,9 +24,11 @@ from botwire._types import (
 
 __all__ = [
     "AsyncFeed",
+    "AsyncSizeLimit",
     "AsyncStore",
     "AsyncWriteCounter",
     "Feed",
+    "SizeLimit",
     "Store",
     "ThreadedAsyncStore",
     "WriteCounter",
@@ -210,6 +212,39 @@ class AsyncWriteCounter(Protocol):
     ) -> int | None: ...
 
     async def writes_on(self, namespace: str, day: int) -> int: ...
+
+
+@runtime_checkable
+class SizeLimit(Protocol):
+    """An optional store capability: writes checked against a namespace size limit.
+
+    ``SQLiteStore``, ``PostgresStore`` and ``AsyncPostgresStore`` have it; the
+    server's ``--max-namespace-bytes`` quota uses it when its store has it. Check
+    with ``isinstance(store, SizeLimit)``.
+    """
+
+    def batch_within(self, namespace: str, ops: Sequence[Op], max_bytes: int) -> list[OpResult]:
+        """Run ``ops`` as :meth:`Store.batch` does, within ``max_bytes`` stored bytes.
+
+        The check and the writes are one transaction, atomic across processes:
+        of any number of concurrent callers, exactly as many are admitted as fit.
+        The size is :attr:`~botwire.Usage.stored_bytes` (keys, values, list items,
+        idempotency ids). A batch that does not grow the namespace always fits.
+
+        Raises:
+            QuotaExceededError: the namespace would hold more than ``max_bytes``;
+                nothing was written.
+        """
+        ...
+
+
+@runtime_checkable
+class AsyncSizeLimit(Protocol):
+    """The asynchronous twin of :class:`SizeLimit`: same method, awaited."""
+
+    async def batch_within(
+        self, namespace: str, ops: Sequence[Op], max_bytes: int
+    ) -> list[OpResult]: ...
 
 
 @runtime_checkable

@@ -90,10 +90,19 @@ class KeyPage(NamedTuple):
 
 
 class Usage(NamedTuple):
-    """How much of a namespace is used."""
+    """How much of a namespace is used.
+
+    ``keys``: live keys; ``bytes``: their values' bytes (encoded JSON, UTF-8);
+    ``stored_bytes``: everything the namespace stores, what the server's
+    ``--max-namespace-bytes`` counts: each key's bytes plus its value's (a list's
+    items included), plus each remembered idempotency id's bytes and its key's,
+    expired keys included until the sweep removes them (0: the store does not
+    count it).
+    """
 
     keys: int
     bytes: int
+    stored_bytes: int = 0
 
 
 class GetOp(NamedTuple):

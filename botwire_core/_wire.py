@@ -485,6 +485,7 @@ def usage_answer(
                 "namespace": namespace,
                 "keys": usage.keys,
                 "bytes": usage.bytes,
+                "stored_bytes": usage.stored_bytes,
                 "writes_today": writes_today,
                 "limits": dict(limits),
             }
@@ -684,7 +685,9 @@ def parse_keys_answer(body: bytes) -> KeyPage:
 def parse_usage_answer(body: bytes) -> Usage:
     """Read the answer of ``GET /namespaces/{ns}``."""
     return _shape(  # type: ignore[no-any-return]
-        lambda d: Usage(int(d["keys"]), int(d["bytes"])), body, "a usage report"
+        lambda d: Usage(int(d["keys"]), int(d["bytes"]), int(d.get("stored_bytes", 0))),
+        body,
+        "a usage report",
     )
 
 

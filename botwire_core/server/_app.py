@@ -443,7 +443,13 @@ async def list_namespaces(call: Call) -> Answer:
         used = await server.run("usage", name)
         writes = await server.quotas.writes_today(name)
         listed.append(
-            {"namespace": name, "keys": used.keys, "bytes": used.bytes, "writes_today": writes}
+            {
+                "namespace": name,
+                "keys": used.keys,
+                "bytes": used.bytes,
+                "stored_bytes": used.stored_bytes,
+                "writes_today": writes,
+            }
         )
     answer = {
         "namespaces": listed,
@@ -628,7 +634,9 @@ class Server:
         if self._runner is None:
             store = self._store if self._store is not None else _runner.open_store(self.settings)
             self._store = store
-            self._runner = _runner.Runner(store, self.metrics)
+            self._runner = _runner.Runner(
+                store, self.metrics, max_bytes=self.settings.max_namespace_bytes
+            )
         return self._runner
 
     @property
@@ -657,6 +665,8 @@ class Server:
             record = await self.run("get", namespace, key)
             return 0 if record is None else encoded_size(record.raw)
 
+        if self.runner().max_bytes is not None:
+            incoming = 0  # the store checks the size itself, exactly, in the write
         try:
             per_token = getattr(principal, "writes_per_day", None)
             if per_token is not None and writes:  # a token's own limit, over its namespaces

@@ -6,8 +6,14 @@ counts (:class:`~botwire._store.WriteCounter`: ``SQLiteStore``, ``PostgresStore`
 statement, so every server process on one database shares one exact count.
 Otherwise (no daily limit, or a store without the capability, such as an HTTP
 store or a third-party one) writes are counted in this process, and several
-processes each count their own share (documented in docs/server.md). Namespace
-sizes are always read from the store, so they hold across processes.
+processes each count their own share (documented in docs/server.md).
+
+The namespace size (``--max-namespace-bytes``) is checked by the store itself, in
+each write's transaction, when it can (:class:`~botwire._store.SizeLimit`: the
+server's runner passes the limit, see ``_runner.Runner``); then the server admits
+no size here. For another store, :meth:`Quotas.admit` keeps an estimate of each
+namespace's size (read from the store, plus writes admitted in this process),
+exact within one process only.
 """
 
 from __future__ import annotations

@@ -12,8 +12,9 @@ from typing import Any
 
 from botwire._errors import BotWireError
 from botwire._open import open_serving_store
-from botwire._store import AsyncStore, AsyncWriteCounter, Store, WriteCounter
-from botwire._types import AppendOp, GetOp, SetOp
+from botwire._plans import is_read_only
+from botwire._store import AsyncStore, AsyncWriteCounter, SizeLimit, Store, WriteCounter
+from botwire._types import AppendOp, DeleteOp, GetOp, SetOp
 from botwire.server._observe import Metrics
 from botwire.server._settings import Settings
 
@@ -52,15 +53,23 @@ class Runner:
       ``/healthz`` or reads.
     * Sets and appends go through :meth:`write`: those queued while the writer
       is busy commit together (group commit).
+    * With ``max_bytes`` and a store that checks sizes (``SizeLimit``), every
+      write (sets, appends, batches, deletes) runs as ``batch_within``: the store
+      checks the namespace's size in the write's own transaction.
     """
 
-    def __init__(self, store: Store | AsyncStore, metrics: Metrics) -> None:
+    def __init__(
+        self, store: Store | AsyncStore, metrics: Metrics, *, max_bytes: int | None = None
+    ) -> None:
         self.store = store
         self.kind: str = getattr(store, "kind", "store")
         self.is_async = inspect.iscoroutinefunction(getattr(store, "get", None))
         self.metrics = metrics
         self.counts_writes = isinstance(store, (WriteCounter, AsyncWriteCounter))
         """Whether the store keeps shared daily write counts (see :class:`StoreCounter`)."""
+        self.max_bytes = max_bytes if isinstance(store, SizeLimit) else None
+        """The namespace size limit the store checks on every write (``None``: it
+        does not; the server's own estimate is all there is)."""
         self._lock = threading.Lock()
         self._pending: dict[str, list[tuple[SetOp | AppendOp, Future[Any]]]] = {}
         self._flush_queued = False
@@ -80,6 +89,13 @@ class Runner:
         return self._writer
 
     async def __call__(self, op: str, *args: Any, **kwargs: Any) -> Any:
+        if self.max_bytes is not None:
+            if op == "delete":  # always fits; keeps the store's count of the namespace
+                ops = [DeleteOp(args[1])]
+                (deleted,) = await self("batch_within", args[0], ops, self.max_bytes)
+                return deleted
+            if op == "batch" and not is_read_only(args[1]):
+                return await self("batch_within", *args, self.max_bytes)
         fn = getattr(self.store, op)
         started = time.perf_counter()
         try:
@@ -99,6 +115,9 @@ class Runner:
         a value that is not a list) is re-run one write at a time, so every write
         gets its own result or error.
         """
+        if self.is_async and self.max_bytes is not None:
+            (result,) = await self("batch_within", namespace, [op], self.max_bytes)
+            return result
         if self.is_async:
             if isinstance(op, SetOp):
                 ids = {} if op.id is None else {"id": op.id}  # stores that predate set ids
@@ -118,6 +137,8 @@ class Runner:
 
     def _single(self, namespace: str, op: SetOp | AppendOp) -> Any:
         store: Any = self.store
+        if self.max_bytes is not None:
+            return store.batch_within(namespace, [op], self.max_bytes)[0]
         if isinstance(op, SetOp):
             if op.id is None:
                 return store.set(namespace, op.key, op.raw, ttl=op.ttl, if_version=op.if_version)
@@ -136,7 +157,12 @@ class Runner:
             results: list[Any] | None = None
             if len(items) > 1:
                 try:
-                    results = self.store.batch(namespace, [op for op, _ in items])  # type: ignore[assignment]
+                    ops = [op for op, _ in items]
+                    store: Any = self.store
+                    if self.max_bytes is not None:
+                        results = store.batch_within(namespace, ops, self.max_bytes)
+                    else:
+                        results = store.batch(namespace, ops)
                 except BotWireError:
                     results = None  # re-run one by one: each write gets its own answer
                 except Exception as exc:  # noqa: BLE001 - handed to every waiting request

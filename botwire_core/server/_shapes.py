@@ -267,7 +267,12 @@ class UsageAnswer(BaseModel):
 
     namespace: str
     keys: int
-    bytes: int
+    bytes: int = Field(description="The live keys' values: encoded JSON, UTF-8 bytes.")
+    stored_bytes: int = Field(
+        description="What --max-namespace-bytes counts: every key's bytes and its "
+        "value's, plus each remembered idempotency id's bytes and its key's (ids are "
+        "kept a day; expired keys count until swept)."
+    )
     writes_today: int = Field(
         description="Writes since midnight UTC. With a daily write limit on SQLite or "
         "PostgreSQL: counted in the database, by every server process sharing it; "
@@ -282,6 +287,7 @@ class NamespaceInfo(BaseModel):
     namespace: str
     keys: int
     bytes: int
+    stored_bytes: int
     writes_today: int
 
 

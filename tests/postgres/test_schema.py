@@ -24,6 +24,7 @@ TABLES = {
     "botwire_schema_version",
     "botwire_feed_heads",
     "botwire_changes",
+    "botwire_ns_bytes",
 }
 LOCK = 0x626F7477697265  # the advisory lock id the store takes while migrating
 
@@ -154,7 +155,7 @@ def test_a_schema_1_database_migrates_forward_and_keeps_its_data(schema_url: str
     store = PostgresStore(schema_url)
     try:
         assert _schema_state(schema_url) == (TABLES, [SCHEMA_VERSION])
-        assert SCHEMA_VERSION == 3
+        assert SCHEMA_VERSION == 4
         record = store.get("ns", "k")
         assert record is not None and (record.raw, record.version) == ('"kept"', 3)
         assert store.count_writes("ns", 2, limit=2, day=20_000) == 2

@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -493,32 +494,94 @@ async def test_readyz_answers_503_while_the_store_is_down() -> None:
     assert answer.status_code == 503 and "db.internal" not in answer.text
 
 
-# -- 7. the namespace size quota under concurrency (one process) ---------------------------
+# -- 7. the namespace size quota under concurrency (several processes) ---------------------
+
+QUOTA = 10_000
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def small_namespaces(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Proc]:
+) -> Iterator[list[Proc]]:
+    """Two server processes on one database (SQLite file or PostgreSQL), 10,000 bytes
+    a namespace: each keeps its own estimate, only the store sees both."""
     folder = tmp_path_factory.mktemp("hardening-quota")
-    with _launch(request, folder, "--max-namespace-bytes", "10000") as proc:
-        yield proc
+    args = ("--max-namespace-bytes", str(QUOTA))
+    with _launch(request, folder, *args) as first, _launch(request, folder, *args) as second:
+        yield [first, second]
 
 
-async def test_concurrent_writes_do_not_overshoot_the_namespace_size(
-    small_namespaces: Proc, ns: str
+async def test_concurrent_writes_through_two_processes_admit_exactly_what_fits(
+    small_namespaces: list[Proc], ns: str
 ) -> None:
     import asyncio
 
-    url = f"{small_namespaces.url}/memory/{ns}"
-    async with httpx.AsyncClient(timeout=30) as client:
+    # Each PUT stores a 4-byte key and a 1,996-byte value: 2,000 bytes, 5 fit exactly.
+    urls = [f"{p.url}/memory/{ns}" for p in small_namespaces]
+    async with httpx.AsyncClient(timeout=60) as client:
         answers = await asyncio.gather(
-            *(client.put(f"{url}/k{i}", json={"value": "x" * 1998}) for i in range(50))
+            *(client.put(f"{urls[i % 2]}/k{i:03d}", json={"value": "x" * 1994}) for i in range(60))
         )
-        statuses = sorted(a.status_code for a in answers)
+        statuses = [a.status_code for a in answers]
         assert set(statuses) <= {200, 429}, statuses
-        used = (await client.get(f"{small_namespaces.url}/namespaces/{ns}")).json()["bytes"]
-    assert used <= 10000, (used, statuses.count(200))
+        assert statuses.count(200) == 5, statuses
+        refused = next(a for a in answers if a.status_code == 429)
+        assert refused.json()["code"] == "quota_exceeded" and "10000 bytes" in refused.text
+        usage = (await client.get(f"{small_namespaces[1].url}/namespaces/{ns}")).json()
+    assert (usage["keys"], usage["stored_bytes"]) == (5, QUOTA), usage
+
+
+async def test_concurrent_batches_and_appends_through_two_processes_never_overshoot(
+    small_namespaces: list[Proc], ns: str
+) -> None:
+    import asyncio
+
+    urls = [f"{p.url}/memory/{ns}" for p in small_namespaces]
+
+    def write(i: int) -> Any:
+        url = urls[i % 2]
+        if i % 3 == 0:  # an append with an id: the id and its key count too
+            return client.post(f"{url}/log{i % 4}", json={"append": ["y" * 300], "id": f"i{i}"})
+        ops = [{"op": "set", "key": f"b{i}-{j}", "value": "z" * 290} for j in range(2)]
+        return client.post(url, json={"ops": ops})
+
+    async with httpx.AsyncClient(timeout=60) as client:
+        answers = await asyncio.gather(*(write(i) for i in range(60)))
+        statuses = [a.status_code for a in answers]
+        assert set(statuses) <= {200, 429}, statuses
+        usage = (await client.get(f"{urls[0].replace('/memory/', '/namespaces/')}")).json()
+    assert usage["stored_bytes"] <= QUOTA, usage
+    assert usage["stored_bytes"] > QUOTA - 650, usage  # not far under: the largest write
+
+
+def test_an_overwrite_near_the_limit_fits_and_a_delete_makes_room(
+    small_namespaces: list[Proc], ns: str
+) -> None:
+    first, second = (f"{p.url}/memory/{ns}" for p in small_namespaces)
+    assert httpx.put(f"{first}/a", json={"value": "x" * 9997}).status_code == 200  # 10,000
+    assert httpx.put(f"{second}/a", json={"value": "y" * 9997}).status_code == 200
+    assert httpx.put(f"{second}/b", json={"value": 1}).status_code == 429
+    assert httpx.put(f"{first}/a", json={"value": "short"}).status_code == 200
+    assert httpx.put(f"{second}/b", json={"value": 1}).status_code == 200
+    assert httpx.delete(f"{first}/a").status_code == 200
+    usage = httpx.get(f"{small_namespaces[0].url}/namespaces/{ns}").json()
+    assert (usage["keys"], usage["bytes"], usage["stored_bytes"]) == (1, 1, 2)
+
+
+def test_idempotency_ids_count_against_the_namespace_size(
+    small_namespaces: list[Proc], ns: str
+) -> None:
+    url = f"{small_namespaces[0].url}/memory/{ns}"
+    long_id = "i" * 100
+    for n in range(98):  # each retry-safe PUT keeps its id (with its key) for a day
+        headers = {"idempotency-key": f"{n:02d}{long_id[2:]}"}
+        assert httpx.put(f"{url}/k", json={"value": 0}, headers=headers).status_code == 200
+    assert httpx.get(f"{small_namespaces[1].url}/namespaces/{ns}").json()["stored_bytes"] == (
+        2 + 98 * 101
+    )
+    answer = httpx.put(f"{url}/k", json={"value": 1}, headers={"idempotency-key": "x" * 100})
+    assert answer.status_code == 429, answer.text
+    assert httpx.put(f"{url}/k", json={"value": 1}).status_code == 200  # no id: no growth
 
 
 def test_a_per_token_daily_write_quota_holds_over_all_its_namespaces(secure: Proc) -> None:

@@ -187,6 +187,7 @@ def test_usage_health_metrics(client: TestClient) -> None:
         "namespace": "ns",
         "keys": 1,
         "bytes": 5,
+        "stored_bytes": 6,  # the key's byte too
         "writes_today": 1,
         "limits": {
             "max_value_bytes": 1048576,

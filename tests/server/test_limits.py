@@ -87,19 +87,24 @@ def test_batch_over_the_quota_is_refused_whole(store: SQLiteStore) -> None:
 
 
 def test_namespace_size(store: SQLiteStore) -> None:
+    # What is stored counts: key + value, and each write's idempotency id (the HTTP
+    # client sends a 32-character one) with its key, for as long as it is kept.
+    per_id = 1 + 32
     with make_client(store, max_namespace_bytes=1000) as client:
         memory = memory_on(client)
-        memory.set("a", "x" * 500)
-        memory.set("a", "y" * 500)  # an overwrite does not count twice
+        memory.set("a", "x" * 500)  # 1 + 502 + 33 = 536
+        memory.set("a", "y" * 500)  # an overwrite counts its new id only: 569
         with pytest.raises(QuotaExceededError, match="limit of 1000 bytes") as info:
             memory.set("b", "x" * 600)
         assert info.value.retry_after == 60
         with pytest.raises(QuotaExceededError):
             memory.append("l", "x" * 600)
-        memory.set("b", "x" * 400)
-        assert memory.delete("a") is True
+        memory.set("b", "x" * 380)  # 1 + 382 + 33: 985
+        assert memory.delete("a") is True  # its value and both its ids go: 416
         memory.set("c", "x" * 500)  # room again after the delete
-        assert client.get("/namespaces/ns").json()["bytes"] == 904
+        usage = client.get("/namespaces/ns").json()
+        assert usage["bytes"] == 382 + 502  # the live values
+        assert usage["stored_bytes"] == 2 * (1 + per_id) + 382 + 502
         assert memory_on(client, "other").set("big", "x" * 900) == 1
 
 

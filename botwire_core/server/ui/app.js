@@ -103,6 +103,11 @@ function showAccess(access) {
 
 let nsCursor = null;
 
+/** The bytes to show: against a size limit, what the limit counts (keys, values, ids). */
+function counted(usage, limits) {
+  return limits.max_namespace_bytes && usage.stored_bytes !== undefined ? usage.stored_bytes : usage.bytes;
+}
+
 function showNamespaces(listing, append) {
   const list = $("ns-list");
   if (!append) list.replaceChildren();
@@ -113,7 +118,7 @@ function showNamespaces(listing, append) {
     const link = h("a", { href: `#ns=${encodeURIComponent(item.namespace)}`, class: "ns-link", "data-ns": item.namespace },
       h("span", { class: "ns-name" }, item.namespace),
       h("span", { class: "ns-usage" },
-        `${plural(item.keys, "key")} · ${bytes(item.bytes)}${room} · ${plural(item.writes_today, "write")} today${quota}`));
+        `${plural(item.keys, "key")} · ${bytes(counted(item, limits))}${room} · ${plural(item.writes_today, "write")} today${quota}`));
     list.append(h("li", {}, link));
   }
   if (!append && !listing.namespaces.length) {
@@ -200,7 +205,7 @@ async function showUsage() {
     const room = l.max_namespace_bytes ? ` of ${bytes(l.max_namespace_bytes)}` : "";
     const quota = l.writes_per_day ? ` of ${l.writes_per_day.toLocaleString("en")}` : " (no daily limit)";
     $("usage").textContent =
-      `${plural(u.keys, "key")} · ${bytes(u.bytes)}${room} · ${plural(u.writes_today, "write")} today${quota}`;
+      `${plural(u.keys, "key")} · ${bytes(counted(u, l))}${room} · ${plural(u.writes_today, "write")} today${quota}`;
   } catch (err) {
     failed(err);
   }
