@@ -8,7 +8,9 @@ is what LangGraph does for each superstep: one
 ``put`` of the new checkpoint (the message list is a new channel version; a step
 counter too) and one ``get_tuple`` of the thread's latest checkpoint. Compared:
 
-* ``BotWireSaver`` on the embedded SQLite file (and on PostgreSQL with a URL);
+* ``BotWireSaver`` on the embedded SQLite file (and on PostgreSQL with a URL), and
+  on the embedded file with its in-process cache of list items turned off
+  (``cache_bytes=0``: every read fetches and decodes the whole message list);
 * ``langgraph-checkpoint-sqlite``'s ``SqliteSaver`` on its own SQLite file;
 * ``langgraph-checkpoint-postgres``'s ``PostgresSaver``, when a PostgreSQL URL is
   given (``--postgres-url`` or ``$BOTWIRE_TEST_POSTGRES_URL``), in a throwaway schema.
@@ -99,10 +101,13 @@ class Thread:
 
 
 @contextmanager
-def botwire_saver(url: str) -> Iterator[tuple[BaseCheckpointSaver[Any], Callable[[], int]]]:
+def botwire_saver(
+    url: str, **options: Any
+) -> Iterator[tuple[BaseCheckpointSaver[Any], Callable[[], int]]]:
     with Memory(f"bench-{uuid.uuid4().hex[:8]}", url, max_value_bytes=None) as memory:
         try:
-            yield BotWireSaver(memory), lambda: memory.store.usage(memory.namespace).bytes
+            saver = BotWireSaver(memory, **options)
+            yield saver, lambda: memory.store.usage(memory.namespace).bytes
         finally:
             memory.delete_many(memory.list_keys())
 
@@ -199,6 +204,9 @@ def run(steps: int, marks: list[int], tmp: Path, postgres_url: str | None) -> in
 
     contenders: dict[str, Callable[[str], Any]] = {
         "BotWireSaver, embedded": lambda p: botwire_saver(f"sqlite:///{tmp / f'botwire-{p}.db'}"),
+        "BotWireSaver, no cache": lambda p: botwire_saver(
+            f"sqlite:///{tmp / f'botwire-nocache-{p}.db'}", cache_bytes=0
+        ),
         "SqliteSaver": lambda p: sqlite_saver(tmp / f"sqlite-saver-{p}.db"),
     }
     if postgres_url:
@@ -254,6 +262,8 @@ def run(steps: int, marks: list[int], tmp: Path, postgres_url: str | None) -> in
         f"  vs SqliteSaver at step {first}: {vs_first:6.2f}x  (<= 1.5x)  {verdict(vs_first <= 1.5)}"
     )
     print(f"  vs SqliteSaver at step {last}: {vs_last:6.2f}x  (< 1x)  {verdict(vs_last < 1)}")
+    uncached, _ = results["BotWireSaver, no cache"]
+    print(f"  (with its cache vs without at step {last}: {ours_t[last] / uncached[last]:.2f}x)")
     return 0
 
 

@@ -433,8 +433,10 @@ def _copied(value: Any) -> Any:
         return value
     atoms = _ATOMS  # below: atoms are shared without a call, the rest copied
     if kind is list:
-        return [v if type(v) in atoms else _copied(v) for v in value]
+        return [v if type(v) in atoms else _copied(v) for v in value] if value else []
     if kind is dict:
+        if not value:
+            return {}
         return {k: v if type(v) in atoms else _copied(v) for k, v in value.items()}
     if kind is tuple:
         return tuple(v if type(v) in atoms else _copied(v) for v in value)
@@ -444,7 +446,10 @@ def _copied(value: Any) -> Any:
         # What pydantic's own __deepcopy__ does, without copy.deepcopy's bookkeeping.
         cls: Any = kind
         new = cls.__new__(cls)
-        fields = {k: v if type(v) in atoms else _copied(v) for k, v in value.__dict__.items()}
+        fields = value.__dict__.copy()
+        for k, v in fields.items():
+            if type(v) not in atoms:
+                fields[k] = _copied(v)
         object.__setattr__(new, "__dict__", fields)
         extra = value.__pydantic_extra__
         object.__setattr__(new, "__pydantic_extra__", None if extra is None else _copied(extra))
@@ -493,12 +498,6 @@ class _LogCache:
         with self._lock:
             log = self._logs.get(key)
             return None if log is None else log.typed
-
-    def has(self, key: tuple[str, str, str, str], n: int) -> bool:
-        """Whether the first ``n`` items of a log are cached."""
-        with self._lock:
-            log = self._logs.get(key)
-            return log is not None and len(log.typed) >= n
 
     def extend(
         self, key: tuple[str, str, str, str], start: int, typed: Sequence[tuple[str, bytes]]
