@@ -81,19 +81,19 @@ A saver keeps the items of the list logs it has read or written (serialized as
 stored, and decoded), by ``(thread, checkpoint_ns, channel, log generation)``, in
 memory, least recently used out: at most ``cache_bytes`` of serialized items
 (default 8 MiB; LangChain messages take about 5 times that once decoded) and
-1,000 logs. A log generation only ever grows, and its items never change once
-written, so a cached item is never stale: a read still fetches the checkpoint
-from the store, which says how many items of which generation its value has
-(``[gen, n]``). When the cache has them, the log is not read and nothing is
-decoded; when another process has appended meanwhile, the log is read and only
-the new items are decoded. A value from the cache is a deep copy (pydantic
-models, containers and immutable scalars are copied directly; anything else is
-decoded again from its bytes), so changing what a read returned never changes
-the next read. ``put`` compares a new list with the cached items byte for byte
-instead of hashing it. Deleting, pruning or trimming a thread, or copying onto
-it, drops its logs from this process's cache; a thread deleted by another
-process or expired is simply not found in the store. ``cache_bytes=0`` turns the
-cache off.
+1,000 logs; a single list bigger than the bound is not cached. A log generation
+only ever grows, and its items never change once written, so a cached item is
+never stale: a read still fetches the checkpoint from the store, which says how
+many items of which generation its value has (``[gen, n]``). When the cache has
+them, the log is not read and nothing is decoded; when another process has
+appended meanwhile, the log is read and only the new items are decoded. A value
+from the cache is a deep copy (pydantic models, containers and immutable
+scalars are copied directly; anything else is decoded again from its bytes), so
+changing what a read returned never changes the next read. ``put`` compares a
+new list with the cached items byte for byte instead of hashing it. Deleting,
+pruning or trimming a thread, or copying onto it, drops its logs from this
+process's cache; a thread deleted by another process or expired is simply not
+found in the store. ``cache_bytes=0`` turns the cache off.
 
 Growth and expiry
 -----------------
