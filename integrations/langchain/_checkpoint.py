@@ -75,6 +75,26 @@ Consistency
   kept as siblings (a fork, as with every LangGraph saver) and the newer id is
   the thread's latest; nothing is merged or half-written.
 
+Cache
+-----
+A saver keeps the items of the list logs it has read or written (serialized as
+stored, and decoded), by ``(thread, checkpoint_ns, channel, log generation)``, in
+memory, least recently used out: at most ``cache_bytes`` of serialized items
+(default 8 MiB; LangChain messages take about 5 times that once decoded) and
+1,000 logs; a single list bigger than the bound is not cached. A log generation
+only ever grows, and its items never change once written, so a cached item is
+never stale: a read still fetches the checkpoint from the store, which says how
+many items of which generation its value has (``[gen, n]``). When the cache has
+them, the log is not read and nothing is decoded; when another process has
+appended meanwhile, the log is read and only the new items are decoded. A value
+from the cache is a deep copy (pydantic models, containers and immutable
+scalars are copied directly; anything else is decoded again from its bytes), so
+changing what a read returned never changes the next read. ``put`` compares a
+new list with the cached items byte for byte instead of hashing it. Deleting,
+pruning or trimming a thread, or copying onto it, drops its logs from this
+process's cache; a thread deleted by another process or expired is simply not
+found in the store. ``cache_bytes=0`` turns the cache off.
+
 Growth and expiry
 -----------------
 ``max_checkpoints_per_thread=n`` keeps the newest ``n`` checkpoints of each
@@ -98,14 +118,19 @@ from __future__ import annotations
 
 import base64
 import builtins
+import datetime
 import hashlib
 import json
 import random
 import re
+import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Generator, Iterable, Iterator, Sequence
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Generator, Iterable, Iterator, Sequence
+from decimal import Decimal
 from typing import Any, TypeVar
+from uuid import UUID
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
@@ -120,6 +145,8 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
 
 from botwire import (
     AppendOp,
@@ -135,7 +162,13 @@ from botwire import (
 )
 from botwire.langchain._twins import MemoryPair
 
-__all__ = ["DEFAULT_CHECKPOINT_NAMESPACE", "BotWireSaver", "id_to_rid", "rid_to_id"]
+__all__ = [
+    "DEFAULT_CACHE_BYTES",
+    "DEFAULT_CHECKPOINT_NAMESPACE",
+    "BotWireSaver",
+    "id_to_rid",
+    "rid_to_id",
+]
 
 DEFAULT_CHECKPOINT_NAMESPACE = "langgraph-checkpoints"
 """BotWire namespace the saver uses when given no ``memory=``."""
@@ -158,6 +191,9 @@ _MAX_KEY_BYTES = 512
 _LATEST = 64  # keys listed to find a thread's latest checkpoint and its writes
 _BATCH_BYTES = 1 << 20  # payload per batch when rewriting or copying a thread
 _CACHE = 20_000  # entries kept in each in-process cache before it is cleared
+_CACHE_LOGS = 1_000  # list logs kept by the decoded-items cache
+DEFAULT_CACHE_BYTES = 8 << 20
+"""Default bound of a saver's in-process cache of list items (serialized bytes)."""
 
 
 def _label(text: Any) -> str:
@@ -209,14 +245,13 @@ def _inline(value: Any) -> bool:
     return True
 
 
-def _digests(typed: list[tuple[str, bytes]]) -> list[str]:
-    """Rolling digests of a list's serialized items: ``[d0, d1, ..., dn]``."""
-    out = [""]
-    state = b""
+def _chain(digest: str, typed: Iterable[tuple[str, bytes]]) -> str:
+    """The rolling digest of a list's serialized items (a log head's ``"d"``): the
+    digest of the first items is ``digest``; ``typed`` are the next ones."""
+    state = bytes.fromhex(digest)
     for kind, data in typed:
         state = hashlib.blake2b(state + kind.encode() + b"\0" + data, digest_size=16).digest()
-        out.append(state.hex())
-    return out
+    return state.hex()
 
 
 def _msgpack_array(items: list[bytes]) -> bytes:
@@ -377,6 +412,158 @@ def _rewrite(key: str, raw: str, ttl: float | None) -> list[Any]:
     return [SetOp(key, raw, ttl)]
 
 
+# -- the in-process cache of list logs ---------------------------------------------------
+
+_ATOMS = frozenset(
+    {str, int, float, bool, type(None), bytes, complex, Decimal, UUID}
+    | {datetime.datetime, datetime.date, datetime.time, datetime.timedelta, datetime.timezone}
+)
+"""Immutable types a copy can share with the cached object."""
+
+
+class _Uncopyable(Exception):
+    """A value :func:`_copied` cannot copy without the serializer."""
+
+
+def _copied(value: Any) -> Any:
+    """A deep copy of a decoded value made of containers, immutable scalars and pydantic
+    models (what messages are made of); raises :class:`_Uncopyable` for anything else."""
+    kind = type(value)
+    if kind in _ATOMS:
+        return value
+    atoms = _ATOMS  # below: atoms are shared without a call, the rest copied
+    if kind is list:
+        return [v if type(v) in atoms else _copied(v) for v in value] if value else []
+    if kind is dict:
+        if not value:
+            return {}
+        return {k: v if type(v) in atoms else _copied(v) for k, v in value.items()}
+    if kind is tuple:
+        return tuple(v if type(v) in atoms else _copied(v) for v in value)
+    if kind is set:
+        return set(value)  # hashable items
+    if isinstance(value, BaseModel):
+        # What pydantic's own __deepcopy__ does, without copy.deepcopy's bookkeeping.
+        cls: Any = kind
+        new = cls.__new__(cls)
+        fields = value.__dict__.copy()
+        for k, v in fields.items():
+            if type(v) not in atoms:
+                fields[k] = _copied(v)
+        object.__setattr__(new, "__dict__", fields)
+        extra = value.__pydantic_extra__
+        object.__setattr__(new, "__pydantic_extra__", None if extra is None else _copied(extra))
+        object.__setattr__(new, "__pydantic_fields_set__", set(value.__pydantic_fields_set__))
+        private = getattr(value, "__pydantic_private__", None)
+        if private is not None:
+            private = {k: _copied(v) for k, v in private.items() if v is not PydanticUndefined}
+        object.__setattr__(new, "__pydantic_private__", private)
+        return new
+    raise _Uncopyable
+
+
+class _Log:
+    """What this process knows of one list log: its first items, serialized as stored,
+    and the first of them decoded (never handed out: readers get copies)."""
+
+    __slots__ = ("decoded", "size", "typed")
+
+    def __init__(self) -> None:
+        self.typed: list[tuple[str, bytes]] = []
+        self.decoded: list[Any] = []
+        self.size = 0
+
+
+class _LogCache:
+    """Items of list logs, by ``(thread, ns, channel, gen)``, least recently used out.
+
+    A log generation is append-only and its items never change once written (a new
+    value that is not an extension starts a new generation), so the first ``n``
+    items cached are the first ``n`` stored, whoever wrote them: a checkpoint read
+    from the store says how many of them its value has (``[gen, n]``). Bounded by
+    ``max_bytes`` of serialized items and ``_CACHE_LOGS`` logs.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.size = 0
+        self._logs: OrderedDict[tuple[str, str, str, str], _Log] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._logs)
+
+    def typed(self, key: tuple[str, str, str, str]) -> builtins.list[tuple[str, bytes]] | None:
+        """The serialized items cached for a log (read-only), or ``None``."""
+        with self._lock:
+            log = self._logs.get(key)
+            return None if log is None else log.typed
+
+    def extend(
+        self, key: tuple[str, str, str, str], start: int, typed: Sequence[tuple[str, bytes]]
+    ) -> None:
+        """Record that a log holds ``typed`` from position ``start`` on."""
+        if not self.max_bytes:
+            return
+        with self._lock:
+            log = self._logs.get(key)
+            if log is None:
+                if start != 0:
+                    return  # the items before start are unknown here
+                log = self._logs[key] = _Log()
+            have = len(log.typed)
+            if have < start or have >= start + len(typed):
+                return  # a gap (unknown items between), or nothing new
+            new = typed[have - start :]
+            log.typed.extend(new)
+            added = sum(len(kind) + len(data) for kind, data in new)
+            log.size += added
+            self.size += added
+            self._logs.move_to_end(key)
+            while self._logs and (self.size > self.max_bytes or len(self._logs) > _CACHE_LOGS):
+                _, old = self._logs.popitem(last=False)
+                self.size -= old.size
+
+    def values(
+        self,
+        key: tuple[str, str, str, str],
+        n: int,
+        load: Callable[[Sequence[tuple[str, bytes]]], builtins.list[Any]],
+    ) -> builtins.list[Any] | None:
+        """Fresh copies of a log's first ``n`` items (``None`` if not cached). ``load``
+        decodes serialized items; the copies share nothing mutable with the cache."""
+        with self._lock:
+            log = self._logs.get(key)
+            if log is None or len(log.typed) < n:
+                return None
+            self._logs.move_to_end(key)
+            have = len(log.decoded)
+            if have < n:
+                log.decoded.extend(load(log.typed[have:n]))
+            decoded = log.decoded[:n]
+            typed = log.typed[:n]
+        out = []
+        for i, item in enumerate(decoded):
+            try:
+                out.append(_copied(item))
+            except _Uncopyable:
+                (fresh,) = load([typed[i]])
+                out.append(fresh)
+        return out
+
+    def forget(self, thread: str, ns: str | None = None, channel: str | None = None) -> None:
+        """Drop the logs of a thread (of one namespace, of one channel)."""
+        with self._lock:
+            for key in [
+                k
+                for k in self._logs
+                if k[0] == thread
+                and (ns is None or k[1] == ns)
+                and (channel is None or k[2] == channel)
+            ]:
+                self.size -= self._logs.pop(key).size
+
+
 def _records(results: Iterable[Any]) -> dict[str, Record]:
     return {r.key: r for r in results if isinstance(r, Record)}
 
@@ -400,9 +587,11 @@ class BotWireSaver(BaseCheckpointSaver[str]):
         max_checkpoints_per_thread: keep only the newest ``n`` checkpoints of each
             thread namespace (trimmed after ``put``, in steps of ``n // 10``).
         thread_ttl: seconds after its last write at which a thread expires.
+        cache_bytes: bound of the in-process cache of list items (messages), in
+            serialized bytes; ``0`` turns it off (see "Cache" in the module docs).
 
     Raises:
-        ValidationError: a bad ``memory``, ``namespace``, limit or TTL.
+        ValidationError: a bad ``memory``, ``namespace``, limit, TTL or cache size.
     """
 
     def __init__(
@@ -414,6 +603,7 @@ class BotWireSaver(BaseCheckpointSaver[str]):
         serde: SerializerProtocol | None = None,
         max_checkpoints_per_thread: int | None = None,
         thread_ttl: float | None = None,
+        cache_bytes: int = DEFAULT_CACHE_BYTES,
     ) -> None:
         super().__init__(serde=serde)
         self._pair = MemoryPair(memory, namespace, url, type(self).__name__)
@@ -434,6 +624,10 @@ class BotWireSaver(BaseCheckpointSaver[str]):
             raise ValidationError(
                 f"thread_ttl must be a positive number of seconds or None, not {thread_ttl!r}"
             )
+        if isinstance(cache_bytes, bool) or not isinstance(cache_bytes, int) or cache_bytes < 0:
+            raise ValidationError(
+                f"cache_bytes must be an integer >= 0 (0: no cache), not {cache_bytes!r}"
+            )
         self.max_checkpoints_per_thread = max_checkpoints_per_thread
         self.thread_ttl = None if thread_ttl is None else float(thread_ttl)
         # Where list values live in their logs, learnt from this process's reads and
@@ -442,6 +636,8 @@ class BotWireSaver(BaseCheckpointSaver[str]):
         # costs a retry: every log write is guarded by the head's version.
         self._positions: dict[tuple[str, str, str, str], list[Any]] = {}
         self._heads: dict[tuple[str, str, str], tuple[str | None, int, str, int]] = {}
+        # The items of list logs, serialized and decoded (see "Cache" in the module docs).
+        self._logs = _LogCache(cache_bytes)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(namespace={self._pair.namespace!r})"
@@ -678,8 +874,15 @@ class BotWireSaver(BaseCheckpointSaver[str]):
         raise ConflictError(f"could not refresh the TTL of thread {keys.thread!r}")
 
     def _load(
-        self, keys: _Keys, ns: str, rid: str, doc: dict[str, Any], blobs: dict[str, Record]
+        self,
+        keys: _Keys,
+        ns: str,
+        doc: dict[str, Any],
+        blobs: dict[str, Record],
+        ready: dict[str, builtins.list[Any]],
     ) -> tuple[Checkpoint, CheckpointMetadata, str | None]:
+        """Decode a checkpoint from its document and the records read for it; ``ready``:
+        list values already taken from the cache."""
         checkpoint: Checkpoint = self.serde.loads_typed(_unpack(doc["cp"]))
         values: dict[str, Any] = dict(doc.get("vals") or {})
         logs: dict[str, list[Any]] = doc.get("logs") or {}
@@ -693,10 +896,13 @@ class BotWireSaver(BaseCheckpointSaver[str]):
         if len(self._positions) > _CACHE:
             self._positions.clear()
         for channel, (gen, n) in logs.items():
-            record = blobs.get(keys.log(ns, channel, gen))
-            if record is None:
-                continue
-            values[channel] = self._load_items(json.loads(record.raw)[:n])
+            if channel in ready:
+                values[channel] = ready[channel]
+            else:
+                record = blobs.get(keys.log(ns, channel, gen))
+                if record is None:
+                    continue
+                values[channel] = self._log_items(keys, ns, channel, gen, n, record)
             if channel in versions:
                 key = (keys.thread, ns, channel, str(versions[channel]))
                 self._positions[key] = [gen, n]
@@ -704,12 +910,29 @@ class BotWireSaver(BaseCheckpointSaver[str]):
         metadata: CheckpointMetadata = self.serde.loads_typed(_unpack(doc["md"]))
         return checkpoint, metadata, doc.get("parent")
 
-    def _load_items(self, items: builtins.list[builtins.list[str]]) -> builtins.list[Any]:
-        if type(self.serde) is JsonPlusSerializer and all(i[0] == "msgpack" for i in items):
+    def _log_items(
+        self, keys: _Keys, ns: str, channel: str, gen: str, n: int, record: Record
+    ) -> builtins.list[Any]:
+        """The first ``n`` items of a log read from the store; the cache learns the
+        items it did not have (decoding only those)."""
+        items = json.loads(record.raw)
+        if self._logs.max_bytes:
+            key = (keys.thread, ns, channel, gen)
+            known = self._logs.typed(key)
+            have = 0 if known is None else len(known)
+            self._logs.extend(key, have, [_unpack(item) for item in items[have:]])
+            cached = self._logs.values(key, n, self._load_typed)
+            if cached is not None:
+                return cached
+        return self._load_typed([_unpack(item) for item in items[:n]])
+
+    def _load_typed(self, typed: Sequence[tuple[str, bytes]]) -> builtins.list[Any]:
+        """Decode serialized items."""
+        if type(self.serde) is JsonPlusSerializer and all(kind == "msgpack" for kind, _ in typed):
             # One msgpack array instead of one call per item: the same objects, faster.
-            data = _msgpack_array([base64.b64decode(i[1]) for i in items])
+            data = _msgpack_array([data for _, data in typed])
             return builtins.list(self.serde.loads_typed(("msgpack", data)))
-        return [self.serde.loads_typed(_unpack(item)) for item in items]
+        return [self.serde.loads_typed(item) for item in typed]
 
     def _pending(self, records: Iterable[Record]) -> builtins.list[tuple[str, str, Any]]:
         rows = []
@@ -733,17 +956,28 @@ class BotWireSaver(BaseCheckpointSaver[str]):
             parts = _write_parts(key)
             if parts is not None and (parts[1], parts[2]) in wanted:
                 by_checkpoint.setdefault((parts[1], parts[2]), []).append(key)
-        blob_keys = [keys.blobs(ns) + ref for ns, _, doc in docs for ref in doc.get("blobs") or ()]
-        blob_keys += [
-            keys.log(ns, channel, position[0])
-            for ns, _, doc in docs
-            for channel, position in (doc.get("logs") or {}).items()
-        ]
+        blob_keys = []
+        ready: dict[tuple[str, str], dict[str, builtins.list[Any]]] = {}
+        for ns, rid, doc in docs:
+            logs = doc.get("logs") or {}
+            for ref in doc.get("blobs") or ():
+                if _unlabel(ref.split("/", 1)[0]) not in logs:  # a log's position record
+                    blob_keys.append(keys.blobs(ns) + ref)
+            for channel, (gen, n) in logs.items():
+                cached = None
+                if self._logs.max_bytes:
+                    cached = self._logs.values((keys.thread, ns, channel, gen), n, self._load_typed)
+                if cached is None:
+                    blob_keys.append(keys.log(ns, channel, gen))
+                else:
+                    ready.setdefault((ns, rid), {})[channel] = cached
         all_writes = [k for ks in by_checkpoint.values() for k in ks]
         records = yield from self._read(list(dict.fromkeys(blob_keys + all_writes)))
         out = []
         for ns, rid, doc in docs:
-            checkpoint, metadata, parent = self._load(keys, ns, rid, doc, records)
+            checkpoint, metadata, parent = self._load(
+                keys, ns, doc, records, ready.get((ns, rid), {})
+            )
             writes = [records[k] for k in by_checkpoint.get((ns, rid), ()) if k in records]
             out.append(
                 CheckpointTuple(
@@ -916,7 +1150,6 @@ class BotWireSaver(BaseCheckpointSaver[str]):
         if run_id is not None:
             ops.append(SetOp(keys.run_marker(str(run_id)), "null", ttl))
             ops.append(SetOp(keys.run_entry(str(run_id), ns, rid), "null", ttl))
-        digests = {ch: _digests(typed) for ch, typed in lists.items()}
         for _ in range(_ATTEMPTS):
             missing = [ch for ch in lists if (keys.thread, ns, ch) not in self._heads]
             heads = yield from self._read([keys.head(ns, ch) for ch in missing])
@@ -928,7 +1161,7 @@ class BotWireSaver(BaseCheckpointSaver[str]):
                     if head is not None and record is not None
                     else (None, 0, "", 0)
                 )
-            log_ops, moved = self._log_ops(keys, ns, lists, digests, ttl)
+            log_ops, moved = self._log_ops(keys, ns, lists, ttl)
             for ch, (gen, n, _, _) in moved.items():
                 doc["logs"][ch] = [gen, n]
                 record_key = blob_prefix + keys.blob_ref(ch, new_versions[ch])
@@ -943,6 +1176,7 @@ class BotWireSaver(BaseCheckpointSaver[str]):
                 self._heads.clear()
             for ch, head in moved.items():
                 self._heads[(keys.thread, ns, ch)] = head
+                self._logs.extend((keys.thread, ns, ch, str(head[0])), 0, lists[ch])
                 self._positions[(keys.thread, ns, ch, str(new_versions[ch]))] = [head[0], head[1]]
             break
         else:
@@ -991,13 +1225,12 @@ class BotWireSaver(BaseCheckpointSaver[str]):
         keys: _Keys,
         ns: str,
         lists: dict[str, builtins.list[tuple[str, bytes]]],
-        digests: dict[str, builtins.list[str]],
         ttl: float | None,
     ) -> tuple[builtins.list[Any], dict[str, tuple[str, int, str, int]]]:
         """Writes that put each new list value in its log, and the logs' new heads.
 
-        A value that extends what its log holds (the same items first, by digest)
-        appends only the new items; any other value starts a new log. Every write
+        A value that extends what its log holds (the same items first) appends only
+        the new items; any other value starts a new log. Every write
         is guarded by the head's version, so two writers cannot interleave items.
         """
         ops: list[Any] = []
@@ -1005,11 +1238,21 @@ class BotWireSaver(BaseCheckpointSaver[str]):
         for ch, typed in lists.items():
             gen, length, digest, head_version = self._heads[(keys.thread, ns, ch)]
             n = len(typed)
-            chain = digests[ch]
-            if gen is not None and length <= n and chain[length] == digest:
+            extends = False
+            if gen is not None and length <= n:
+                # The same items first? Compared byte for byte with the cached items, or
+                # (when this process does not have them) by the head's rolling digest.
+                known = self._logs.typed((keys.thread, ns, ch, gen))
+                if known is not None and len(known) >= length:
+                    extends = typed[:length] == known[:length]
+                else:
+                    extends = _chain("", typed[:length]) == digest
+            if extends:
+                assert gen is not None
                 if length < n:
                     raws = tuple(_dumps(_pack(item)) for item in typed[length:])
                     ops.append(AppendOp(keys.log(ns, ch, gen), raws, uuid.uuid4().hex))
+                digest = _chain(digest, typed[length:])
             else:
                 # A new log: an empty list, then its items in one append (the value size
                 # limit applies to each item, so a long conversation still fits).
@@ -1017,9 +1260,10 @@ class BotWireSaver(BaseCheckpointSaver[str]):
                 raws = tuple(_dumps(_pack(item)) for item in typed)
                 ops.append(SetOp(keys.log(ns, ch, gen), "[]", ttl))
                 ops.append(AppendOp(keys.log(ns, ch, gen), raws, uuid.uuid4().hex))
-            head = {"gen": gen, "n": n, "d": chain[n]}
+                digest = _chain("", typed)
+            head = {"gen": gen, "n": n, "d": digest}
             ops.append(SetOp(keys.head(ns, ch), _dumps(head), ttl, if_version=head_version))
-            moved[ch] = (gen, n, chain[n], head_version + 1)
+            moved[ch] = (gen, n, digest, head_version + 1)
         return ops, moved
 
     def _put_writes(
@@ -1068,6 +1312,7 @@ class BotWireSaver(BaseCheckpointSaver[str]):
 
     def _delete_thread(self, thread_id: str) -> Plan[None]:
         keys = _Keys(thread_id)
+        self._logs.forget(keys.thread)
         thread_keys = yield ("list", keys.root, None)
         runs = [k[len(keys.root) + 2 :] for k in thread_keys if k.startswith(keys.root + "r/")]
         index = []
@@ -1107,6 +1352,7 @@ class BotWireSaver(BaseCheckpointSaver[str]):
                 _, channel, gen = ref.split("\x00")
                 doomed += [keys.log(ns, channel, gen), keys.head(ns, channel)]
                 self._heads.pop((keys.thread, ns, channel), None)
+                self._logs.forget(keys.thread, ns, channel)
             else:
                 doomed.append(keys.blobs(ns) + ref)
         yield from self._delete(doomed)
@@ -1176,6 +1422,7 @@ class BotWireSaver(BaseCheckpointSaver[str]):
         source, target = _Keys(source_thread_id), _Keys(target_thread_id)
         if source.root == target.root:
             return
+        self._logs.forget(target.thread)
         source_keys = [k for k in (yield ("list", source.root, None)) if k != source.lease]
         records = yield from self._read(source_keys)
         if not records:

@@ -6,11 +6,15 @@ from __future__ import annotations
 import asyncio
 import base64
 import builtins
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,8 +35,8 @@ from langgraph.checkpoint.conformance.test_utils import (
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
 import botwire
-from botwire.langchain import BotWireSaver
-from botwire.langchain._checkpoint import id_to_rid, rid_to_id
+from botwire.langchain import BotWireSaver, _checkpoint
+from botwire.langchain._checkpoint import DEFAULT_CACHE_BYTES, id_to_rid, rid_to_id
 
 ERROR, INTERRUPT = "__error__", "__interrupt__"  # langgraph keeps these private
 
@@ -532,3 +536,202 @@ def test_a_checkpoint_with_many_pending_writes_reads_them_all(saver: BotWireSave
     assert [w[2] for w in tup.pending_writes or []] == list(range(100))
     tup = saver.get_tuple(older)
     assert tup is not None and tup.pending_writes == [("task", "old", 0)]
+
+
+# -- the in-process cache of list items ------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def chat(n: int, prefix: str = "m") -> list[Any]:
+    return [
+        HumanMessage(f"{prefix}{i}", id=f"{prefix}{i}", additional_kwargs={"tags": ["a"]})
+        for i in range(n)
+    ]
+
+
+@dataclass
+class Note:
+    text: str
+    tags: list[str]
+
+
+class LoadCounting(JsonPlusSerializer):
+    def __init__(self) -> None:
+        super().__init__()
+        self.loaded = 0
+
+    def loads_typed(self, data: tuple[str, bytes]) -> Any:
+        self.loaded += 1
+        return super().loads_typed(data)
+
+
+@pytest.mark.parametrize("cache_bytes", [DEFAULT_CACHE_BYTES, 0])
+def test_changing_what_a_read_returned_does_not_change_the_next_read(
+    memory: botwire.Memory, cache_bytes: int
+) -> None:
+    saver = BotWireSaver(memory, cache_bytes=cache_bytes)
+    items = [
+        *chat(4),
+        AIMessage("", id="ai", tool_calls=[{"name": "f", "args": {"q": [1]}, "id": "c1"}]),
+    ]
+    notes = [Note(f"n{i}", ["x"]) for i in range(4)]  # not a message: copied by the serializer
+    config = put(saver, "t", {"messages": items, "notes": notes})
+    expected = {"messages": chat(4), "notes": [Note(f"n{i}", ["x"]) for i in range(4)]}
+    expected["messages"].append(items[-1].model_copy(deep=True))
+    items[0].content = "changed by the caller after put"
+    for _ in range(3):  # the first read fills the cache, the next ones are served from it
+        for tup in [saver.get_tuple(config), *saver.list(generate_config("t"))]:
+            assert tup is not None
+            values = tup.checkpoint["channel_values"]
+            assert values == expected
+            got, got_notes = values["messages"], values["notes"]
+            got[0].content = "changed"
+            got[1].additional_kwargs["tags"].append("b")
+            got[-1].tool_calls[0]["args"]["q"].append(2)
+            got[2] = HumanMessage("replaced")
+            got.append(HumanMessage("extra"))
+            got_notes[0].tags.append("y")
+            got_notes[1].text = "changed"
+
+
+def test_a_cached_thread_reads_without_decoding_its_messages_again(memory: botwire.Memory) -> None:
+    serde = LoadCounting()
+    saver = BotWireSaver(memory, serde=serde)
+    items = chat(50)
+    config = grow(saver, "t", items)
+    assert messages_at(saver, config) == items
+    before = serde.loaded
+    for _ in range(5):
+        assert messages_at(saver, config) == items
+    assert serde.loaded - before == 5 * 2  # the checkpoint and its metadata, not the messages
+    # A new saver (another process) decodes them once, then has them too.
+    other = BotWireSaver(memory, serde=serde)
+    before = serde.loaded
+    assert messages_at(other, config) == items
+    assert messages_at(other, config) == items
+    assert serde.loaded - before == 2 * 2 + 50  # plus the 50 messages, once
+
+
+def other_process(url: str, namespace: str, action: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.langchain.test_checkpoint", url, namespace, action],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def act(url: str, namespace: str, action: str) -> None:
+    """What :func:`other_process` runs, in the other process."""
+    with botwire.Memory(namespace, url) as memory:
+        saver = BotWireSaver(memory)
+        latest = generate_config("t")
+        tup = saver.get_tuple(latest)
+        if action == "extend" and tup:  # two more messages, appended to the same log
+            items = messages_at(saver, latest)
+            grow(saver, "t", [*items, *chat(2, "other")], tup.config)
+        elif action == "edit" and tup:  # the first message edited: a new log
+            items = messages_at(saver, latest)
+            items[0] = HumanMessage("edited", id=items[0].id)
+            grow(saver, "t", items, tup.config)
+        elif action == "recreate":
+            saver.delete_thread("t")
+            grow(saver, "t", chat(5, "fresh"))
+
+
+def test_another_process_writing_the_thread_is_seen_at_once(url: str, namespace: str) -> None:
+    with botwire.Memory(namespace, url) as memory:
+        saver = BotWireSaver(memory)
+        first = grow(saver, "t", chat(8))
+        assert messages_at(saver, first) == chat(8)  # cached now
+
+        other_process(url, namespace, "extend")
+        assert len(memory.list_keys("t/t/l/")) == 1  # the other process appended to the log
+        seen = messages_at(saver, generate_config("t"))
+        assert seen == [*chat(8), *chat(2, "other")]
+        assert messages_at(saver, first) == chat(8)
+        # This process goes on from there: its put appends to the same log.
+        latest = generate_config("t")
+        mine = [*seen, AIMessage("mine", id="mine")]
+        config = grow(saver, "t", mine, saver.get_tuple(latest).config)  # type: ignore[union-attr]
+        assert len(memory.list_keys("t/t/l/")) == 1
+        assert messages_at(saver, config) == mine
+
+        other_process(url, namespace, "edit")
+        assert messages_at(saver, latest) == [HumanMessage("edited", id="m0"), *mine[1:]]
+        assert messages_at(saver, config) == mine
+
+        other_process(url, namespace, "recreate")
+        assert messages_at(saver, generate_config("t")) == chat(5, "fresh")
+        assert saver.get_tuple(first) is None
+
+
+def test_deleted_pruned_and_copied_threads_are_read_from_the_store(saver: BotWireSaver) -> None:
+    first = grow(saver, "t", chat(6))
+    assert messages_at(saver, first) == chat(6)
+    saver.delete_thread("t")
+    assert saver.get_tuple(first) is None
+    assert saver.get_tuple(generate_config("t")) is None
+    again = grow(saver, "t", chat(4, "again"))
+    assert messages_at(saver, again) == chat(4, "again")
+    fork = grow(saver, "t", chat(5, "fork"), again)
+    saver.prune(["t"])  # keeps the fork, drops the log only the first value used
+    assert saver.get_tuple(again) is None
+    assert messages_at(saver, generate_config("t")) == chat(5, "fork")
+    assert messages_at(saver, fork) == chat(5, "fork")
+    saver.copy_thread("t", "copy")
+    assert messages_at(saver, generate_config("copy")) == chat(5, "fork")
+    saver.delete_for_runs([])
+    saver.prune(["copy"], strategy="delete")
+    assert saver.get_tuple(generate_config("copy")) is None
+
+
+def test_the_cache_is_bounded_in_bytes_and_logs(
+    memory: botwire.Memory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_checkpoint, "_CACHE_LOGS", 3)
+    saver = BotWireSaver(memory, cache_bytes=5_000)
+    threads = {f"t{t}": [f"thread {t} item {i} " * 10 for i in range(10)] for t in range(6)}
+    for thread, items in threads.items():
+        assert messages_at(saver, grow(saver, thread, items)) == items
+        assert 0 < saver._logs.size <= 5_000 and 0 < len(saver._logs) <= 3
+    big = [f"big {i} " * 100 for i in range(20)]  # more than the whole cache
+    assert messages_at(saver, grow(saver, "big", big)) == big
+    assert saver._logs.size <= 5_000
+    for thread, items in threads.items():
+        assert messages_at(saver, generate_config(thread)) == items
+    with pytest.raises(botwire.ValidationError, match="cache_bytes"):
+        BotWireSaver(memory, cache_bytes=-1)
+
+
+def test_one_saver_shared_by_threads_reads_and_writes_consistently(saver: BotWireSaver) -> None:
+    errors: list[BaseException] = []
+
+    def run(worker: int) -> None:
+        try:
+            items: list[Any] = []
+            config = None
+            for step in range(12):
+                items = [*items, HumanMessage(f"{worker}:{step}", id=f"{worker}:{step}")]
+                config = grow(saver, f"w{worker}", items, config)
+                assert messages_at(saver, config) == items
+                other = saver.get_tuple(generate_config(f"w{(worker + 1) % 4}"))
+                if other is not None:
+                    got = [m.content for m in other.checkpoint["channel_values"]["messages"]]
+                    assert got == [f"{(worker + 1) % 4}:{i}" for i in range(len(got))]
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    workers = [threading.Thread(target=run, args=(w,)) for w in range(4)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(120)
+    assert not errors
+
+
+if __name__ == "__main__":
+    act(*sys.argv[1:4])
