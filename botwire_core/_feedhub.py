@@ -218,8 +218,8 @@ class FeedHub:
 class FeedHubs:
     """A store's hubs, one per namespace watched lately (at most :data:`HUBS`)."""
 
-    def __init__(self, size: int = HUBS) -> None:
-        self.size = size
+    def __init__(self, size: int = HUBS, capacity: int = BUFFER) -> None:
+        self.size, self.capacity = size, capacity
         self._hubs: OrderedDict[str, FeedHub] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -228,7 +228,7 @@ class FeedHubs:
         with self._lock:
             hub = self._hubs.get(namespace)
             if hub is None:
-                hub = self._hubs[namespace] = FeedHub()
+                hub = self._hubs[namespace] = FeedHub(self.capacity)
                 if len(self._hubs) > self.size:
                     self._hubs.popitem(last=False)
             else:
