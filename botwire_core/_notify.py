@@ -99,15 +99,17 @@ class Notifier:
             if self.generation != token:
                 return True
             self._tasks.add(entry)
+        # A timer, not asyncio.wait_for (a task of its own per wait): a hundred watches
+        # wake at once, and each one's cost is paid in turn on the loop.
+        timer = loop.call_later(timeout, _wake, future)
         try:
-            await asyncio.wait_for(future, timeout)
-            return True
-        except asyncio.TimeoutError:
-            return False
+            await future
         finally:
+            timer.cancel()
             with self._cond:
                 self._tasks.discard(entry)
                 self._last_use = time.monotonic()
+        return self.generation != token
 
     def poke(self) -> None:
         """This process just committed: wake its waiters now, without waiting for a poll.

@@ -843,13 +843,14 @@ class _Listener:
     async def wait(self, token: int, timeout: float) -> None:
         if self.generation != token:
             return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
         self._waiters.add(future)
+        timer = loop.call_later(timeout, _settle, future)  # cheaper than asyncio.wait_for
         try:
-            await asyncio.wait_for(future, timeout)
-        except asyncio.TimeoutError:
-            pass
+            await future
         finally:
+            timer.cancel()
             self._waiters.discard(future)
 
     async def close(self) -> None:
@@ -859,6 +860,11 @@ class _Listener:
                 await self._task
             except (asyncio.CancelledError, psycopg.Error):
                 pass
+
+
+def _settle(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def _check_sizes(min_size: int, max_size: int) -> None:

@@ -95,22 +95,32 @@ class _Stream:
             self._fail(exc)
 
     async def _events(self, response: httpx.Response) -> None:
+        # Raw bytes split on blank lines: httpx's line iterator costs several layers of
+        # generators per chunk, paid by each of a hundred watchers on every change.
+        pending = b""
+        async for chunk in response.aiter_raw():
+            pending += chunk.replace(b"\r\n", b"\n") if b"\r" in chunk else chunk
+            end = pending.find(b"\n\n")
+            while end >= 0:
+                self._event(pending[:end].decode())
+                pending = pending[end + 2 :]
+                end = pending.find(b"\n\n")
+
+    def _event(self, block: str) -> None:
         event, data = "", ""
-        async for line in response.aiter_lines():
+        for line in block.split("\n"):
             if line.startswith("data:"):
                 data = line[5:].lstrip(" ")
             elif line.startswith("event:"):
                 event = line[6:].strip()
-            elif not line and data:
-                if event == "error":  # e.g. changes_expired, mid-stream
-                    raise _wire.error_from_answer(
-                        410, {"content-type": "application/json"}, data.encode()
-                    )
-                self.changes.append(_wire.parse_change_event(data))
-                self.arrived.set()
-                if len(self.changes) > _BACKLOG:
-                    raise UnavailableError("a change stream's reader fell too far behind")
-                event, data = "", ""
+        if not data:  # a comment (the stream's keep-alive)
+            return
+        if event == "error":  # e.g. changes_expired, mid-stream
+            raise _wire.error_from_answer(410, {"content-type": "application/json"}, data.encode())
+        self.changes.append(_wire.parse_change_event(data))
+        self.arrived.set()
+        if len(self.changes) > _BACKLOG:
+            raise UnavailableError("a change stream's reader fell too far behind")
 
     def _fail(self, exc: BaseException) -> None:
         self.failure = exc

@@ -207,9 +207,17 @@ class Stream:
                     ],
                 }
             )
+            # The client going away cancels the events' task: no race set up per event
+            # (with a hundred streams, each one's cost is paid in turn on the loop).
+            events = asyncio.ensure_future(self._events(send))
             gone = asyncio.ensure_future(self._disconnected())
+            gone.add_done_callback(lambda _: events.cancel())
             try:
-                await self._events(send, gone)
+                await events
+            except asyncio.CancelledError:
+                if not gone.done() or gone.cancelled():
+                    raise  # cancelled from outside (the server stopping)
+                return
             finally:
                 gone.cancel()
             await send({"type": "http.response.body", "body": b"", "more_body": False})
@@ -222,24 +230,17 @@ class Stream:
         while (await self.receive())["type"] != "http.disconnect":
             pass
 
-    async def _events(self, send: Send, gone: asyncio.Future[None]) -> None:
+    async def _events(self, send: Send) -> None:
         page = self.first
         body = b": botwire change feed\n\n"
         while True:
             body += b"".join(_wire.change_event(c) for c in page.changes)
             await send({"type": "http.response.body", "body": body, "more_body": True})
             self.sent += len(body)
-            since = page.next
-            read = asyncio.ensure_future(
-                read_changes(self.server, self.namespace, since, self.prefix, HEARTBEAT, self.limit)
-            )
-            racing: set[asyncio.Future[Any]] = {read, gone}
-            await asyncio.wait(racing, return_when=asyncio.FIRST_COMPLETED)
-            if gone.done():
-                read.cancel()
-                return
             try:
-                page = read.result()
+                page = await read_changes(
+                    self.server, self.namespace, page.next, self.prefix, HEARTBEAT, self.limit
+                )
             except BotWireError as exc:  # e.g. changes_expired: say so, then end
                 error = json.dumps({"code": exc.code, "detail": str(exc)})
                 body = f"event: error\ndata: {error}\n\n".encode()
