@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BUFFER",
+    "BUFFER_BYTES",
     "HUBS",
     "FeedHub",
     "FeedHubs",
@@ -50,8 +51,11 @@ __all__ = [
 
 BUFFER = 1024
 """Changes a hub keeps per namespace; a watcher further behind reads the store."""
-HUBS = 256
+BUFFER_BYTES = 1 << 20
+"""About the most memory a hub's changes take (values up to 64 KiB each are in it)."""
+HUBS = 128
 """Namespaces a store keeps a hub for (the least recently watched one goes first)."""
+_OVERHEAD = 120  # bytes of a change besides its key and value
 _ATTEMPTS = 3  # refreshes a watcher waits for before it reads the store itself
 
 
@@ -81,6 +85,8 @@ class FeedHub:
         self._inflight: dict[asyncio.AbstractEventLoop, asyncio.Future[None]] = {}
         self._seqs: list[int] = []
         self._changes: list[ChangeRecord] = []
+        self._sizes: list[int] = []  # about the memory each change holds
+        self._bytes = 0
         self.base = 0
         self.head = -1
         self.token: int | None = None
@@ -125,15 +131,27 @@ class FeedHub:
             else:
                 self._changes.extend(page.changes)
                 self._seqs.extend(c.seq for c in page.changes)
+                sizes = [_OVERHEAD + len(c.key) + len(c.raw or "") for c in page.changes]
+                self._sizes.extend(sizes)
+                self._bytes += sum(sizes)
                 self.head = page.next
-                excess = len(self._changes) - self.capacity
-                if excess > 0:
-                    self.base = self._seqs[excess - 1]
-                    del self._changes[:excess], self._seqs[:excess]
+                self._trim()
             if len(page.changes) >= FEED_PAGE:
                 return self.head
             self.token = token if self.token is None else max(self.token, token)
             return None
+
+    def _trim(self) -> None:
+        """Drop the oldest changes past :attr:`capacity` changes or :data:`BUFFER_BYTES`."""
+        excess = max(0, len(self._changes) - self.capacity)
+        dropped = sum(self._sizes[:excess])
+        while self._bytes - dropped > BUFFER_BYTES and excess < len(self._changes):
+            dropped += self._sizes[excess]
+            excess += 1
+        if excess:
+            self.base = self._seqs[excess - 1]
+            del self._changes[:excess], self._seqs[:excess], self._sizes[:excess]
+            self._bytes -= dropped
 
     def _start(self) -> int | None:
         with self._lock:
@@ -141,7 +159,7 @@ class FeedHub:
 
     def _reset(self) -> None:
         with self._lock:
-            self._seqs, self._changes = [], []
+            self._seqs, self._changes, self._sizes, self._bytes = [], [], [], 0
             self.base, self.head, self.token = 0, -1, None
 
     def refresh(

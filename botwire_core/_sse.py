@@ -161,6 +161,7 @@ class EventStreams:
     def __init__(self) -> None:
         self._idle: dict[tuple[str, str, int], list[_Stream]] = {}
         self._open: set[_Stream] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.refused = False  # the server streams no events: long-poll from now on
 
     async def changes(
@@ -173,6 +174,10 @@ class EventStreams:
         wait: float,
     ) -> ChangePage | None:
         """Changes after ``since`` from a stream; None: long-poll instead."""
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:  # the store moved to another loop: its streams stay
+            self._forget()
+            self._loop = loop
         stream = self._claim((namespace, prefix, since))
         if stream is None:
             if len(self._open) >= MAX_STREAMS:
@@ -227,8 +232,20 @@ class EventStreams:
         self._open.discard(stream)
         stream.close()
 
+    def _forget(self) -> None:
+        """Close the streams of another loop, from its own thread (if it still runs)."""
+        streams, self._open, self._idle = list(self._open), set(), {}
+        for stream in streams:
+            try:
+                stream.task.get_loop().call_soon_threadsafe(stream.close)
+            except RuntimeError:  # that loop is closed, and its tasks with it
+                pass
+
     async def aclose(self) -> None:
         """Close every stream."""
+        if self._loop is not asyncio.get_running_loop():
+            self._forget()
+            return
         streams, self._open, self._idle = list(self._open), set(), {}
         for stream in streams:
             stream.close()

@@ -197,3 +197,35 @@ async def test_a_hundred_long_polls_on_the_server_cost_about_one_read_per_change
         assert reads <= 6 * WRITES, f"{reads} store reads for {WRITES} writes"
     finally:
         server.stop()
+
+
+def test_the_shared_buffer_is_bounded_in_bytes_and_watchers_still_get_everything(
+    tmp_path: Path,
+) -> None:
+    from botwire._feedhub import BUFFER_BYTES
+
+    path = tmp_path / "f.db"
+    store = SQLiteStore(path)
+    since = Memory("ns", store=store).last_seq()
+    big = "x" * 60_000  # each change's value stays in the buffer while it is current
+    got: list[int] = []
+
+    def watch() -> None:
+        for change in Memory("ns", store=store).watch(since=since, timeout=10):
+            got.append(change.value[1] if change.value else -1)
+            if len(got) == 40:
+                return
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    time.sleep(0.2)
+    writer = Memory("ns", store=SQLiteStore(path))
+    for i in range(40):
+        writer.set(f"k{i}", [big, i])
+        time.sleep(0.005)
+    writer.store.close()
+    watcher.join(30)
+    hub = store.feed_hub("ns")
+    assert got == list(range(40))
+    assert hub._bytes <= BUFFER_BYTES and len(hub._changes) < 40
+    store.close()
