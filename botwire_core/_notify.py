@@ -129,10 +129,14 @@ class Notifier:
         self.generation += 1
         if self._waiting:
             self._cond.notify_all()
-        tasks = list(self._tasks) if self._tasks else ()
-        for loop, future in tasks:
+        if not self._tasks:
+            return
+        by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
+        for loop, future in self._tasks:
+            by_loop.setdefault(loop, []).append(future)
+        for loop, futures in by_loop.items():  # one call (one write to its pipe) per loop
             try:
-                loop.call_soon_threadsafe(_wake, future)
+                loop.call_soon_threadsafe(_wake_all, futures)
             except RuntimeError:  # its loop is closed
                 pass
 
@@ -148,7 +152,8 @@ class Notifier:
     def _ended(self) -> None:
         """The thread ended on its own (a fault): wake the waiters, restart on next use."""
         with self._cond:
-            self._thread = None
+            if self._thread is threading.current_thread():
+                self._thread = None
             self._bump_locked()
 
     def close(self, join: float = 0.0) -> None:
@@ -208,3 +213,9 @@ def _data_version(conn: sqlite3.Connection) -> int:
 def _wake(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
+
+
+def _wake_all(futures: list[asyncio.Future[None]]) -> None:
+    for future in futures:
+        if not future.done():
+            future.set_result(None)

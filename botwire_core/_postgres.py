@@ -773,7 +773,7 @@ class AsyncPostgresStore(_Base):
 _FEED_POLL = 0.05  # seconds between reads of a waiting feed without a URL to LISTEN on
 
 
-_LISTEN_ROUND = 0.25  # seconds between a sync listener's checks that it is still wanted
+_LISTEN_ROUND = 0.1  # seconds between a sync listener's checks that it is still wanted
 
 
 class _SyncListener(Notifier):

@@ -281,7 +281,7 @@ class SQLiteStore:
     def close(self) -> None:
         """Close every connection this store opened, in every thread."""
         self._closed = True
-        self._notifier.close(join=0.1)
+        self._notifier.close()
         with self._all_lock:
             conns, self._all = self._all, []
         for conn in conns:

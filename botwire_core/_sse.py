@@ -30,12 +30,14 @@ from botwire._types import ChangePage, ChangeRecord
 if TYPE_CHECKING:
     from botwire._http_async import AsyncHTTPStore
 
-__all__ = ["LINGER", "MAX_STREAMS", "EventStreams"]
+__all__ = ["LINGER", "MAX_STREAMS", "MIN_WAIT", "EventStreams"]
 
 LINGER = 5.0
 """Seconds an event stream stays open with nobody reading it."""
 MAX_STREAMS = 32
 """Event streams a store keeps open at once; more waiting calls long-poll."""
+MIN_WAIT = 1.0
+"""Seconds a call must be willing to wait to be answered from a stream."""
 _BACKLOG = 10_000  # changes a stream buffers for a slow reader before it gives up
 _QUIET = 45.0  # seconds without a byte (the server sends a comment every 15 s): dead
 
@@ -86,6 +88,7 @@ class _Stream:
                 await self._events(response)
             raise UnavailableError("the server ended the change feed's event stream")
         except asyncio.CancelledError:
+            self._fail(UnavailableError("the change feed's event stream was closed"))
             raise
         except _Refused as exc:
             self._fail(exc)
@@ -174,6 +177,8 @@ class EventStreams:
         wait: float,
     ) -> ChangePage | None:
         """Changes after ``since`` from a stream; None: long-poll instead."""
+        if wait < MIN_WAIT:  # a last short wait: not worth opening a stream for
+            return None
         loop = asyncio.get_running_loop()
         if self._loop is not loop:  # the store moved to another loop: its streams stay
             self._forget()

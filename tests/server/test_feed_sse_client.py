@@ -138,6 +138,6 @@ async def test_an_expired_since_on_the_event_stream_raises_the_typed_error(tmp_p
         for i in range(1001):  # the sweep runs every 1000 writes
             await memory.set("k", i)
         with pytest.raises(ChangesExpiredError):
-            async for _ in memory.watch(since=1, timeout=1):
+            async for _ in memory.watch(since=1, timeout=5):
                 pass
         await memory.aclose()
