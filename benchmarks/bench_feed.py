@@ -6,7 +6,8 @@
   process has it), p50/p99, with 1 and with 100 concurrent watchers (writes at
   least 0.3 s apart), for the
   embedded file (watchers share one ``SQLiteStore``, woken by its ``data_version``
-  poller) and for the server (``AsyncMemory.watch`` long-polls, one client each).
+  poller) and for the server (``AsyncMemory.watch``, one client each: it waits on
+  the feed's event stream, kept open between reads).
   The writer writes ``--writes`` times, ``--gap`` s apart (so every wake-up starts
   from an idle feed); each value is the wall-clock time just before its ``set``,
   so a figure includes the write itself. Targets: embedded p99 ≤ 50 ms, server
@@ -93,7 +94,7 @@ def _async_watchers(url: str, watchers: int, writes: int, ready: Any, out: Any) 
         if url.startswith("postgresql"):  # one store (pool, LISTEN connection) for all
             store = open_async_store(url)
             memories = [AsyncMemory(NAMESPACE, store=store) for _ in range(watchers)]
-        else:  # one HTTP client each: a long-poll per watcher
+        else:  # one HTTP client each: an event stream per watcher
             memories = [AsyncMemory(NAMESPACE, url) for _ in range(watchers)]
         since = await memories[0].last_seq()
         lags: list[float] = []

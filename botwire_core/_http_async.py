@@ -29,6 +29,7 @@ from botwire._http_base import (
     _is_missing,
     _new_id,
 )
+from botwire._sse import EventStreams  # unasync: async-only
 from botwire._types import (
     AppendOp,
     AppendResult,
@@ -83,6 +84,7 @@ class AsyncHTTPStore(_Base):
         self._in_flight: asyncio.Semaphore | None = None
         self._coalescer: Coalescer | None = None
         self._batches = True  # False once the server turned out to have no batch route
+        self._streams = EventStreams()
         # unasync: end
 
     async def _send(
@@ -301,16 +303,28 @@ class AsyncHTTPStore(_Base):
         limit: int = FEED_PAGE,
         wait: float = 0.0,
     ) -> ChangePage:
-        """Read the change feed (a long-poll of up to ``wait`` s, capped at 60 s).
+        """Read the change feed, waiting up to ``wait`` s for a first change.
 
+        ``AsyncHTTPStore`` waits on an event stream it keeps open between calls;
+        otherwise (and when the server will not stream) a long-poll, capped at 60 s.
         A network fault is retried like any read; ``since`` makes the retry resume
         exactly where the last answer ended, so nothing is lost or repeated.
         """
+        # unasync: begin async-only
+        # On a client of its own (a test's in-process transport would buffer a stream
+        # whole), wait on an event stream kept open between calls: one small event per
+        # change instead of a request and an answer (see botwire._sse).
+        if wait > 0 and since is not None and self._owns_client and not self._streams.refused:
+            page = await self._streams.changes(self, namespace, since, prefix, limit, wait)
+            if page is not None:
+                return page
+        # unasync: end
         request, read = self._changes_request(namespace, since, prefix, limit, wait)
         response = await self._send(request, None, read)
         return _wire.parse_changes_answer(self._check(request, response))
 
     async def aclose(self) -> None:
         """Close the connections (not those of a client passed in)."""
+        await self._streams.aclose()  # unasync: async-only
         if self._owns_client:
             await self._client.aclose()

@@ -207,8 +207,10 @@ class HTTPStore(_Base):
         limit: int = FEED_PAGE,
         wait: float = 0.0,
     ) -> ChangePage:
-        """Read the change feed (a long-poll of up to ``wait`` s, capped at 60 s).
+        """Read the change feed, waiting up to ``wait`` s for a first change.
 
+        ``HTTPStore`` waits on an event stream it keeps open between calls;
+        otherwise (and when the server will not stream) a long-poll, capped at 60 s.
         A network fault is retried like any read; ``since`` makes the retry resume
         exactly where the last answer ended, so nothing is lost or repeated.
         """

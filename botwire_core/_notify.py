@@ -18,16 +18,17 @@ the token. A commit after the token wakes the waiter; one before it was read.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import asyncio
 
-__all__ = ["LINGER", "MAX_INTERVAL", "MIN_INTERVAL", "FileNotifier"]
+__all__ = ["LINGER", "MAX_INTERVAL", "MIN_INTERVAL", "FileNotifier", "Notifier"]
 
 MIN_INTERVAL = 0.001
 """Seconds between polls right after a change."""
@@ -37,15 +38,21 @@ LINGER = 2.0
 """Seconds the polling thread keeps running after its last waiter left."""
 
 
-class FileNotifier:
-    """Tells waiters that some connection committed to an SQLite file.
+class Notifier:
+    """Tells waiters that something committed; subclasses say how they notice.
 
-    Args:
-        connect: opens a new connection to the file (used by the polling thread only).
+    A subclass's :meth:`_open` runs in the first waiter's thread (so a failure to
+    connect reaches it) and returns what :meth:`_watch` then runs with in the
+    notifier's daemon thread; :meth:`_watch` calls :meth:`_bump` on each commit
+    noticed and returns once :meth:`_done` says so. The generation also moves
+    when the thread starts: commits made while it was not running went uncounted.
     """
 
-    def __init__(self, connect: Callable[[], sqlite3.Connection]) -> None:
-        self._connect = connect
+    linger = LINGER
+    """Seconds the thread keeps running after its last waiter left."""
+    name = "botwire-feed"
+
+    def __init__(self) -> None:
         self._cond = threading.Condition()
         self.generation = 0
         self._waiting = 0
@@ -53,18 +60,22 @@ class FileNotifier:
         self._thread: threading.Thread | None = None
         self._last_use = 0.0
         self._closed = False
+        self._pid = os.getpid()
 
     def token(self) -> int:
-        """The current generation; starts polling (its baseline read now) if needed."""
+        """The current generation; starts the thread (and moves the generation) if needed."""
+        if self._pid != os.getpid():  # a forked child: the thread stayed in the parent
+            self._cond, self._thread, self._pid = threading.Condition(), None, os.getpid()
+            self._waiting, self._tasks = 0, set()
         with self._cond:
             self._last_use = time.monotonic()
             if self._thread is None and not self._closed:
-                conn = self._connect()
-                baseline = _data_version(conn)
+                resource = self._open()
                 self._thread = threading.Thread(
-                    target=self._poll, args=(conn, baseline), name="botwire-feed", daemon=True
+                    target=self._run, args=(resource,), name=self.name, daemon=True
                 )
                 self._thread.start()
+                self._bump_locked()
             return self.generation
 
     def wait(self, token: int, timeout: float) -> bool:
@@ -88,47 +99,98 @@ class FileNotifier:
             if self.generation != token:
                 return True
             self._tasks.add(entry)
+        # A timer, not asyncio.wait_for (a task of its own per wait): a hundred watches
+        # wake at once, and each one's cost is paid in turn on the loop.
+        timer = loop.call_later(timeout, _wake, future)
         try:
-            await asyncio.wait_for(future, timeout)
-            return True
-        except asyncio.TimeoutError:
-            return False
+            await future
         finally:
+            timer.cancel()
             with self._cond:
                 self._tasks.discard(entry)
                 self._last_use = time.monotonic()
+        return self.generation != token
 
     def poke(self) -> None:
-        """This process just committed: wake its waiters now, without waiting for a poll."""
-        if not self._waiting and not self._tasks:  # the common case: one attribute read
+        """This process just committed: wake its waiters now, without waiting for a poll.
+
+        While the thread runs the generation moves even with nobody waiting, so the
+        store's shared feed buffers (``botwire._feedhub``) know they are stale.
+        """
+        if self._thread is None:  # the common case: one attribute read
             return
         self._bump()
 
     def _bump(self) -> None:
         with self._cond:
-            self.generation += 1
+            self._bump_locked()
+
+    def _bump_locked(self) -> None:
+        self.generation += 1
+        if self._waiting:
             self._cond.notify_all()
-            tasks = list(self._tasks)
-        for loop, future in tasks:
+        if not self._tasks:
+            return
+        by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
+        for loop, future in self._tasks:
+            by_loop.setdefault(loop, []).append(future)
+        for loop, futures in by_loop.items():  # one call (one write to its pipe) per loop
             try:
-                loop.call_soon_threadsafe(_wake, future)
+                loop.call_soon_threadsafe(_wake_all, futures)
             except RuntimeError:  # its loop is closed
                 pass
 
-    def close(self) -> None:
-        """Stop polling (the thread ends at its next round)."""
+    def _done(self) -> bool:
+        """Whether the thread should end now (closed, or idle past :attr:`linger`)."""
+        with self._cond:
+            idle = not self._waiting and not self._tasks
+            if self._closed or (idle and time.monotonic() - self._last_use > self.linger):
+                self._thread = None
+                return True
+            return False
+
+    def _ended(self) -> None:
+        """The thread ended on its own (a fault): wake the waiters, restart on next use."""
+        with self._cond:
+            if self._thread is threading.current_thread():
+                self._thread = None
+            self._bump_locked()
+
+    def close(self, join: float = 0.0) -> None:
+        """Stop the thread (it ends at its next round; wait up to ``join`` s for it)."""
         with self._cond:
             self._closed = True
+            thread = self._thread
+        if join > 0 and thread is not None and thread is not threading.current_thread():
+            thread.join(join)
 
-    def _poll(self, conn: sqlite3.Connection, last: int) -> None:
+    def _open(self) -> Any:  # pragma: no cover - every notifier here overrides it
+        raise NotImplementedError
+
+    def _run(self, resource: Any) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+
+class FileNotifier(Notifier):
+    """Tells waiters that some connection committed to an SQLite file.
+
+    Args:
+        connect: opens a new connection to the file (used by the polling thread only).
+    """
+
+    def __init__(self, connect: Callable[[], sqlite3.Connection]) -> None:
+        super().__init__()
+        self._connect = connect
+
+    def _open(self) -> tuple[sqlite3.Connection, int]:
+        conn = self._connect()
+        return conn, _data_version(conn)  # the baseline, read before the token is handed out
+
+    def _run(self, resource: tuple[sqlite3.Connection, int]) -> None:
+        conn, last = resource
         interval = MIN_INTERVAL
         try:
-            while True:
-                with self._cond:
-                    idle = not self._waiting and not self._tasks
-                    if self._closed or (idle and time.monotonic() - self._last_use > LINGER):
-                        self._thread = None
-                        return
+            while not self._done():
                 time.sleep(interval)
                 try:
                     version = _data_version(conn)
@@ -151,3 +213,9 @@ def _data_version(conn: sqlite3.Connection) -> int:
 def _wake(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
+
+
+def _wake_all(futures: list[asyncio.Future[None]]) -> None:
+    for future in futures:
+        if not future.done():
+            future.set_result(None)

@@ -55,6 +55,8 @@ from psycopg.conninfo import conninfo_to_dict
 
 from botwire._backoff import backoff
 from botwire._errors import BotWireError, ServerError, UnavailableError, ValidationError
+from botwire._feedhub import FeedHubs, adrive, drive, wait_plan
+from botwire._notify import Notifier
 from botwire._open import redact
 from botwire._plans import (
     FEED_PAGE,
@@ -249,6 +251,9 @@ class PostgresStore(_Base):
             self._migrate_direct()  # fails fast, with libpq's own reason
             pool = self._new_pool()
         self._pool: psycopg_pool.ConnectionPool[Any] = pool
+        self.feed_hub = FeedHubs()
+        """The shared reader of each namespace's feed (``botwire._feedhub``)."""
+        self._feed_listener = _SyncListener(self._listen)
         if not self._owns_pool:
             self._run(lambda _now: migrate_plan(), transaction=True)
 
@@ -323,6 +328,7 @@ class PostgresStore(_Base):
         if self._closed:
             return
         self._closed = True
+        self._feed_listener.close(join=1.0)
         if self._owns_pool and self._pid == os.getpid():
             self._pool.close()
 
@@ -438,37 +444,46 @@ class PostgresStore(_Base):
     ) -> ChangePage:
         r"""Return changes after ``since`` to keys under ``prefix``, in commit order.
 
-        With ``wait``, wait up to that many seconds for a first change: on a
-        connection of its own that ``LISTEN``\ s for the commits' notifications
-        (or, with a pool passed in, reading again every 50 ms).
+        With ``wait``, wait up to that many seconds for a first change: woken by the
+        store's one connection that ``LISTEN``\ s for the commits' notifications
+        (shared by every waiting call; or, with a pool passed in, reading again
+        every 50 ms). Waiting calls of a namespace share its feed buffer
+        (``botwire._feedhub``): one read per wake-up, whatever their number.
         """
-        deadline = time.monotonic() + wait
 
-        def read(after: int | None) -> ChangePage:
+        def read(after: int | None, prefix: str, limit: int) -> ChangePage:
             return self._run(
                 lambda _now: changes_plan(_D, namespace, after, prefix, limit), idempotent=True
             )
 
-        page = read(since)
-        if page.changes or wait <= 0:
-            return page
+        if wait <= 0:
+            return read(since, prefix, limit)
         if not self._conninfo:
+            deadline = time.monotonic() + wait
+            page = read(since, prefix, limit)
             while not page.changes and time.monotonic() < deadline:
                 time.sleep(_FEED_POLL)
-                page = read(page.next)
+                page = read(page.next, prefix, limit)
             return page
+        hub = self.feed_hub(namespace)
+        plan = wait_plan(hub, since, prefix, limit, wait)
+        return drive(plan, hub, self._feed_token, read, self._feed_listener.wait)
+
+    def _feed_token(self) -> int:
+        self._check_open()
         try:
-            with psycopg.connect(self._conninfo, **self._connect_kwargs) as conn:
-                conn.execute(f"LISTEN {FEED_CHANNEL}")
-                while True:
-                    page = read(page.next)  # after LISTEN: no commit slips between
-                    remaining = deadline - time.monotonic()
-                    if page.changes or remaining <= 0:
-                        return page
-                    for _ in conn.notifies(timeout=remaining, stop_after=1):
-                        pass
+            return self._feed_listener.token()
         except psycopg.Error as exc:
             raise self._error(exc) from exc
+
+    def _listen(self) -> psycopg.Connection[Any]:
+        conn = psycopg.connect(self._conninfo, **self._connect_kwargs)
+        try:
+            conn.execute(f"LISTEN {FEED_CHANNEL}")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
 
     # -- the WriteCounter capability (botwire._store.WriteCounter) --------------------
 
@@ -546,6 +561,8 @@ class AsyncPostgresStore(_Base):
         # pool's queue after `timeout` seconds (PoolTimeout).
         self._in_flight = asyncio.Semaphore(pool.max_size)
         self._feed_listener: _Listener | None = None
+        self.feed_hub = FeedHubs()
+        """The shared reader of each namespace's feed (``botwire._feedhub``)."""
 
     async def _ready(self) -> psycopg_pool.AsyncConnectionPool[Any]:
         self._check_open()
@@ -725,29 +742,25 @@ class AsyncPostgresStore(_Base):
         wait: float = 0.0,
     ) -> ChangePage:
         """Return changes after ``since`` (see :meth:`PostgresStore.changes`)."""
-        deadline = time.monotonic() + wait
 
-        async def read(after: int | None) -> ChangePage:
+        async def read(after: int | None, prefix: str, limit: int) -> ChangePage:
             return await self._run(
                 lambda _now: changes_plan(_D, namespace, after, prefix, limit), idempotent=True
             )
 
-        page = await read(since)
-        if page.changes or wait <= 0:
-            return page
+        if wait <= 0:
+            return await read(since, prefix, limit)
         if not self._conninfo:
+            deadline = time.monotonic() + wait
+            page = await read(since, prefix, limit)
             while not page.changes and time.monotonic() < deadline:
                 await asyncio.sleep(_FEED_POLL)
-                page = await read(page.next)
+                page = await read(page.next, prefix, limit)
             return page
         listener = await self._listener()
-        while True:
-            token = listener.generation
-            page = await read(page.next)  # after the token: no commit slips between
-            remaining = deadline - time.monotonic()
-            if page.changes or remaining <= 0:
-                return page
-            await listener.wait(token, remaining)
+        hub = self.feed_hub(namespace)
+        plan = wait_plan(hub, since, prefix, limit, wait)
+        return await adrive(plan, hub, lambda: listener.generation, read, listener.wait)
 
     async def _listener(self) -> _Listener:
         """The store's one ``LISTEN`` connection, shared by every waiting watch."""
@@ -780,6 +793,33 @@ class AsyncPostgresStore(_Base):
 _FEED_POLL = 0.05  # seconds between reads of a waiting feed without a URL to LISTEN on
 
 
+_LISTEN_ROUND = 0.1  # seconds between a sync listener's checks that it is still wanted
+
+
+class _SyncListener(Notifier):
+    """The ``LISTEN`` connection of a :class:`PostgresStore`, in a daemon thread:
+    one for every waiting call (and task), opened by the first, closed with the
+    store or after :data:`~botwire._notify.LINGER` s without waiters."""
+
+    name = "botwire-feed-listen"
+
+    def __init__(self, connect: Callable[[], psycopg.Connection[Any]]) -> None:
+        super().__init__()
+        self._connect = connect
+
+    def _open(self) -> psycopg.Connection[Any]:
+        return self._connect()
+
+    def _run(self, conn: psycopg.Connection[Any]) -> None:
+        try:
+            with conn:
+                while not self._done():
+                    for _ in conn.notifies(timeout=_LISTEN_ROUND):
+                        self._bump()
+        except psycopg.Error:  # the connection dropped: waiters read again, next use reopens
+            self._ended()
+
+
 class _Listener:
     """One ``LISTEN`` connection that wakes every waiting watch of an async store.
 
@@ -802,6 +842,7 @@ class _Listener:
                 conn = await psycopg.AsyncConnection.connect(self._conninfo, **self._kwargs)
                 await conn.execute(f"LISTEN {FEED_CHANNEL}")
                 self._task = asyncio.ensure_future(self._listen(conn))
+                self._wake()  # commits while nobody listened went unnoticed: stale buffers
 
     async def _listen(self, conn: psycopg.AsyncConnection[Any]) -> None:
         try:
@@ -822,13 +863,14 @@ class _Listener:
     async def wait(self, token: int, timeout: float) -> None:
         if self.generation != token:
             return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
         self._waiters.add(future)
+        timer = loop.call_later(timeout, _settle, future)  # cheaper than asyncio.wait_for
         try:
-            await asyncio.wait_for(future, timeout)
-        except asyncio.TimeoutError:
-            pass
+            await future
         finally:
+            timer.cancel()
             self._waiters.discard(future)
 
     async def close(self) -> None:
@@ -838,6 +880,11 @@ class _Listener:
                 await self._task
             except (asyncio.CancelledError, psycopg.Error):
                 pass
+
+
+def _settle(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def _check_sizes(min_size: int, max_size: int) -> None:

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 from botwire._backoff import backoff
 from botwire._errors import BotWireError, ServerError, UnavailableError, ValidationError
+from botwire._feedhub import FeedHubs, drive, wait_plan
 from botwire._notify import FileNotifier
 from botwire._plans import (
     FEED_PAGE,
@@ -191,7 +192,8 @@ class SQLiteStore:
         self._all_lock = threading.Lock()
         self._closed = False
         self._notifier = FileNotifier(self._open_watcher)
-        self._feed_memo: tuple[tuple[Any, ...], ChangePage] | None = None
+        self.feed_hub = FeedHubs()
+        """The shared reader of each namespace's feed (``botwire._feedhub``)."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -556,32 +558,17 @@ class SQLiteStore:
         Raises:
             ChangesExpiredError: changes after ``since`` are past the retention.
         """
-        deadline = time.monotonic() + wait
-        while True:
-            token = self._notifier.token() if wait > 0 else -1
-            page = self._shared_read(token, namespace, since, prefix, limit)
-            remaining = deadline - time.monotonic()
-            if page.changes or remaining <= 0:
-                return page
-            since = page.next
-            self._notifier.wait(token, remaining)
+        if wait <= 0:
+            return self._read_changes(since, prefix, limit, namespace)
+        hub = self.feed_hub(namespace)
+        plan = wait_plan(hub, since, prefix, limit, wait)
+        read = partial(self._read_changes, namespace=namespace)
+        return drive(plan, hub, self._notifier.token, read, self._notifier.wait)
 
-    def _shared_read(
-        self, token: int, namespace: str, since: int | None, prefix: str, limit: int
+    def _read_changes(
+        self, since: int | None, prefix: str, limit: int, namespace: str
     ) -> ChangePage:
-        """Read a page of the feed; watchers woken by the same commit share one read.
-
-        Safe: a page read at generation ``token`` may miss only a commit not yet
-        noticed, and that commit moves the generation on, which wakes the reader.
-        """
-        args = (token, namespace, since, prefix, limit)
-        memo = self._feed_memo
-        if token >= 0 and memo is not None and memo[0] == args:
-            return memo[1]
-        page = self._read(partial(_changes, namespace, since, prefix, limit))
-        if token >= 0:
-            self._feed_memo = (args, page)
-        return page
+        return self._read(partial(_changes, namespace, since, prefix, limit))
 
     def change_token(self) -> int:
         """A token to pass to :meth:`wait_change` (take it *before* reading the feed)."""

@@ -399,7 +399,8 @@ class ThreadedAsyncStore:
         wait: float = 0.0,
     ) -> ChangePage:
         """Read the feed in a worker thread; wait for a change without holding one
-        where the store can (``wait_change_async``), else in the thread."""
+        where the store can (``wait_change_async``), else in the thread. Waiting
+        tasks share the store's feed buffer (``feed_hub``) with its waiting threads."""
         feed = self._feed()
         waiter = getattr(feed, "wait_change_async", None)
         if waiter is None or wait <= 0:
@@ -407,19 +408,20 @@ class ThreadedAsyncStore:
                 feed.changes, namespace, since=since, prefix=prefix, limit=limit, wait=wait
             )
             return result
-        import time
+        from botwire._feedhub import adrive, wait_plan
 
-        deadline = time.monotonic() + wait
-        while True:
-            token = getattr(feed, "change_token")()  # noqa: B009 - present with the waiter
-            page: ChangePage = await _to_thread(
-                feed.changes, namespace, since=since, prefix=prefix, limit=limit
-            )
-            remaining = deadline - time.monotonic()
-            if page.changes or remaining <= 0:
-                return page
-            since = page.next
-            await waiter(token, remaining)
+        hubs = getattr(feed, "feed_hub", None)
+        hub = hubs(namespace) if hubs is not None else None
+
+        def blocking(after: int | None, prefix: str, limit: int) -> ChangePage:
+            return feed.changes(namespace, since=after, prefix=prefix, limit=limit)
+
+        async def read(after: int | None, prefix: str, limit: int) -> ChangePage:
+            return await _to_thread(blocking, after, prefix, limit)
+
+        token = getattr(feed, "change_token")  # noqa: B009 - present with the waiter
+        plan = wait_plan(hub, since, prefix, limit, wait)
+        return await adrive(plan, hub, token, read, waiter, blocking=blocking)
 
     def _feed(self) -> Feed:
         if not isinstance(self.sync, Feed):

@@ -857,19 +857,24 @@ def parse_changes_answer(body: bytes) -> ChangePage:
     """Read the answer of ``GET /memory/{ns}/changes``."""
 
     def read(data: Mapping[str, Any]) -> ChangePage:
-        changes = [
-            ChangeRecord(
-                int(c["seq"]),
-                str(c["key"]),
-                c["kind"],
-                int(c["version"]),
-                None
-                if c.get("value_omitted") or c["kind"] in ("delete", "expire")
-                else encode(c["value"], max_bytes=None),
-                bool(c.get("value_omitted", False)),
-            )
-            for c in data["changes"]
-        ]
-        return ChangePage(changes, int(data["next"]))
+        return ChangePage([_change(c) for c in data["changes"]], int(data["next"]))
 
     return _shape(read, body, "a read of the change feed")  # type: ignore[no-any-return]
+
+
+def parse_change_event(data: str) -> ChangeRecord:
+    """Read the ``data:`` of one Server-Sent Event of the change feed."""
+    return _shape(_change, data.encode(), "an event of the change feed")  # type: ignore[no-any-return]
+
+
+def _change(c: Mapping[str, Any]) -> ChangeRecord:
+    return ChangeRecord(
+        int(c["seq"]),
+        str(c["key"]),
+        c["kind"],
+        int(c["version"]),
+        None
+        if c.get("value_omitted") or c["kind"] in ("delete", "expire")
+        else encode(c["value"], max_bytes=None),
+        bool(c.get("value_omitted", False)),
+    )

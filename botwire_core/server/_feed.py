@@ -9,10 +9,12 @@
   ``id:`` its seq, so a browser ``EventSource`` resumes with ``Last-Event-ID``; a
   comment line every :data:`HEARTBEAT` seconds keeps proxies from closing it.
 
-A waiting watch holds no thread and no store connection: it reads the feed off
-the loop, then awaits the store's wake-up (``wait_change_async``: SQLite's
-``data_version`` poller, one thread for the whole server) or, on an asynchronous
-store, the store's own wait (PostgreSQL: ``LISTEN``). Open watches are bounded by
+A waiting watch holds no thread and no store connection: it awaits the store's
+wake-up (``wait_change_async``: SQLite's ``data_version`` poller, one thread for
+the whole server) or, on an asynchronous store, the store's own wait (PostgreSQL:
+``LISTEN``). The watches of a namespace share one reader: after a wake-up one
+store read (off the loop) refreshes the namespace's buffer of recent changes and
+every watch takes its page from it (``botwire._feedhub``). Open watches are bounded by
 ``Settings.max_watches``: past it, 429 with ``Retry-After``.
 """
 
@@ -25,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from botwire import _wire
 from botwire._errors import BotWireError, QuotaExceededError, ValidationError
+from botwire._feedhub import adrive, wait_plan
 from botwire._plans import FEED_PAGE
 from botwire._types import ChangePage
 from botwire.server import _requests
@@ -74,54 +77,38 @@ def _watches(server: Server) -> _Watches:
 async def read_changes(
     server: Server, namespace: str, since: int | None, prefix: str, wait: float, limit: int
 ) -> ChangePage:
-    """Changes after ``since``; waits up to ``wait`` s for a first one, off the loop."""
+    """Changes after ``since``; waits up to ``wait`` s for a first one, off the loop.
+
+    Waiting watches of a namespace share one reader (``botwire._feedhub``): after a
+    wake-up one of them reads the store, and all take their pages from its buffer.
+    """
     store: Any = server.store
-    token_of = getattr(store, "change_token", None)
-    waiter = getattr(store, "wait_change_async", None)
-    deadline = time.monotonic() + wait
-    if wait > 0 and server.runner().is_async:  # the store waits by itself (LISTEN)
+
+    async def read(after: int | None, prefix: str, limit: int) -> ChangePage:
+        page: ChangePage = await server.run(
+            "changes", namespace, since=after, prefix=prefix, limit=limit
+        )
+        return page
+
+    if wait <= 0:
+        return await read(since, prefix, limit)
+    if server.runner().is_async:  # the store waits by itself (LISTEN), with its own hub
         page: ChangePage = await server.run(
             "changes", namespace, since=since, prefix=prefix, limit=limit, wait=wait
         )
         return page
-    while True:
-        token = token_of() if wait > 0 and token_of is not None else None
-        page = await _read(server, token, namespace, since, prefix, limit)
-        remaining = deadline - time.monotonic()
-        if page.changes or remaining <= 0:
-            return page
-        since = page.next
-        if waiter is not None:
-            await waiter(token, remaining)
-        else:
-            await asyncio.sleep(min(_POLL, remaining))
-
-
-async def _read(
-    server: Server, token: int | None, namespace: str, since: int | None, prefix: str, limit: int
-) -> ChangePage:
-    """One read of the feed; watches woken by the same commit share it (a hundred
-    watchers of a namespace cost one store read per change, not a hundred)."""
-    if token is None:
-        page: ChangePage = await server.run(
-            "changes", namespace, since=since, prefix=prefix, limit=limit
-        )
+    token = getattr(store, "change_token", None)
+    waiter = getattr(store, "wait_change_async", None)
+    if token is None or waiter is None:  # no wake-up of its own: read again now and then
+        deadline = time.monotonic() + wait
+        page = await read(since, prefix, limit)
+        while not page.changes and time.monotonic() < deadline:
+            await asyncio.sleep(min(_POLL, max(0.0, deadline - time.monotonic())))
+            page = await read(page.next, prefix, limit)
         return page
-    reads: dict[tuple[Any, ...], asyncio.Future[ChangePage]] | None = getattr(
-        server, "_feed_reads", None
-    )
-    if reads is None:
-        reads = {}
-        server._feed_reads = reads  # type: ignore[attr-defined]
-    key = (token, namespace, since, prefix, limit)
-    shared = reads.get(key)
-    if shared is None:
-        shared = asyncio.ensure_future(
-            server.run("changes", namespace, since=since, prefix=prefix, limit=limit)
-        )
-        reads[key] = shared
-        shared.add_done_callback(lambda _: reads.pop(key, None))
-    return await asyncio.shield(shared)
+    hubs = getattr(store, "feed_hub", None)
+    hub = hubs(namespace) if hubs is not None else None
+    return await adrive(wait_plan(hub, since, prefix, limit, wait), hub, token, read, waiter)
 
 
 def _wait_param(query: dict[str, str], since: int | None) -> float:
@@ -220,9 +207,17 @@ class Stream:
                     ],
                 }
             )
+            # The client going away cancels the events' task: no race set up per event
+            # (with a hundred streams, each one's cost is paid in turn on the loop).
+            events = asyncio.ensure_future(self._events(send))
             gone = asyncio.ensure_future(self._disconnected())
+            gone.add_done_callback(lambda _: events.cancel())
             try:
-                await self._events(send, gone)
+                await events
+            except asyncio.CancelledError:
+                if not gone.done() or gone.cancelled():
+                    raise  # cancelled from outside (the server stopping)
+                return
             finally:
                 gone.cancel()
             await send({"type": "http.response.body", "body": b"", "more_body": False})
@@ -235,24 +230,17 @@ class Stream:
         while (await self.receive())["type"] != "http.disconnect":
             pass
 
-    async def _events(self, send: Send, gone: asyncio.Future[None]) -> None:
+    async def _events(self, send: Send) -> None:
         page = self.first
         body = b": botwire change feed\n\n"
         while True:
             body += b"".join(_wire.change_event(c) for c in page.changes)
             await send({"type": "http.response.body", "body": body, "more_body": True})
             self.sent += len(body)
-            since = page.next
-            read = asyncio.ensure_future(
-                read_changes(self.server, self.namespace, since, self.prefix, HEARTBEAT, self.limit)
-            )
-            racing: set[asyncio.Future[Any]] = {read, gone}
-            await asyncio.wait(racing, return_when=asyncio.FIRST_COMPLETED)
-            if gone.done():
-                read.cancel()
-                return
             try:
-                page = read.result()
+                page = await read_changes(
+                    self.server, self.namespace, page.next, self.prefix, HEARTBEAT, self.limit
+                )
             except BotWireError as exc:  # e.g. changes_expired: say so, then end
                 error = json.dumps({"code": exc.code, "detail": str(exc)})
                 body = f"event: error\ndata: {error}\n\n".encode()
