@@ -176,8 +176,12 @@ def write_cost(folder: Path, n: int) -> dict[str, float]:
 
     with_feed = SQLiteStore(folder / "feed.db")
     without = SQLiteStore(folder / "nofeed.db")
-    for trigger in ("feed_inserted", "feed_updated", "feed_deleted"):
-        without._conn().execute(f"DROP TRIGGER {trigger}")  # the write path before the feed
+    conn = without._conn()
+    triggers = conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'feed%'"
+    ).fetchall()
+    for (trigger,) in triggers:
+        conn.execute(f"DROP TRIGGER {trigger}")  # the write path before the feed
     a, b = Memory("w", store=with_feed), Memory("w", store=without)
     value = {"role": "assistant", "content": "x" * 150}
     rates = interleaved_ops_per_second(
