@@ -33,6 +33,45 @@ def test_a_schema_2_file_gets_the_feed_and_keeps_its_data(tmp_path: Path) -> Non
     memory.store.close()
 
 
+def test_a_schema_3_file_keeps_its_feed_and_numbers_on(tmp_path: Path) -> None:
+    # A file as the first feed wrote it (schema 3): its changes stay, seqs go on from
+    # them, and an overwrite of an expired key still records the expiry, then the set.
+    path = tmp_path / "v3.db"
+    with sqlite3.connect(path) as old:
+        for version in (1, 2, 3):
+            old.executescript(MIGRATIONS[version])
+        old.execute(
+            "INSERT INTO entries (ns, key, raw, bytes, version, created_at, updated_at, "
+            "expires_at) VALUES ('a', 'k', '1', 1, 1, 1.0, 1.0, 2.0)"
+        )
+        old.execute("UPDATE entries SET raw = '2', version = 2, updated_at = 1.5 WHERE key = 'k'")
+        old.execute("PRAGMA user_version = 3")
+    old.close()
+    store = SQLiteStore(path, clock=lambda: 10.0)
+    memory = Memory("a", store=store)
+    assert memory.last_seq() == 2
+    memory.set("k", 3)  # over the key that expired at 2.0
+    memory.set("k", 4)
+    got = [(c.seq, c.kind, c.version, c.value) for c in memory.watch(since=0, timeout=0.1)]
+    assert got == [
+        (1, "set", 1, 1),
+        (2, "set", 2, 2),
+        (3, "expire", 2, None),
+        (4, "set", 1, 3),
+        (5, "set", 2, 4),
+    ]
+    triggers = store._conn().execute(
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'feed%' ORDER BY name"
+    )
+    assert [name for (name,) in triggers] == [
+        "feed_deleted",
+        "feed_expired",
+        "feed_inserted",
+        "feed_updated",
+    ]
+    store.close()
+
+
 def test_a_value_over_the_inline_size_is_read_from_the_key_while_it_is_current(
     tmp_path: Path,
 ) -> None:
