@@ -25,13 +25,18 @@ def feed(memory: Any) -> Any:
 
 
 def watch(
-    memory: Any, prefix: str = "", *, since: int | None = None, count: int = 0
+    memory: Any,
+    prefix: str = "",
+    *,
+    since: int | None = None,
+    count: int = 0,
+    quiet: float = QUIET,
 ) -> list[Change]:
-    """Collect ``memory.watch(...)`` until it is quiet for ``QUIET`` s (or ``count`` changes)."""
+    """Collect ``memory.watch(...)`` until it is quiet for ``quiet`` s (or ``count`` changes)."""
     target = getattr(memory, "_target", None)
     if target is None:
         got: list[Change] = []
-        for change in memory.watch(prefix, since=since, timeout=QUIET):
+        for change in memory.watch(prefix, since=since, timeout=quiet):
             got.append(change)
             if len(got) == count:
                 break
@@ -39,7 +44,7 @@ def watch(
 
     async def collect() -> list[Change]:
         got: list[Change] = []
-        async for change in target.watch(prefix, since=since, timeout=QUIET):
+        async for change in target.watch(prefix, since=since, timeout=quiet):
             got.append(change)
             if len(got) == count:
                 break
@@ -123,7 +128,9 @@ def test_watch_wakes_on_a_write_from_another_client(feed: Any, new_memory: Any) 
     timer = threading.Timer(0.2, lambda: writer.set("late", "hello"))
     timer.start()
     try:
-        changes = watch(feed, since=start, count=1)
+        # count=1 returns at the change; the long quiet window only matters when a
+        # loaded machine delays the writer past QUIET
+        changes = watch(feed, since=start, count=1, quiet=10)
     finally:
         timer.join()
     assert [(c.key, c.value) for c in changes] == [("late", "hello")]
