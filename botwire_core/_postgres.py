@@ -63,7 +63,9 @@ from botwire._plans import (
     append_plan,
     batch_plan,
     changes_plan,
+    checked_in_one,
     checked_plan,
+    checked_set_plan,
     count_writes_plan,
     delete_plan,
     get_plan,
@@ -409,6 +411,8 @@ class PostgresStore(_Base):
         Raises:
             QuotaExceededError: the batch would pass ``max_bytes``; nothing was written.
         """
+        if checked_in_one(_D, ops):  # one autocommit statement
+            return self._write(lambda now: checked_set_plan(_D, namespace, ops, now, max_bytes))
         return self._write(
             lambda now: checked_plan(_D, namespace, ops, now, max_bytes), transaction=True
         )
@@ -697,6 +701,10 @@ class AsyncPostgresStore(_Base):
         self, namespace: str, ops: Sequence[Op], max_bytes: int
     ) -> list[OpResult]:
         """Run ``ops`` within ``max_bytes`` (see :meth:`PostgresStore.batch_within`)."""
+        if checked_in_one(_D, ops):  # one autocommit statement
+            return await self._write(
+                lambda now: checked_set_plan(_D, namespace, ops, now, max_bytes)
+            )
         return await self._write(
             lambda now: checked_plan(_D, namespace, ops, now, max_bytes), transaction=True
         )
