@@ -400,6 +400,18 @@ SELECT * FROM botwire_checked_set(%(ns)s::text, %(key)s::text, %(raw)s::text,
     %(id)s::text, %(max_bytes)s::bigint)
 """
 _QUOTA_REFUSED = "BWQ01"  # botwire_checked_set's SQLSTATE for a write past the limit
+# The start's locks (PL/pgSQL): the head row, created at seq 0 if new, and the count
+# row (absent: no count yet); each returns the row's newest version once locked.
+_QUOTA_START_VARS = "v_head BIGINT; v_counted BIGINT; v_counted_seq BIGINT;"
+_QUOTA_LOCKS = """
+        SELECT seq INTO v_head FROM botwire_feed_heads WHERE ns = p_ns FOR NO KEY UPDATE;
+        IF NOT FOUND THEN
+            INSERT INTO botwire_feed_heads AS h (ns, seq, trimmed) VALUES (p_ns, 0, 0)
+                ON CONFLICT (ns) DO UPDATE SET seq = h.seq RETURNING h.seq INTO v_head;
+        END IF;
+        SELECT bytes, seq INTO v_counted, v_counted_seq FROM botwire_ns_bytes
+        WHERE ns = p_ns FOR NO KEY UPDATE;
+""".strip()
 
 
 def _plpgsql(sql: str) -> str:
@@ -435,16 +447,12 @@ _MIGRATIONS[4] = f"""
     CREATE FUNCTION botwire_quota_start(p_ns TEXT, p_keys TEXT[])
     RETURNS TABLE (head_seq BIGINT, counted BIGINT, counted_seq BIGINT, keys_bytes BIGINT)
     LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+    DECLARE
+        {_QUOTA_START_VARS}
     BEGIN
-        PERFORM 1 FROM botwire_feed_heads WHERE ns = p_ns FOR NO KEY UPDATE;
-        IF NOT FOUND THEN
-            INSERT INTO botwire_feed_heads AS h (ns, seq, trimmed) VALUES (p_ns, 0, 0)
-                ON CONFLICT (ns) DO UPDATE SET seq = h.seq;
-        END IF;
-        PERFORM 1 FROM botwire_ns_bytes WHERE ns = p_ns FOR NO KEY UPDATE;
-        RETURN QUERY SELECT coalesce({_plpgsql(_HEAD)}, 0), n.bytes, n.seq,
-            ({_plpgsql(_KEYS_STORED)})::bigint
-        FROM (SELECT 1) one LEFT JOIN botwire_ns_bytes n ON n.ns = p_ns;
+        {_QUOTA_LOCKS}
+        RETURN QUERY SELECT v_head, v_counted, v_counted_seq,
+            ({_plpgsql(_KEYS_STORED)})::bigint;
     END $$;
     -- A checked set of one key (botwire._plans.checked_set_plan), whole: the start,
     -- a recount if another writer moved the feed past the count, the set as set_plan
@@ -460,14 +468,16 @@ _MIGRATIONS[4] = f"""
     LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
     DECLARE
         p_keys TEXT[] := ARRAY[p_key];
-        v_start RECORD;
+        {_QUOTA_START_VARS}
+        v_before BIGINT;
         v_total BIGINT;
         v_after BIGINT;
         v_claimed INT;
     BEGIN
-        SELECT * INTO v_start FROM botwire_quota_start(p_ns, p_keys);
-        IF v_start.counted IS NOT NULL AND v_start.counted_seq = v_start.head_seq THEN
-            v_total := v_start.counted;
+        {_QUOTA_LOCKS}
+        v_before := {_plpgsql(_KEYS_STORED)};  -- botwire_quota_start's, inline: faster
+        IF v_counted IS NOT NULL AND v_counted_seq = v_head THEN
+            v_total := v_counted;
         ELSE
             v_total := {_plpgsql(_STORED.format(keys=""))};
         END IF;
@@ -498,13 +508,13 @@ _MIGRATIONS[4] = f"""
             END IF;
         END IF;
         v_after := {_plpgsql(_KEYS_STORED)};
-        IF v_after > v_start.keys_bytes
-           AND v_total + v_after - v_start.keys_bytes > p_max_bytes THEN
+        IF v_after > v_before
+           AND v_total + v_after - v_before > p_max_bytes THEN
             RAISE EXCEPTION 'namespace % is full', p_ns USING ERRCODE = '{_QUOTA_REFUSED}',
-                DETAIL = v_total || ' ' || (v_after - v_start.keys_bytes);
+                DETAIL = v_total || ' ' || (v_after - v_before);
         END IF;
         INSERT INTO botwire_ns_bytes AS n (ns, bytes, seq)
-        VALUES (p_ns, v_total + v_after - v_start.keys_bytes, {_plpgsql(_HEAD)})
+        VALUES (p_ns, v_total + v_after - v_before, {_plpgsql(_HEAD)})
         ON CONFLICT (ns) DO UPDATE SET bytes = excluded.bytes, seq = excluded.seq;
     END $$;
     """
