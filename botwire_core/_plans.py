@@ -62,6 +62,7 @@ __all__ = [
     "list_keys_plan",
     "namespaces_plan",
     "purge_plan",
+    "quota_error",
     "restore_plan",
     "set_plan",
     "trim_changes_plan",
@@ -172,8 +173,10 @@ class Dialect(NamedTuple):
     # checked_plan of one set without an id, whole, in one statement ("written"; see
     # checked_set_plan); None: the engine runs checked_plan.
     checked_set: str | None = None
-    # A checked_set refused past the limit: (bytes held, bytes added), else None.
-    quota_refused: Callable[[BaseException], tuple[int, int] | None] | None = None
+    # A driver error that refuses a write past the limit: (namespace, bytes held, bytes
+    # added, limit), else None. Set: checked_set and quota_save raise it instead of
+    # answering (quota_save "none": a driver may send it with the COMMIT).
+    quota_refused: Callable[[BaseException], tuple[str, int, int, int] | None] | None = None
 
 
 def _record(
@@ -496,6 +499,15 @@ def checked_plan(
         total = (yield from usage_plan(d, ns, now)).stored_bytes
     results = yield from batch_plan(d, ns, ops, now)
     check = dict(params, total=total, before=int(before), max_bytes=max_bytes)
+    if d.quota_refused is not None:  # refused: the driver error, here or at the commit
+        try:
+            yield Query(d.quota_save, check)
+        except Exception as exc:
+            refused = quota_error(d, exc)
+            if refused is None:
+                raise
+            raise refused from None
+        return results
     if (yield Query(d.quota_save, check, "rowcount")) != 1:  # not kept: past the limit
         after = int((yield Query(d.quota_start, params, "one"))[3])
         raise _full(ns, total, after - int(before), max_bytes)
@@ -508,6 +520,15 @@ def _full(ns: str, total: int, added: int, max_bytes: int) -> QuotaExceededError
         f"pass its limit of {max_bytes} bytes; delete keys to make room",
         retry_after=FULL_RETRY_AFTER,
     )
+
+
+def quota_error(d: Dialect, exc: BaseException) -> QuotaExceededError | None:
+    """The error a driver error that refuses a checked write stands for, else None."""
+    refused = d.quota_refused(exc) if d.quota_refused is not None else None
+    if refused is None:
+        return None
+    ns, total, added, max_bytes = refused
+    return _full(ns, total, added, max_bytes)
 
 
 def checked_in_one(d: Dialect, ops: Sequence[Op]) -> bool:
@@ -543,10 +564,10 @@ def checked_set_plan(
     try:
         version, size = yield Query(d.checked_set, params, "one")
     except Exception as exc:
-        refused = d.quota_refused(exc)
+        refused = quota_error(d, exc)
         if refused is None:
             raise
-        raise _full(ns, *refused, max_bytes) from None
+        raise refused from None
     if version is None:  # only a conditional write misses
         current = yield Query(d.version, {"ns": ns, "key": op.key, "now": now}, "one")
         raise ConflictError.expected(op.key, op.if_version or 0, current[0] if current else 0)

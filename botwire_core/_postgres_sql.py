@@ -386,13 +386,11 @@ FROM botwire_entries e WHERE e.ns = %(ns)s AND {_LIVE}
 _HEAD = "(SELECT seq FROM botwire_feed_heads WHERE ns = %(ns)s)"
 _KEYS_STORED = _STORED.format(keys=" AND key = ANY(%(keys)s::text[])")
 _QUOTA_START_SQL = "SELECT * FROM botwire_quota_start(%(ns)s, %(keys)s::text[])"
-# Keep the new count unless it passes the limit (no row changed: refused).
-_QUOTA_SAVE_SQL = f"""
-INSERT INTO botwire_ns_bytes AS n (ns, bytes, seq)
-SELECT %(ns)s, %(total)s + a.after - %(before)s, {_HEAD}
-FROM (SELECT {_KEYS_STORED} AS after) a
-WHERE a.after <= %(before)s OR %(total)s + a.after - %(before)s <= %(max_bytes)s
-ON CONFLICT (ns) DO UPDATE SET bytes = excluded.bytes, seq = excluded.seq
+# Keep the new count, or raise past the limit (quota_refused): no answer to wait for,
+# so a pipelined transaction sends it with its COMMIT.
+_QUOTA_SAVE_SQL = """
+SELECT botwire_quota_save(%(ns)s::text, %(keys)s::text[], %(total)s::bigint,
+    %(before)s::bigint, %(max_bytes)s::bigint)
 """
 _CHECKED_SET_SQL = """
 SELECT * FROM botwire_checked_set(%(ns)s::text, %(key)s::text, %(raw)s::text,
@@ -400,9 +398,6 @@ SELECT * FROM botwire_checked_set(%(ns)s::text, %(key)s::text, %(raw)s::text,
     %(id)s::text, %(max_bytes)s::bigint)
 """
 _QUOTA_REFUSED = "BWQ01"  # botwire_checked_set's SQLSTATE for a write past the limit
-# The start's locks (PL/pgSQL): the head row, created at seq 0 if new, and the count
-# row (absent: no count yet); each returns the row's newest version once locked.
-_QUOTA_START_VARS = "v_head BIGINT; v_counted BIGINT; v_counted_seq BIGINT;"
 _QUOTA_LOCKS = """
         SELECT seq INTO v_head FROM botwire_feed_heads WHERE ns = p_ns FOR NO KEY UPDATE;
         IF NOT FOUND THEN
@@ -421,6 +416,24 @@ def _plpgsql(sql: str) -> str:
     assert "%(" not in body, body
     return body.strip()
 
+
+# The start's locks (PL/pgSQL): the head row, created at seq 0 if new, and the count
+# row (absent: no count yet); each returns the row's newest version once locked.
+_QUOTA_START_VARS = "v_head BIGINT; v_counted BIGINT; v_counted_seq BIGINT;"
+# The check and the new count (PL/pgSQL), from v_total (the namespace's bytes) and
+# v_before (the keys' bytes before the writes). Refused: SQLSTATE _QUOTA_REFUSED,
+# DETAIL "<bytes held> <bytes added> <limit> <namespace>", nothing written.
+_QUOTA_KEEP = f"""
+        v_after := {_plpgsql(_KEYS_STORED)};
+        IF v_after > v_before AND v_total + v_after - v_before > p_max_bytes THEN
+            RAISE EXCEPTION 'namespace % is full', p_ns USING ERRCODE = '{_QUOTA_REFUSED}',
+                DETAIL = v_total || ' ' || (v_after - v_before) || ' ' || p_max_bytes
+                    || ' ' || p_ns;
+        END IF;
+        INSERT INTO botwire_ns_bytes AS n (ns, bytes, seq)
+        VALUES (p_ns, v_total + v_after - v_before, {_plpgsql(_HEAD)})
+        ON CONFLICT (ns) DO UPDATE SET bytes = excluded.bytes, seq = excluded.seq;
+""".strip()
 
 _MIGRATIONS[4] = f"""
     -- Bytes stored per namespace, what --max-namespace-bytes counts (see
@@ -453,6 +466,16 @@ _MIGRATIONS[4] = f"""
         {_QUOTA_LOCKS}
         RETURN QUERY SELECT v_head, v_counted, v_counted_seq,
             ({_plpgsql(_KEYS_STORED)})::bigint;
+    END $$;
+    -- The quota check's end, after a batch's writes: the keys' bytes now, the check
+    -- and the new count (refused: SQLSTATE {_QUOTA_REFUSED}, nothing written).
+    CREATE FUNCTION botwire_quota_save(p_ns TEXT, p_keys TEXT[], v_total BIGINT,
+        v_before BIGINT, p_max_bytes BIGINT) RETURNS VOID
+    LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+    DECLARE
+        v_after BIGINT;
+    BEGIN
+        {_QUOTA_KEEP}
     END $$;
     -- A checked set of one key (botwire._plans.checked_set_plan), whole: the start,
     -- a recount if another writer moved the feed past the count, the set as set_plan
@@ -507,15 +530,7 @@ _MIGRATIONS[4] = f"""
                 {_plpgsql(_RECORD_ID_SQL.replace("%(version)s", "o_version"))};
             END IF;
         END IF;
-        v_after := {_plpgsql(_KEYS_STORED)};
-        IF v_after > v_before
-           AND v_total + v_after - v_before > p_max_bytes THEN
-            RAISE EXCEPTION 'namespace % is full', p_ns USING ERRCODE = '{_QUOTA_REFUSED}',
-                DETAIL = v_total || ' ' || (v_after - v_before);
-        END IF;
-        INSERT INTO botwire_ns_bytes AS n (ns, bytes, seq)
-        VALUES (p_ns, v_total + v_after - v_before, {_plpgsql(_HEAD)})
-        ON CONFLICT (ns) DO UPDATE SET bytes = excluded.bytes, seq = excluded.seq;
+        {_QUOTA_KEEP}
     END $$;
     """
 
@@ -611,11 +626,11 @@ def _unique_violation(exc: BaseException) -> bool:
     return getattr(exc, "sqlstate", None) == _UNIQUE_VIOLATION
 
 
-def _quota_refused(exc: BaseException) -> tuple[int, int] | None:
+def _quota_refused(exc: BaseException) -> tuple[str, int, int, int] | None:
     if getattr(exc, "sqlstate", None) != _QUOTA_REFUSED:
         return None
-    held, added = exc.diag.message_detail.split()  # type: ignore[attr-defined]
-    return int(held), int(added)
+    held, added, limit, ns = exc.diag.message_detail.split(" ", 3)  # type: ignore[attr-defined]
+    return ns, int(held), int(added), int(limit)
 
 
 DIALECT = Dialect(

@@ -306,6 +306,14 @@ async def test_the_async_postgres_store_checks_sizes_too() -> None:
             with pytest.raises(QuotaExceededError):
                 await store.batch_within("a", [_set("j", "1")], 11)
             assert (await store.usage("a")).stored_bytes == 11
+            # A batch (a pipelined transaction): refused whole, or written whole.
+            with pytest.raises(QuotaExceededError, match="holds 11 bytes"):
+                await store.batch_within("a", [_set("k", "1"), _set("j", '"' + "y" * 9 + '"')], 13)
+            with pytest.raises(ConflictError):
+                await store.batch_within("a", [_set("k", "1"), SetOp("j", "1", None, 3)], 99)
+            assert (await store.usage("a")).stored_bytes == 11
+            await store.batch_within("a", [_set("k", "1"), _set("j", "1")], 13)
+            assert (await store.usage("a")).stored_bytes == 4
         finally:
             await store.aclose()
 
@@ -319,6 +327,8 @@ def test_a_checked_conditional_set_that_misses_writes_nothing(engine: Engine) ->
         store.batch_within(ns, [SetOp("k", '"two"', None, 0)], 1000)  # create-only
     with pytest.raises(ConflictError):  # nor is its id remembered
         store.batch_within(ns, [SetOp("k", '"two"', None, 9, "once")], 1000)
+    with pytest.raises(ConflictError):  # in a batch: nothing of it is written
+        store.batch_within(ns, [_set("other", "1"), SetOp("k", "2", None, 9)], 1000)
     engine.assert_exact(ns)
     assert engine.stored(ns) == _b("k") + _b('"one"')
     (second,) = store.batch_within(ns, [SetOp("k", '"two"', 5.0, first.version)], 1000)
