@@ -167,11 +167,12 @@ class Dialect(NamedTuple):
     # The namespace size quota (checked_plan); ``None``: the engine cannot check it.
     quota_lock: str | None = None  # lock the feed head until commit; None: already held
     quota_start: str | None = None  # feed head, kept count (bytes, seq), :keys' bytes
-    quota_save: str | None = None  # keep the new count unless past :max_bytes (rowcount)
+    quota_save: str | None = None  # keep the new count unless past :max_bytes (rowcount;
+    # with quota_refused: raise it instead, no answer)
     quota_keys: Callable[[Sequence[str]], Any] | None = None  # the :keys parameter
     purge_ids_counted: str | None = None  # before purge_ids: take their bytes off
-    # checked_plan of one set without an id, whole, in one statement ("written"; see
-    # checked_set_plan); None: the engine runs checked_plan.
+    # checked_plan of one set, whole, in one statement ("one": version and bytes, or
+    # NULLs if a conditional set missed; see checked_set_plan); None: checked_plan.
     checked_set: str | None = None
     # A driver error that refuses a write past the limit: (namespace, bytes held, bytes
     # added, limit), else None. Set: checked_set and quota_save raise it instead of
