@@ -37,6 +37,7 @@ from botwire._types import (
     OpResult,
     Record,
     RestoreOp,
+    SetOp,
     Usage,
     WriteResult,
 )
@@ -49,7 +50,9 @@ __all__ = [
     "append_plan",
     "batch_plan",
     "changes_plan",
+    "checked_in_one",
     "checked_plan",
+    "checked_set_plan",
     "count_writes_plan",
     "delete_plan",
     "get_many_plan",
@@ -59,6 +62,7 @@ __all__ = [
     "list_keys_plan",
     "namespaces_plan",
     "purge_plan",
+    "quota_error",
     "restore_plan",
     "set_plan",
     "trim_changes_plan",
@@ -163,9 +167,17 @@ class Dialect(NamedTuple):
     # The namespace size quota (checked_plan); ``None``: the engine cannot check it.
     quota_lock: str | None = None  # lock the feed head until commit; None: already held
     quota_start: str | None = None  # feed head, kept count (bytes, seq), :keys' bytes
-    quota_save: str | None = None  # keep the new count unless past :max_bytes (rowcount)
+    quota_save: str | None = None  # keep the new count unless past :max_bytes (rowcount;
+    # with quota_refused: raise it instead, no answer)
     quota_keys: Callable[[Sequence[str]], Any] | None = None  # the :keys parameter
     purge_ids_counted: str | None = None  # before purge_ids: take their bytes off
+    # checked_plan of one set, whole, in one statement ("one": version and bytes, or
+    # NULLs if a conditional set missed; see checked_set_plan); None: checked_plan.
+    checked_set: str | None = None
+    # A driver error that refuses a write past the limit: (namespace, bytes held, bytes
+    # added, limit), else None. Set: checked_set and quota_save raise it instead of
+    # answering (quota_save "none": a driver may send it with the COMMIT).
+    quota_refused: Callable[[BaseException], tuple[str, int, int, int] | None] | None = None
 
 
 def _record(
@@ -488,14 +500,79 @@ def checked_plan(
         total = (yield from usage_plan(d, ns, now)).stored_bytes
     results = yield from batch_plan(d, ns, ops, now)
     check = dict(params, total=total, before=int(before), max_bytes=max_bytes)
+    if d.quota_refused is not None:  # refused: the driver error, here or at the commit
+        try:
+            yield Query(d.quota_save, check)
+        except Exception as exc:
+            refused = quota_error(d, exc)
+            if refused is None:
+                raise
+            raise refused from None
+        return results
     if (yield Query(d.quota_save, check, "rowcount")) != 1:  # not kept: past the limit
         after = int((yield Query(d.quota_start, params, "one"))[3])
-        raise QuotaExceededError(
-            f"namespace {ns!r} holds {total} bytes; this write of {after - int(before)} "
-            f"bytes would pass its limit of {max_bytes} bytes; delete keys to make room",
-            retry_after=FULL_RETRY_AFTER,
-        )
+        raise _full(ns, total, after - int(before), max_bytes)
     return results
+
+
+def _full(ns: str, total: int, added: int, max_bytes: int) -> QuotaExceededError:
+    return QuotaExceededError(
+        f"namespace {ns!r} holds {total} bytes; this write of {added} bytes would "
+        f"pass its limit of {max_bytes} bytes; delete keys to make room",
+        retry_after=FULL_RETRY_AFTER,
+    )
+
+
+def quota_error(d: Dialect, exc: BaseException) -> QuotaExceededError | None:
+    """The error a driver error that refuses a checked write stands for, else None."""
+    refused = d.quota_refused(exc) if d.quota_refused is not None else None
+    if refused is None:
+        return None
+    ns, total, added, max_bytes = refused
+    return _full(ns, total, added, max_bytes)
+
+
+def checked_in_one(d: Dialect, ops: Sequence[Op]) -> bool:
+    """True if :func:`checked_set_plan` can run ``ops`` (else run :func:`checked_plan`)."""
+    return d.checked_set is not None and len(ops) == 1 and isinstance(ops[0], SetOp)
+
+
+def checked_set_plan(
+    d: Dialect, ns: str, ops: Sequence[Op], now: float, max_bytes: int
+) -> Plan[list[OpResult]]:
+    """:func:`checked_plan` of one set (:func:`checked_in_one`), in one statement of
+    the dialect's: run it in autocommit, it is its own transaction.
+
+    The same rules (the head locked from the check to the commit, the count recounted
+    if another writer moved the feed past it, a write that does not grow the
+    namespace always allowed; an id seen before answers its first result, as in
+    :func:`set_plan`) in one round trip instead of a transaction's five or more.
+    """
+    assert d.checked_set is not None and d.quota_refused is not None
+    (op,) = ops
+    assert isinstance(op, SetOp)
+    params = {
+        "ns": ns,
+        "key": op.key,
+        "raw": op.raw,
+        "bytes": encoded_size(op.raw),
+        "now": now,
+        "expires": now + op.ttl if op.ttl is not None else None,
+        "if_version": op.if_version,
+        "id": op.id,
+        "max_bytes": max_bytes,
+    }
+    try:
+        version, size = yield Query(d.checked_set, params, "one")
+    except Exception as exc:
+        refused = quota_error(d, exc)
+        if refused is None:
+            raise
+        raise refused from None
+    if version is None:  # only a conditional write misses
+        current = yield Query(d.version, {"ns": ns, "key": op.key, "now": now}, "one")
+        raise ConflictError.expected(op.key, op.if_version or 0, current[0] if current else 0)
+    return [WriteResult(version, size)]
 
 
 def namespaces_plan(d: Dialect, now: float) -> Plan[list[str]]:

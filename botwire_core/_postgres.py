@@ -65,7 +65,9 @@ from botwire._plans import (
     append_plan,
     batch_plan,
     changes_plan,
+    checked_in_one,
     checked_plan,
+    checked_set_plan,
     count_writes_plan,
     delete_plan,
     get_plan,
@@ -74,6 +76,7 @@ from botwire._plans import (
     list_keys_plan,
     namespaces_plan,
     purge_plan,
+    quota_error,
     set_plan,
     usage_plan,
     writes_on_plan,
@@ -162,6 +165,9 @@ class _Base:
 
     def _error(self, exc: psycopg.Error) -> BotWireError:
         """Translate a driver error into BotWire's tree (the only place that does)."""
+        refused = quota_error(_D, exc)  # a checked batch's save, raised at its COMMIT
+        if refused is not None:
+            return refused
         message = self._scrub(str(exc)) or type(exc).__name__
         if isinstance(exc, psycopg_pool.PoolTimeout):
             return UnavailableError(
@@ -295,12 +301,15 @@ class PostgresStore(_Base):
         *,
         transaction: bool = False,
         idempotent: bool = False,
+        pipeline: bool = False,
     ) -> T:
         pool = self._ready()
         attempt = 0
         while True:
             try:
                 with pool.connection() as conn:
+                    if pipeline:
+                        return _drive_pipelined(conn, plan(self._clock()))
                     if transaction:
                         with conn.transaction():
                             return _drive(conn, plan(self._clock()))
@@ -314,8 +323,10 @@ class PostgresStore(_Base):
                     raise self._error(exc) from exc
                 time.sleep(delay)
 
-    def _write(self, plan: Callable[[float], Plan[T]], *, transaction: bool = False) -> T:
-        result = self._run(plan, transaction=transaction)
+    def _write(
+        self, plan: Callable[[float], Plan[T]], *, transaction: bool = False, pipeline: bool = False
+    ) -> T:
+        result = self._run(plan, transaction=transaction, pipeline=pipeline)
         self._count_write()
         return result
 
@@ -415,8 +426,11 @@ class PostgresStore(_Base):
         Raises:
             QuotaExceededError: the batch would pass ``max_bytes``; nothing was written.
         """
+        if checked_in_one(_D, ops):  # one autocommit statement
+            return self._write(lambda now: checked_set_plan(_D, namespace, ops, now, max_bytes))
+        # Pipelined: BEGIN goes with the check's start, the save with the COMMIT.
         return self._write(
-            lambda now: checked_plan(_D, namespace, ops, now, max_bytes), transaction=True
+            lambda now: checked_plan(_D, namespace, ops, now, max_bytes), pipeline=True
         )
 
     def usage(self, namespace: str) -> Usage:
@@ -594,10 +608,11 @@ class AsyncPostgresStore(_Base):
         *,
         transaction: bool = False,
         idempotent: bool = False,
+        pipeline: bool = False,
     ) -> T:
         pool = await self._ready()
         async with self._in_flight:
-            return await self._run_on(pool, plan, transaction, idempotent)
+            return await self._run_on(pool, plan, transaction, idempotent, pipeline)
 
     async def _run_on(
         self,
@@ -605,11 +620,14 @@ class AsyncPostgresStore(_Base):
         plan: Callable[[float], Plan[T]],
         transaction: bool,
         idempotent: bool,
+        pipeline: bool = False,
     ) -> T:
         attempt = 0
         while True:
             try:
                 async with pool.connection() as conn:
+                    if pipeline:
+                        return await _adrive_pipelined(conn, plan(self._clock()))
                     if transaction:
                         async with conn.transaction():
                             return await _adrive(conn, plan(self._clock()))
@@ -623,8 +641,10 @@ class AsyncPostgresStore(_Base):
                     raise self._error(exc) from exc
                 await asyncio.sleep(delay)
 
-    async def _write(self, plan: Callable[[float], Plan[T]], *, transaction: bool = False) -> T:
-        result = await self._run(plan, transaction=transaction)
+    async def _write(
+        self, plan: Callable[[float], Plan[T]], *, transaction: bool = False, pipeline: bool = False
+    ) -> T:
+        result = await self._run(plan, transaction=transaction, pipeline=pipeline)
         await self._count_write()
         return result
 
@@ -714,8 +734,12 @@ class AsyncPostgresStore(_Base):
         self, namespace: str, ops: Sequence[Op], max_bytes: int
     ) -> list[OpResult]:
         """Run ``ops`` within ``max_bytes`` (see :meth:`PostgresStore.batch_within`)."""
+        if checked_in_one(_D, ops):  # one autocommit statement
+            return await self._write(
+                lambda now: checked_set_plan(_D, namespace, ops, now, max_bytes)
+            )
         return await self._write(
-            lambda now: checked_plan(_D, namespace, ops, now, max_bytes), transaction=True
+            lambda now: checked_plan(_D, namespace, ops, now, max_bytes), pipeline=True
         )
 
     async def usage(self, namespace: str) -> Usage:
@@ -928,6 +952,40 @@ def _drive(conn: psycopg.Connection[Any], plan: Plan[T]) -> T:
     except StopIteration as stop:
         result: T = stop.value
         return result
+
+
+def _drive_pipelined(conn: psycopg.Connection[Any], plan: Plan[T]) -> T:
+    """Run ``plan`` in a transaction in pipeline mode: a query without an answer is
+    sent with the next one (BEGIN with the first, the last ones with the COMMIT).
+
+    A driver error may then reach the plan at a later query than the one that
+    failed, or only here at the end: plans run this way expect none but deadlocks
+    (retried whole) and the refusal of a checked write (``quota_error``).
+    """
+    try:
+        with conn.pipeline():
+            conn.execute("BEGIN")
+            result = _drive(conn, plan)
+            conn.execute("COMMIT")
+        return result
+    except BaseException:
+        if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            conn.execute("ROLLBACK")
+        raise
+
+
+async def _adrive_pipelined(conn: psycopg.AsyncConnection[Any], plan: Plan[T]) -> T:
+    """The async twin of :func:`_drive_pipelined`."""
+    try:
+        async with conn.pipeline():
+            await conn.execute("BEGIN")
+            result = await _adrive(conn, plan)
+            await conn.execute("COMMIT")
+        return result
+    except BaseException:
+        if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            await conn.execute("ROLLBACK")
+        raise
 
 
 async def _adrive(conn: psycopg.AsyncConnection[Any], plan: Plan[T]) -> T:

@@ -9,6 +9,7 @@ connection, the other on an asyncio one, so the twins cannot drift.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -177,24 +178,6 @@ _MIGRATIONS: dict[int, str] = {
     END $$;
     CREATE TRIGGER botwire_entries_feed AFTER INSERT OR UPDATE OR DELETE ON botwire_entries
         FOR EACH ROW EXECUTE FUNCTION botwire_feed();
-    """,
-    4: f"""
-    -- Bytes stored per namespace, what --max-namespace-bytes counts (see
-    -- botwire._plans.checked_plan): keys, values and idempotency ids. Kept by the
-    -- writes that check a limit, in their transaction, under the namespace's feed
-    -- head row lock; exact as of the feed seq ``seq``: a write that did not keep it
-    -- (no limit) moved the feed on, and the next checked write counts the namespace
-    -- again. Counted here for the data already stored.
-    CREATE TABLE botwire_ns_bytes (
-        ns TEXT COLLATE "C" PRIMARY KEY,
-        bytes BIGINT NOT NULL,
-        seq BIGINT NOT NULL
-    );
-    INSERT INTO botwire_ns_bytes (ns, bytes, seq)
-    SELECT t.ns, sum(t.b), coalesce((SELECT h.seq FROM botwire_feed_heads h WHERE h.ns = t.ns), 0)
-    FROM (SELECT ns, {_KEY_BYTES} + bytes AS b FROM botwire_entries
-          UNION ALL SELECT ns, {_ID_BYTES} FROM botwire_append_ids) t
-    GROUP BY t.ns;
     """,
 }
 
@@ -393,30 +376,163 @@ SELECT count(*), coalesce(sum(e.bytes), 0), {_STORED.format(keys="")}
 FROM botwire_entries e WHERE e.ns = %(ns)s AND {_LIVE}
 """
 
-# The namespace size quota (botwire._plans.checked_plan). Every write to a namespace
+# The namespace size quota (botwire._plans.checked_plan), in PL/pgSQL functions of
+# migration 4 so that a checked write costs few round trips: botwire_quota_start
+# (the lock and the start read, one call) and botwire_checked_set (a whole checked
+# set, one autocommit statement like an unchecked one). Every write to a namespace
 # updates its feed head row (the feed trigger), so locking that row first, until
 # commit, lets no other writer of the namespace commit between the check and the
 # write, in any process; a new namespace gets its row at seq 0 (as if absent).
-_QUOTA_LOCK_SQL = """
-INSERT INTO botwire_feed_heads AS h (ns, seq, trimmed) VALUES (%(ns)s, 0, 0)
-ON CONFLICT (ns) DO UPDATE SET seq = h.seq
-"""
 _HEAD = "(SELECT seq FROM botwire_feed_heads WHERE ns = %(ns)s)"
 _KEYS_STORED = _STORED.format(keys=" AND key = ANY(%(keys)s::text[])")
-# After the lock, as statements of their own: each reads a snapshot taken once the
-# lock is held, so it sees every write committed before.
-_QUOTA_START_SQL = f"""
-SELECT {_HEAD}, n.bytes, n.seq, {_KEYS_STORED}
-FROM (SELECT 1) one LEFT JOIN botwire_ns_bytes n ON n.ns = %(ns)s
+_QUOTA_START_SQL = "SELECT * FROM botwire_quota_start(%(ns)s, %(keys)s::text[])"
+# Keep the new count, or raise past the limit (quota_refused): no answer to wait for,
+# so a pipelined transaction sends it with its COMMIT.
+_QUOTA_SAVE_SQL = """
+SELECT botwire_quota_save(%(ns)s::text, %(keys)s::text[], %(total)s::bigint,
+    %(before)s::bigint, %(max_bytes)s::bigint)
 """
-# Keep the new count unless it passes the limit (no row changed: refused).
-_QUOTA_SAVE_SQL = f"""
-INSERT INTO botwire_ns_bytes AS n (ns, bytes, seq)
-SELECT %(ns)s, %(total)s + a.after - %(before)s, {_HEAD}
-FROM (SELECT {_KEYS_STORED} AS after) a
-WHERE a.after <= %(before)s OR %(total)s + a.after - %(before)s <= %(max_bytes)s
-ON CONFLICT (ns) DO UPDATE SET bytes = excluded.bytes, seq = excluded.seq
+_CHECKED_SET_SQL = """
+SELECT * FROM botwire_checked_set(%(ns)s::text, %(key)s::text, %(raw)s::text,
+    %(bytes)s::bigint, %(now)s::float8, %(expires)s::float8, %(if_version)s::bigint,
+    %(id)s::text, %(max_bytes)s::bigint)
 """
+_QUOTA_REFUSED = "BWQ01"  # botwire_checked_set's SQLSTATE for a write past the limit
+_QUOTA_LOCKS = """
+        SELECT seq INTO v_head FROM botwire_feed_heads WHERE ns = p_ns FOR NO KEY UPDATE;
+        IF NOT FOUND THEN
+            INSERT INTO botwire_feed_heads AS h (ns, seq, trimmed) VALUES (p_ns, 0, 0)
+                ON CONFLICT (ns) DO UPDATE SET seq = h.seq RETURNING h.seq INTO v_head;
+        END IF;
+        SELECT bytes, seq INTO v_counted, v_counted_seq FROM botwire_ns_bytes
+        WHERE ns = p_ns FOR NO KEY UPDATE;
+""".strip()
+
+
+def _plpgsql(sql: str) -> str:
+    """A statement's text for a PL/pgSQL body: ``%(name)s`` becomes ``p_name``
+    (``%(length)s``, an id's record of a set: ``p_bytes``, the bytes written)."""
+    body = re.sub(r"%\((\w+)\)s", r"p_\1", sql.replace("%(length)s", "%(bytes)s"))
+    assert "%(" not in body, body
+    return body.strip()
+
+
+# The start's locks (PL/pgSQL): the head row, created at seq 0 if new, and the count
+# row (absent: no count yet); each returns the row's newest version once locked.
+_QUOTA_START_VARS = "v_head BIGINT; v_counted BIGINT; v_counted_seq BIGINT;"
+# The check and the new count (PL/pgSQL), from v_total (the namespace's bytes) and
+# v_before (the keys' bytes before the writes). Refused: SQLSTATE _QUOTA_REFUSED,
+# DETAIL "<bytes held> <bytes added> <limit> <namespace>", nothing written.
+_QUOTA_KEEP = f"""
+        v_after := {_plpgsql(_KEYS_STORED)};
+        IF v_after > v_before AND v_total + v_after - v_before > p_max_bytes THEN
+            RAISE EXCEPTION 'namespace % is full', p_ns USING ERRCODE = '{_QUOTA_REFUSED}',
+                DETAIL = v_total || ' ' || (v_after - v_before) || ' ' || p_max_bytes
+                    || ' ' || p_ns;
+        END IF;
+        INSERT INTO botwire_ns_bytes AS n (ns, bytes, seq)
+        VALUES (p_ns, v_total + v_after - v_before, {_plpgsql(_HEAD)})
+        ON CONFLICT (ns) DO UPDATE SET bytes = excluded.bytes, seq = excluded.seq;
+""".strip()
+
+_MIGRATIONS[4] = f"""
+    -- Bytes stored per namespace, what --max-namespace-bytes counts (see
+    -- botwire._plans.checked_plan): keys, values and idempotency ids. Kept by the
+    -- writes that check a limit, in their transaction, under the namespace's feed
+    -- head row lock; exact as of the feed seq ``seq``: a write that did not keep it
+    -- (no limit) moved the feed on, and the next checked write counts the namespace
+    -- again. Counted here for the data already stored.
+    CREATE TABLE botwire_ns_bytes (
+        ns TEXT COLLATE "C" PRIMARY KEY,
+        bytes BIGINT NOT NULL,
+        seq BIGINT NOT NULL
+    );
+    INSERT INTO botwire_ns_bytes (ns, bytes, seq)
+    SELECT t.ns, sum(t.b), coalesce((SELECT h.seq FROM botwire_feed_heads h WHERE h.ns = t.ns), 0)
+    FROM (SELECT ns, {_KEY_BYTES} + bytes AS b FROM botwire_entries
+          UNION ALL SELECT ns, {_ID_BYTES} FROM botwire_append_ids) t
+    GROUP BY t.ns;
+    -- The quota check's start, one call: lock the namespace's feed head row (and its
+    -- count, which an id purge updates: it then waits and subtracts from the count
+    -- this write keeps) until commit; then, in a statement of its own (a snapshot
+    -- taken once the locks are held, so it sees every write committed before), the
+    -- feed head, the kept count and the bytes the keys p_keys store now.
+    CREATE FUNCTION botwire_quota_start(p_ns TEXT, p_keys TEXT[])
+    RETURNS TABLE (head_seq BIGINT, counted BIGINT, counted_seq BIGINT, keys_bytes BIGINT)
+    LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+    DECLARE
+        {_QUOTA_START_VARS}
+    BEGIN
+        {_QUOTA_LOCKS}
+        RETURN QUERY SELECT v_head, v_counted, v_counted_seq,
+            ({_plpgsql(_KEYS_STORED)})::bigint;
+    END $$;
+    -- The quota check's end, after a batch's writes: the keys' bytes now, the check
+    -- and the new count (refused: SQLSTATE {_QUOTA_REFUSED}, nothing written).
+    CREATE FUNCTION botwire_quota_save(p_ns TEXT, p_keys TEXT[], v_total BIGINT,
+        v_before BIGINT, p_max_bytes BIGINT) RETURNS VOID
+    LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+    DECLARE
+        v_after BIGINT;
+    BEGIN
+        {_QUOTA_KEEP}
+    END $$;
+    -- A checked set of one key (botwire._plans.checked_set_plan), whole: the start,
+    -- a recount if another writer moved the feed past the count, the set as set_plan
+    -- runs it (the statements of _CLAIM_ID_SQL, _SEEN_ID_SQL, _SET_SQL,
+    -- _CREATE_ONLY_SQL, _UPDATE_IF_SQL, _RECORD_ID_SQL), the check and the new count.
+    -- Returns the version and bytes written, or those an id seen before recorded
+    -- (NULLs: a conditional write missed; nothing written). Past the limit it raises
+    -- SQLSTATE {_QUOTA_REFUSED}, DETAIL "<bytes held> <bytes added>": the statement
+    -- writes nothing.
+    CREATE FUNCTION botwire_checked_set(p_ns TEXT, p_key TEXT, p_raw TEXT, p_bytes BIGINT,
+        p_now DOUBLE PRECISION, p_expires DOUBLE PRECISION, p_if_version BIGINT,
+        p_id TEXT, p_max_bytes BIGINT, OUT o_version BIGINT, OUT o_bytes BIGINT)
+    LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+    DECLARE
+        p_keys TEXT[] := ARRAY[p_key];
+        {_QUOTA_START_VARS}
+        v_before BIGINT;
+        v_total BIGINT;
+        v_after BIGINT;
+        v_claimed INT;
+    BEGIN
+        {_QUOTA_LOCKS}
+        v_before := {_plpgsql(_KEYS_STORED)};  -- botwire_quota_start's, inline: faster
+        IF v_counted IS NOT NULL AND v_counted_seq = v_head THEN
+            v_total := v_counted;
+        ELSE
+            v_total := {_plpgsql(_STORED.format(keys=""))};
+        END IF;
+        IF p_id IS NOT NULL THEN
+            {_plpgsql(_CLAIM_ID_SQL)} INTO v_claimed;
+            IF v_claimed IS NULL THEN
+                {_plpgsql(_SEEN_ID_SQL.replace(", length", ", length INTO o_version, o_bytes"))};
+            END IF;
+        END IF;
+        IF o_version IS NULL THEN
+            IF p_if_version IS NULL THEN
+                {_plpgsql(_SET_SQL)} INTO o_version;
+            ELSIF p_if_version = 0 THEN
+                {_plpgsql(_CREATE_ONLY_SQL)} INTO o_version;
+            ELSE
+                {_plpgsql(_UPDATE_IF_SQL)} INTO o_version;
+            END IF;
+            IF o_version IS NULL THEN  -- a conditional write missed: no id either
+                IF v_claimed IS NOT NULL THEN
+                    DELETE FROM botwire_append_ids
+                    WHERE ns = p_ns AND key = p_key AND id = p_id;
+                END IF;
+                RETURN;
+            END IF;
+            o_bytes := p_bytes;
+            IF p_id IS NOT NULL THEN
+                {_plpgsql(_RECORD_ID_SQL.replace("%(version)s", "o_version"))};
+            END IF;
+        END IF;
+        {_QUOTA_KEEP}
+    END $$;
+    """
 
 _NAMESPACES_SQL = f"SELECT DISTINCT e.ns FROM botwire_entries e WHERE {_LIVE} ORDER BY e.ns"
 
@@ -510,6 +626,13 @@ def _unique_violation(exc: BaseException) -> bool:
     return getattr(exc, "sqlstate", None) == _UNIQUE_VIOLATION
 
 
+def _quota_refused(exc: BaseException) -> tuple[str, int, int, int] | None:
+    if getattr(exc, "sqlstate", None) != _QUOTA_REFUSED:
+        return None
+    held, added, limit, ns = exc.diag.message_detail.split(" ", 3)  # type: ignore[attr-defined]
+    return ns, int(held), int(added), int(limit)
+
+
 DIALECT = Dialect(
     get=_GET_SQL,
     list_items=None,  # _GET_SQL joins a list's items itself
@@ -533,10 +656,12 @@ DIALECT = Dialect(
     append_fast=_APPEND_FAST_SQL,
     list_keys=_list_keys,
     usage=_USAGE_SQL,
-    quota_lock=_QUOTA_LOCK_SQL,
+    quota_lock=None,  # botwire_quota_start takes the locks
     quota_start=_QUOTA_START_SQL,
     quota_save=_QUOTA_SAVE_SQL,
     quota_keys=list,
+    checked_set=_CHECKED_SET_SQL,
+    quota_refused=_quota_refused,
     namespaces=_NAMESPACES_SQL,
     count_writes=_COUNT_WRITES_SQL,
     writes_on=_WRITES_ON_SQL,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 import sqlite3
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from botwire import Memory, QuotaExceededError, SQLiteStore
+from botwire import ConflictError, Memory, QuotaExceededError, SQLiteStore
 from botwire._plans import ID_TTL
 from botwire._types import AppendOp, DeleteOp, GetOp, Op, RestoreOp, SetOp
 from tests.conftest import FakeClock, postgres_url
@@ -305,5 +306,60 @@ async def test_the_async_postgres_store_checks_sizes_too() -> None:
             with pytest.raises(QuotaExceededError):
                 await store.batch_within("a", [_set("j", "1")], 11)
             assert (await store.usage("a")).stored_bytes == 11
+            # A batch (a pipelined transaction): refused whole, or written whole.
+            with pytest.raises(QuotaExceededError, match="holds 11 bytes"):
+                await store.batch_within("a", [_set("k", "1"), _set("j", '"' + "y" * 9 + '"')], 13)
+            with pytest.raises(ConflictError):
+                await store.batch_within("a", [_set("k", "1"), SetOp("j", "1", None, 3)], 99)
+            assert (await store.usage("a")).stored_bytes == 11
+            await store.batch_within("a", [_set("k", "1"), _set("j", "1")], 13)
+            assert (await store.usage("a")).stored_bytes == 4
         finally:
             await store.aclose()
+
+
+def test_a_checked_conditional_set_that_misses_writes_nothing(engine: Engine) -> None:
+    store, ns = engine.store, "cas"
+    (first,) = store.batch_within(ns, [_set("k", '"one"')], 1000)
+    with pytest.raises(ConflictError):
+        store.batch_within(ns, [SetOp("k", '"two"', None, first.version + 1)], 1000)
+    with pytest.raises(ConflictError):
+        store.batch_within(ns, [SetOp("k", '"two"', None, 0)], 1000)  # create-only
+    with pytest.raises(ConflictError):  # nor is its id remembered
+        store.batch_within(ns, [SetOp("k", '"two"', None, 9, "once")], 1000)
+    with pytest.raises(ConflictError):  # in a batch: nothing of it is written
+        store.batch_within(ns, [_set("other", "1"), SetOp("k", "2", None, 9)], 1000)
+    engine.assert_exact(ns)
+    assert engine.stored(ns) == _b("k") + _b('"one"')
+    (second,) = store.batch_within(ns, [SetOp("k", '"two"', 5.0, first.version)], 1000)
+    assert second.version == first.version + 1
+    assert store.batch_within(ns, [SetOp("new", "1", None, 0)], 1000)[0].version == 1
+    engine.assert_exact(ns)
+    assert engine.stored(ns) == _b("k") + _b('"two"') + _b("new") + 1
+
+
+@pytest.mark.parametrize("engine", [ENGINES[1]], indirect=True)
+def test_an_id_purge_committing_during_a_checked_write_leaves_the_count_exact(
+    engine: Engine,
+) -> None:
+    """The sweep takes purged ids' bytes off the count; a checked write running
+    meanwhile waits for it instead of saving a count that still holds them."""
+    from botwire._postgres_sql import DIALECT
+
+    store, ns = engine.store, "purged"
+    for n in range(5):
+        store.batch_within(ns, [_set("k", "1", id=f"old-{n}")], 10_000)
+    engine.assert_exact(ns)
+    with psycopg.connect(engine.where) as sweep:  # one transaction, committed below
+        params = {"before": engine.clock() + 1, "limit": 1000}
+        assert sweep.execute(DIALECT.purge_ids, params).rowcount == 5
+        writer = threading.Thread(
+            target=store.batch_within, args=(ns, [_set("x", "2")], 10_000), daemon=True
+        )
+        writer.start()
+        writer.join(0.5)
+        assert writer.is_alive()  # it waits for the sweep's lock on the count
+    writer.join(10)
+    assert store.batch_within(ns, [GetOp("x")], 10_000)[0] is not None
+    engine.assert_exact(ns)
+    assert engine.stored(ns) == _b("k") + 1 + _b("x") + 1
