@@ -165,7 +165,6 @@ class Dialect(NamedTuple):
     feed_trim: str | None = None  # drop a namespace's changes up to :cut
     feed_trimmed: str | None = None  # and remember the cut in its head row
     # The namespace size quota (checked_plan); ``None``: the engine cannot check it.
-    quota_lock: str | None = None  # lock the feed head until commit; None: already held
     quota_start: str | None = None  # feed head, kept count (bytes, seq), :keys' bytes
     quota_save: str | None = None  # keep the new count unless past :max_bytes (rowcount;
     # with quota_refused: raise it instead, no answer)
@@ -491,8 +490,6 @@ def checked_plan(
     assert d.quota_start is not None and d.quota_save is not None and d.quota_keys is not None
     written = sorted({op.key for op in ops if not isinstance(op, GetOp)})
     params = {"ns": ns, "now": now, "keys": d.quota_keys(written)}
-    if d.quota_lock is not None:
-        yield Query(d.quota_lock, params)
     seq, counted, counted_seq, before = yield Query(d.quota_start, params, "one")
     if counted is not None and counted_seq == seq:
         total = int(counted)

@@ -656,7 +656,6 @@ DIALECT = Dialect(
     append_fast=_APPEND_FAST_SQL,
     list_keys=_list_keys,
     usage=_USAGE_SQL,
-    quota_lock=None,  # botwire_quota_start takes the locks
     quota_start=_QUOTA_START_SQL,
     quota_save=_QUOTA_SAVE_SQL,
     quota_keys=list,

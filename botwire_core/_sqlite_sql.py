@@ -476,7 +476,6 @@ DIALECT = Dialect(
     append_fast=None,  # an append is one short transaction already
     list_keys=_list_keys,
     usage=_USAGE_SQL,
-    quota_lock=None,  # BEGIN IMMEDIATE: the transaction holds the write lock
     quota_start=_QUOTA_START_SQL,
     quota_save=_QUOTA_SAVE_SQL,
     quota_keys=lambda keys: json.dumps(list(keys)),
