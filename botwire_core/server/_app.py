@@ -217,7 +217,7 @@ def _etag(version: int) -> list[tuple[bytes, bytes]]:
 
 async def may_read(call: Call, namespace: str) -> bool:
     """Whether the caller may read ``namespace``: a write-only caller is not told what
-    is stored (whether a deleted key existed; see :func:`untold`)."""
+    is stored (whether a deleted key existed; see :func:`as_told`)."""
     try:
         await call.server.guard.authorize(call, namespace, ("read",))
     except PermissionDeniedError:
@@ -225,8 +225,23 @@ async def may_read(call: Call, namespace: str) -> bool:
     return True
 
 
-def untold(ops: Sequence[Op], results: list[OpResult]) -> list[OpResult]:
-    """A batch's results as a caller that may not read sees them: every delete done."""
+async def as_told(
+    call: Call,
+    namespace: str,
+    ops: Sequence[Op],
+    results: list[OpResult],
+    rights: tuple[str, ...],
+) -> list[OpResult]:
+    """A batch's results as the caller may see them: to a caller that may not read
+    ``namespace``, every delete says done (whether the key existed is a read).
+
+    ``rights`` are those the batch was authorized for; the read right is asked only
+    for a batch with deletes that was not authorized to read.
+    """
+    if "read" in rights or not any(isinstance(op, DeleteOp) for op in ops):
+        return results
+    if await may_read(call, namespace):
+        return results
     return [True if isinstance(op, DeleteOp) else r for op, r in zip(ops, results, strict=True)]
 
 
@@ -272,7 +287,7 @@ async def put_value(call: Call) -> Answer:
     server, namespace, key = call.server, call.namespace, call.key
     if_version = _requests.condition(call.scope)
     if if_version is not None:  # its answer (412 or not) tells what is stored: a read
-        await call.allow("write", "read")
+        await call.allow("read")  # (the pipeline has authorized the write)
     request_id = _requests.idempotency_key(call.scope)
     raw, ttl = await _off_loop(await call.body(), _parse_put(server.settings.max_value_bytes))
     reserved = await server.admit(namespace, 1, encoded_size(raw), key, call.principal)
@@ -385,8 +400,7 @@ async def batch(call: Call) -> Answer:
         server.quotas.done(namespace, reserved)
     if needs.changes:
         server.quotas.forget(namespace)
-    if "read" not in needs.rights and not await may_read(call, namespace):
-        results = untold(ops, results)
+    results = await as_told(call, namespace, ops, results, needs.rights)
     size = _requests.answer_size(ops, results, server.settings.answer_cap)
     if size > OFF_LOOP_BYTES:
         return Answer(200, await asyncio.to_thread(_wire.batch_answer, ops, results))

@@ -33,7 +33,7 @@ from botwire._errors import PermissionDeniedError, UnavailableError
 from botwire._tokens import TokenRecord, is_reserved
 from botwire._types import AppendOp, Op, SetOp
 from botwire.server import _requests, _shapes
-from botwire.server._app import Answer, Call, Server, batch_needs, may_read, untold
+from botwire.server._app import Answer, Call, Server, as_told, batch_needs, may_read
 from botwire.server._routes import Route
 
 if TYPE_CHECKING:
@@ -170,9 +170,7 @@ class ServedStore:
         )
         if needs.changes:
             self._server.quotas.forget(namespace)
-        if "read" not in needs.rights and not await may_read(_current(), namespace):
-            return untold(listed, results)
-        return results
+        return await as_told(_current(), namespace, listed, results, needs.rights)
 
     async def usage(self, namespace: str) -> Any:
         await self._allow(namespace, "read")
