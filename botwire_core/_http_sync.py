@@ -209,8 +209,9 @@ class HTTPStore(_Base):
     ) -> ChangePage:
         """Read the change feed, waiting up to ``wait`` s for a first change.
 
-        ``HTTPStore`` waits on an event stream it keeps open between calls;
-        otherwise (and when the server will not stream) a long-poll, capped at 60 s.
+        The blocking store long-polls (capped at 60 s); the async one, on a client of
+        its own, waits on an event stream kept open between calls (``botwire._sse``),
+        and long-polls when the server will not stream.
         A network fault is retried like any read; ``since`` makes the retry resume
         exactly where the last answer ended, so nothing is lost or repeated.
         """
