@@ -174,6 +174,13 @@ class Notifier:
 class FileNotifier(Notifier):
     """Tells waiters that some connection committed to an SQLite file.
 
+    The polling thread and :meth:`poke` read the same ``data_version`` (under one
+    lock) and bump only when it moved since either last read it: a commit of this
+    process is counted once, by whichever looks first. Bumping for it twice (the
+    poke, then the poll) woke every waiter twice per write, and the second round
+    (a store read finding nothing, then every watch waiting again) delayed the
+    first round's last watchers.
+
     Args:
         connect: opens a new connection to the file (used by the polling thread only).
     """
@@ -181,28 +188,52 @@ class FileNotifier(Notifier):
     def __init__(self, connect: Callable[[], sqlite3.Connection]) -> None:
         super().__init__()
         self._connect = connect
+        self._seen = threading.Lock()  # the polling connection and its last version
+        self._conn: sqlite3.Connection | None = None
+        self._last = 0
 
-    def _open(self) -> tuple[sqlite3.Connection, int]:
+    def _open(self) -> sqlite3.Connection:
         conn = self._connect()
-        return conn, _data_version(conn)  # the baseline, read before the token is handed out
+        with self._seen:  # the baseline, read before the token is handed out
+            self._conn, self._last = conn, _data_version(conn)
+        return conn
 
-    def _run(self, resource: tuple[sqlite3.Connection, int]) -> None:
-        conn, last = resource
+    def poke(self) -> None:
+        """This process just committed: wake its waiters now, unless the poll already did."""
+        if self._thread is None:  # the common case: one attribute read
+            return
+        if self._moved():
+            self._bump()
+
+    def _moved(self) -> bool:
+        """Whether ``data_version`` moved since it was last read (by the poll or a poke)."""
+        with self._seen:
+            if self._conn is None:
+                return False
+            try:
+                version = _data_version(self._conn)
+            except sqlite3.Error:
+                return False  # busy or closing: the next round tries again
+            if version == self._last:
+                return False
+            self._last = version
+            return True
+
+    def _run(self, resource: sqlite3.Connection) -> None:
         interval = MIN_INTERVAL
         try:
             while not self._done():
                 time.sleep(interval)
-                try:
-                    version = _data_version(conn)
-                except sqlite3.Error:
-                    version = last  # busy or closing: the next round tries again
-                if version == last:
+                if not self._moved():
                     interval = min(interval * 2, MAX_INTERVAL)
                     continue
-                last, interval = version, MIN_INTERVAL
+                interval = MIN_INTERVAL
                 self._bump()
         finally:
-            conn.close()
+            with self._seen:
+                if self._conn is resource:
+                    self._conn = None
+            resource.close()
 
 
 def _data_version(conn: sqlite3.Connection) -> int:

@@ -58,7 +58,7 @@ class _Stream:
         self.position = since
         self.changes: deque[ChangeRecord] = deque()
         self.failure: BaseException | None = None
-        self.arrived = asyncio.Event()
+        self.waiter: asyncio.Future[None] | None = None  # the taker waiting for an event
         self.started = asyncio.get_running_loop().create_future()
         self.timer: asyncio.TimerHandle | None = None
         self.task = asyncio.ensure_future(self._read(store, namespace, prefix, since))
@@ -121,7 +121,7 @@ class _Stream:
         if event == "error":  # e.g. changes_expired, mid-stream
             raise _wire.error_from_answer(410, {"content-type": "application/json"}, data.encode())
         self.changes.append(_wire.parse_change_event(data))
-        self.arrived.set()
+        self._wake()
         if len(self.changes) > _BACKLOG:
             raise UnavailableError("a change stream's reader fell too far behind")
 
@@ -130,21 +130,30 @@ class _Stream:
         if not self.started.done():
             self.started.set_exception(exc)
             self.started.exception()  # retrieved: the caller may have gone
-        self.arrived.set()
+        self._wake()
+
+    def _wake(self) -> None:
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
 
     async def take(self, limit: int, wait: float) -> ChangePage:
         """The changes after :attr:`position` (up to ``limit``), waiting ``wait`` s for one."""
         await asyncio.shield(self.started)  # the answer's head: within the store's timeout
         deadline = time.monotonic() + wait
+        loop = asyncio.get_running_loop()
         while not self.changes and self.failure is None:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return ChangePage([], self.position)
-            self.arrived.clear()
+            # A future and a timer, not asyncio.wait_for (a task of its own per wait):
+            # a hundred streams' watchers wake at once, each one's cost paid in turn.
+            self.waiter = loop.create_future()
+            timer = loop.call_later(remaining, _expire_wait, self.waiter)
             try:
-                await asyncio.wait_for(self.arrived.wait(), remaining)
-            except asyncio.TimeoutError:
-                return ChangePage([], self.position)
+                await self.waiter
+            finally:
+                timer.cancel()
+                self.waiter = None
         if not self.changes:
             assert self.failure is not None
             raise self.failure
@@ -156,6 +165,11 @@ class _Stream:
         if self.timer is not None:
             self.timer.cancel()
         self.task.cancel()
+
+
+def _expire_wait(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 class EventStreams:

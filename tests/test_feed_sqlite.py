@@ -162,3 +162,25 @@ def test_an_idle_watcher_costs_little_cpu(tmp_path: Path) -> None:
     assert time.monotonic() - started >= 0.9
     assert cpu < 0.1, f"an idle watch used {cpu:.3f} s of CPU in 1 s"
     memory.store.close()
+
+
+def test_a_commit_wakes_the_waiters_once_whether_poked_or_polled(tmp_path: Path) -> None:
+    """The writing process's poke and the polling thread count one commit once: twice
+    woke every watcher twice per write (the second round read the store for nothing)."""
+    store = SQLiteStore(tmp_path / "once.db")
+    other = SQLiteStore(tmp_path / "once.db")
+    memory, elsewhere = Memory("ns", store=store), Memory("ns", store=other)
+    notifier = store._notifier
+    token = store.change_token()  # starts the polling thread
+    time.sleep(0.05)
+    token = notifier.generation
+    memory.set("mine", 1)  # poked: the waiters know at once, without a poll
+    assert store.wait_change(token, 0.0)
+    time.sleep(0.1)  # the thread polls many times meanwhile
+    assert notifier.generation == token + 1
+    elsewhere.set("theirs", 1)  # another connection: only the poll notices
+    assert store.wait_change(token + 1, 5.0)
+    time.sleep(0.1)
+    assert notifier.generation == token + 2
+    other.close()
+    store.close()
