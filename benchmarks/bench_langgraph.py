@@ -15,6 +15,12 @@ counter too) and one ``get_tuple`` of the thread's latest checkpoint. Compared:
   serializes only the messages that are not the very objects it already stored,
   and ``get_tuple`` hands out its cached messages instead of copies (the caller
   promises never to change a message in place, as LangGraph's reducers do);
+* a control row: the same ``assume_immutable=True`` saver on a new thread every 10
+  steps, each starting with 4 messages, so its "step 1,000" does the work of its
+  "step 1" (appending a message to a short list's log). Its ratio is what the
+  process around a step (the other contenders' thousand-message heaps and garbage,
+  shared CPU caches) adds by step 1,000; each BotWireSaver row's flat ratio is also
+  printed divided by it;
 * ``langgraph-checkpoint-sqlite``'s ``SqliteSaver`` on its own SQLite file;
 * ``langgraph-checkpoint-postgres``'s ``PostgresSaver``, when a PostgreSQL URL is
   given (``--postgres-url`` or ``$BOTWIRE_TEST_POSTGRES_URL``), in a throwaway schema.
@@ -59,6 +65,10 @@ from botwire.langchain import BotWireSaver
 
 EDGE = 10
 MARKS = (1, 100, 1000)
+CONTROL = "control: immutable, 10 steps"
+"""The control row: ``assume_immutable`` on threads of 10 steps, new every 10 steps."""
+SEED = 4
+"""Messages a control thread starts with (the length from which a list has a log)."""
 
 
 def message(i: int) -> BaseMessage:
@@ -67,22 +77,38 @@ def message(i: int) -> BaseMessage:
 
 
 class Thread:
-    """One thread on one saver, stepped from outside (so contenders can take turns)."""
+    """One thread on one saver, stepped from outside (so contenders can take turns).
+
+    ``restart=n``: a new thread every ``n`` steps, each starting with ``SEED`` messages
+    (so every step appends to a list log, as a long thread's steps do): every window
+    of ``n`` steps does the same work (the control row: how much the process around
+    a step, not the thread's length, slows it down by step 1,000).
+    """
 
     def __init__(
-        self, saver: BaseCheckpointSaver[Any], measure: Callable[[], int], payload: str
+        self,
+        saver: BaseCheckpointSaver[Any],
+        measure: Callable[[], int],
+        payload: str,
+        restart: int | None = None,
     ) -> None:
-        self.saver, self.measure, self.payload = saver, measure, payload
+        self.saver, self.measure, self.payload, self.restart = saver, measure, payload, restart
+        self.times: list[float] = []
+        self.sizes: dict[int, int] = {}
+        self.new_thread()
+
+    def new_thread(self) -> None:
         self.config: Any = {
             "configurable": {"thread_id": f"bench-{uuid.uuid4().hex[:8]}", "checkpoint_ns": ""}
         }
         self.checkpoint = empty_checkpoint()
-        self.messages: list[Any] = []
-        self.times: list[float] = []
-        self.sizes: dict[int, int] = {}
+        seed = [message(-i) for i in range(SEED)] if self.restart else []
+        self.messages: list[Any] = [m if self.payload == "messages" else m.content for m in seed]
 
     def step(self, step: int, marks: list[int]) -> None:
         saver = self.saver
+        if self.restart and step > 1 and (step - 1) % self.restart == 0:
+            self.new_thread()
         item = message(step)
         self.messages = [*self.messages, item if self.payload == "messages" else item.content]
         old = self.checkpoint["channel_versions"]
@@ -100,7 +126,8 @@ class Thread:
         loaded = saver.get_tuple(self.config)
         self.times.append(time.perf_counter() - start)
         self.checkpoint = checkpoint
-        assert loaded is not None and len(loaded.checkpoint["channel_values"]["messages"]) == step
+        stored = loaded.checkpoint["channel_values"]["messages"] if loaded else None
+        assert stored is not None and len(stored) == len(self.messages)
         if step in marks:
             self.sizes[step] = self.measure()
 
@@ -215,6 +242,9 @@ def run(steps: int, marks: list[int], tmp: Path, postgres_url: str | None) -> in
         "BotWireSaver, immutable": lambda p: botwire_saver(
             f"sqlite:///{tmp / f'botwire-immutable-{p}.db'}", assume_immutable=True
         ),
+        CONTROL: lambda p: botwire_saver(
+            f"sqlite:///{tmp / f'botwire-control-{p}.db'}", assume_immutable=True
+        ),
         "SqliteSaver": lambda p: sqlite_saver(tmp / f"sqlite-saver-{p}.db"),
     }
     if postgres_url:
@@ -233,7 +263,7 @@ def run(steps: int, marks: list[int], tmp: Path, postgres_url: str | None) -> in
             threads = {}
             for name, make in contenders.items():
                 saver, measure = stack.enter_context(make(payload))
-                threads[name] = Thread(saver, measure, payload)
+                threads[name] = Thread(saver, measure, payload, EDGE if name == CONTROL else None)
             # Contenders take turns, so load hits all alike, and who goes first rotates:
             # the first of a round was measured up to 2.5x slower than the same code
             # going second (garbage collections and caches left by the others).
@@ -251,6 +281,8 @@ def run(steps: int, marks: list[int], tmp: Path, postgres_url: str | None) -> in
             print(f"{name:28}" + "".join(f"{us(at[m]):>13}" for m in marks) + f"{ratio:11.2f}x")
         print(f"{'bytes stored':28}{header}{'per step, last':>16}")
         for name, (_, sizes) in results.items():
+            if name == CONTROL:
+                continue  # many short threads: its bytes say nothing
             last = marks[-1]
             print(f"{name:28}" + "".join(f"{size(sizes[m]):>13}" for m in marks), end="")
             print(f"{size(sizes[last] // last):>16}")
@@ -278,11 +310,17 @@ def run(steps: int, marks: list[int], tmp: Path, postgres_url: str | None) -> in
     uncached, _ = results["BotWireSaver, no cache"]
     print(f"  (with its cache vs without at step {last}: {ours_t[last] / uncached[last]:.2f}x)")
     for payload, what in (("messages", "LangChain messages"), ("text", "plain strings")):
+        rows = tables[payload]
+        control = rows[CONTROL][0][last] / rows[CONTROL][0][first]
         print(f"\nflat: step {last} / step {first}, each BotWireSaver row ({what}; <= 1.25x)")
-        for name, (times, _) in tables[payload].items():
+        print(f"  ({CONTROL!r} does step 1's work at step {last}: {control:.2f}x)")
+        for name, (times, _) in rows.items():
             if name.startswith("BotWireSaver"):
                 ratio = times[last] / times[first]
-                print(f"  {name:28}{ratio:6.2f}x  {verdict(ratio <= 1.25)}")
+                print(
+                    f"  {name:28}{ratio:6.2f}x  {verdict(ratio <= 1.25)}"
+                    f"   (/ control: {ratio / control:5.2f}x)"
+                )
     return 0
 
 

@@ -89,11 +89,30 @@ them, the log is not read and nothing is decoded; when another process has
 appended meanwhile, the log is read and only the new items are decoded. A value
 from the cache is a deep copy (pydantic models, containers and immutable
 scalars are copied directly; anything else is decoded again from its bytes), so
-changing what a read returned never changes the next read. ``put`` compares a
-new list with the cached items byte for byte instead of hashing it. Deleting,
+changing what a read returned never changes the next read (unless
+``assume_immutable``, below). ``put`` compares a new list with the cached items
+byte for byte instead of hashing it. Deleting,
 pruning or trimming a thread, or copying onto it, drops its logs from this
 process's cache; a thread deleted by another process or expired is simply not
 found in the store. ``cache_bytes=0`` turns the cache off.
+
+``assume_immutable=True`` is the caller's promise that values it gives to the
+saver or gets from it are never changed in place (LangGraph's way: nodes return
+updates, ``add_messages`` builds a new list and replaces a message by id with a new
+object). The cache then keeps the caller's own objects as a log's decoded items,
+and:
+
+* ``put`` takes the items of a list that are the very objects (``is``), at the same
+  positions, as the decoded items cached for the log its head names, as unchanged:
+  it serializes and appends only the new tail. One pass over the pointers, no
+  serializing, no byte comparison. Anything else (a different object at any old
+  position, a shorter list, nothing cached, a head another process moved: the
+  head's version check fails and the put reads it again) takes the exact path.
+* reads hand out the cached objects (a new list of them) instead of copies.
+
+So a step's cost no longer grows with the list's length. Breaking the promise is
+not detected: an old message edited in place is not stored, and changing what a
+read returned changes what later reads in this process return.
 
 Growth and expiry
 -----------------
@@ -557,36 +576,34 @@ class _LogCache:
                 out.append(fresh)
         return out
 
-    def unchanged(
-        self, key: tuple[str, str, str, str], value: builtins.list[Any], n: int
-    ) -> builtins.list[tuple[str, bytes]] | None:
-        """The serialized first ``n`` items of a log if ``value``'s first ``n`` items are
-        the very objects cached for them (``is``, position by position), else ``None``.
+    def unchanged(self, key: tuple[str, str, str, str], value: builtins.list[Any], n: int) -> bool:
+        """Whether ``value``'s first ``n`` items are the very objects cached as the first
+        ``n`` items of a log (``is``, position by position).
 
         Under ``assume_immutable`` this replaces serializing those items: an object
         the caller promised never to change still holds what was stored for it.
+        One pass over the pointers: the serialized items are not touched.
         """
         with self._lock:
             log = self._logs.get(key)
             if log is None or len(log.decoded) < n or len(log.typed) < n or len(value) < n:
-                return None
-            decoded = log.decoded
-            if n and not all(map(operator.is_, value[:n], decoded[:n])):
-                return None
+                return False
+            decoded = log.decoded if len(log.decoded) == n else log.decoded[:n]
+            if not all(map(operator.is_, value, decoded)):  # stops after n items
+                return False
             self._logs.move_to_end(key)
-            return log.typed[:n]
+            return True
 
-    def adopt(self, key: tuple[str, str, str, str], value: Sequence[Any]) -> None:
-        """Cache ``value``'s objects as the decoded first items of a log that holds them
-        (a put under ``assume_immutable``: the next put of the same objects, or a
-        read handing them out, needs neither serializing nor decoding)."""
+    def adopt(self, key: tuple[str, str, str, str], value: Sequence[Any], start: int) -> None:
+        """Cache ``value``'s objects from position ``start`` on as the decoded items of a
+        log that holds them (a put under ``assume_immutable``: the next put of the
+        same objects, or a read handing them out, needs neither serializing nor
+        decoding). The items before ``start`` are already ``value``'s."""
         with self._lock:
             log = self._logs.get(key)
-            if log is None or len(log.typed) < len(value):
+            if log is None or len(log.typed) < len(value) or len(log.decoded) < start:
                 return
-            decoded = builtins.list(value)
-            decoded.extend(log.decoded[len(decoded) :])
-            log.decoded = decoded
+            log.decoded[start:] = value[start:]
 
     def forget(self, thread: str, ns: str | None = None, channel: str | None = None) -> None:
         """Drop the logs of a thread (of one namespace, of one channel)."""
@@ -626,9 +643,17 @@ class BotWireSaver(BaseCheckpointSaver[str]):
         thread_ttl: seconds after its last write at which a thread expires.
         cache_bytes: bound of the in-process cache of list items (messages), in
             serialized bytes; ``0`` turns it off (see "Cache" in the module docs).
+        assume_immutable: promise that values given to the saver or read from it
+            are never changed in place (nodes return updates; ``add_messages``
+            replaces a message with a new object). ``put`` then serializes only the
+            list items that are not the very objects it last stored or handed out,
+            and reads hand out the cached objects instead of copies, so per-step
+            time stays flat as a thread grows. An old message edited in place is
+            then *not* stored. Default ``False``: every item compared, private copies.
 
     Raises:
         ValidationError: a bad ``memory``, ``namespace``, limit, TTL or cache size.
+        TypeError: ``assume_immutable`` is not a bool.
     """
 
     def __init__(
@@ -1224,9 +1249,10 @@ class BotWireSaver(BaseCheckpointSaver[str]):
             for ch, head in moved.items():
                 self._heads[(keys.thread, ns, ch)] = head
                 log_key = (keys.thread, ns, ch, str(head[0]))
-                self._logs.extend(log_key, 0, typed[ch])
+                start, items = typed[ch]
+                self._logs.extend(log_key, start, items)
                 if self.assume_immutable:
-                    self._logs.adopt(log_key, lists[ch])
+                    self._logs.adopt(log_key, lists[ch], start)
                 self._positions[(keys.thread, ns, ch, str(new_versions[ch]))] = [head[0], head[1]]
             break
         else:
@@ -1280,10 +1306,10 @@ class BotWireSaver(BaseCheckpointSaver[str]):
     ) -> tuple[
         builtins.list[Any],
         dict[str, tuple[str, int, str, int]],
-        dict[str, builtins.list[tuple[str, bytes]]],
+        dict[str, tuple[int, builtins.list[tuple[str, bytes]]]],
     ]:
         """Writes that put each new list value in its log, the logs' new heads, and each
-        value's serialized items.
+        value's serialized items (``(start, items)``: the items from position ``start``).
 
         A value that extends what its log holds (the same items first) appends only
         the new items; any other value starts a new log. Every write
@@ -1292,24 +1318,25 @@ class BotWireSaver(BaseCheckpointSaver[str]):
         """
         ops: list[Any] = []
         moved: dict[str, tuple[str, int, str, int]] = {}
-        out: dict[str, builtins.list[tuple[str, bytes]]] = {}
+        out: dict[str, tuple[int, builtins.list[tuple[str, bytes]]]] = {}
         dumps = self.serde.dumps_typed
         for ch, value in lists.items():
             gen, length, digest, head_version = self._heads[(keys.thread, ns, ch)]
             n = len(value)
-            extends = False
-            typed: builtins.list[tuple[str, bytes]] | None = None
-            if gen is not None and length <= n and self.assume_immutable:
+            if (
+                gen is not None
+                and length <= n
+                and self.assume_immutable
+                and self._logs.unchanged((keys.thread, ns, ch, gen), value, length)
+            ):
                 # The caller's promise: the objects the log's items were cached as are
                 # unchanged, so only the new tail needs serializing.
-                known = self._logs.unchanged((keys.thread, ns, ch, gen), value, length)
-                if known is not None:
-                    typed = known + [dumps(item) for item in value[length:]]
-                    extends = True
-            if typed is None:
+                typed = [dumps(item) for item in value[length:]]
+                start, extends = length, True
+            else:
                 if ch not in serialized:
                     serialized[ch] = [dumps(item) for item in value]
-                typed = serialized[ch]
+                typed, start, extends = serialized[ch], 0, False
                 if gen is not None and length <= n:
                     # The same items first? Compared byte for byte with the cached items,
                     # or (when this process does not have them) by the head's digest.
@@ -1318,13 +1345,14 @@ class BotWireSaver(BaseCheckpointSaver[str]):
                         extends = typed[:length] == cached[:length]
                     else:
                         extends = _chain("", typed[:length]) == digest
-            out[ch] = typed
+            out[ch] = (start, typed)
             if extends:
                 assert gen is not None
-                if length < n:
-                    raws = tuple(_dumps(_pack(item)) for item in typed[length:])
+                new = typed[length - start :]
+                if new:
+                    raws = tuple(_dumps(_pack(item)) for item in new)
                     ops.append(AppendOp(keys.log(ns, ch, gen), raws, uuid.uuid4().hex))
-                digest = _chain(digest, typed[length:])
+                digest = _chain(digest, new)
             else:
                 # A new log: an empty list, then its items in one append (the value size
                 # limit applies to each item, so a long conversation still fits).
