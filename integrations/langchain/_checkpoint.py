@@ -89,11 +89,30 @@ them, the log is not read and nothing is decoded; when another process has
 appended meanwhile, the log is read and only the new items are decoded. A value
 from the cache is a deep copy (pydantic models, containers and immutable
 scalars are copied directly; anything else is decoded again from its bytes), so
-changing what a read returned never changes the next read. ``put`` compares a
-new list with the cached items byte for byte instead of hashing it. Deleting,
+changing what a read returned never changes the next read (unless
+``assume_immutable``, below). ``put`` compares a new list with the cached items
+byte for byte instead of hashing it. Deleting,
 pruning or trimming a thread, or copying onto it, drops its logs from this
 process's cache; a thread deleted by another process or expired is simply not
 found in the store. ``cache_bytes=0`` turns the cache off.
+
+``assume_immutable=True`` is the caller's promise that values it gives to the
+saver or gets from it are never changed in place (LangGraph's way: nodes return
+updates, ``add_messages`` builds a new list and replaces a message by id with a new
+object). The cache then keeps the caller's own objects as a log's decoded items,
+and:
+
+* ``put`` takes the items of a list that are the very objects (``is``), at the same
+  positions, as the decoded items cached for the log its head names, as unchanged:
+  it serializes and appends only the new tail. One pass over the pointers, no
+  serializing, no byte comparison. Anything else (a different object at any old
+  position, a shorter list, nothing cached, a head another process moved: the
+  head's version check fails and the put reads it again) takes the exact path.
+* reads hand out the cached objects (a new list of them) instead of copies.
+
+So a step's cost no longer grows with the list's length. Breaking the promise is
+not detected: an old message edited in place is not stored, and changing what a
+read returned changes what later reads in this process return.
 
 Growth and expiry
 -----------------
@@ -121,6 +140,7 @@ import builtins
 import datetime
 import hashlib
 import json
+import operator
 import random
 import re
 import threading
@@ -529,9 +549,12 @@ class _LogCache:
         key: tuple[str, str, str, str],
         n: int,
         load: Callable[[Sequence[tuple[str, bytes]]], builtins.list[Any]],
+        shared: bool = False,
     ) -> builtins.list[Any] | None:
         """Fresh copies of a log's first ``n`` items (``None`` if not cached). ``load``
-        decodes serialized items; the copies share nothing mutable with the cache."""
+        decodes serialized items; the copies share nothing mutable with the cache.
+        ``shared``: a new list of the cached objects themselves, not copies (the
+        ``assume_immutable`` contract)."""
         with self._lock:
             log = self._logs.get(key)
             if log is None or len(log.typed) < n:
@@ -541,6 +564,8 @@ class _LogCache:
             if have < n:
                 log.decoded.extend(load(log.typed[have:n]))
             decoded = log.decoded[:n]
+            if shared:
+                return decoded
             typed = log.typed[:n]
         out = []
         for i, item in enumerate(decoded):
@@ -550,6 +575,35 @@ class _LogCache:
                 (fresh,) = load([typed[i]])
                 out.append(fresh)
         return out
+
+    def unchanged(self, key: tuple[str, str, str, str], value: builtins.list[Any], n: int) -> bool:
+        """Whether ``value``'s first ``n`` items are the very objects cached as the first
+        ``n`` items of a log (``is``, position by position).
+
+        Under ``assume_immutable`` this replaces serializing those items: an object
+        the caller promised never to change still holds what was stored for it.
+        One pass over the pointers: the serialized items are not touched.
+        """
+        with self._lock:
+            log = self._logs.get(key)
+            if log is None or len(log.decoded) < n or len(log.typed) < n or len(value) < n:
+                return False
+            decoded = log.decoded if len(log.decoded) == n else log.decoded[:n]
+            if not all(map(operator.is_, value, decoded)):  # stops after n items
+                return False
+            self._logs.move_to_end(key)
+            return True
+
+    def adopt(self, key: tuple[str, str, str, str], value: Sequence[Any], start: int) -> None:
+        """Cache ``value``'s objects from position ``start`` on as the decoded items of a
+        log that holds them (a put under ``assume_immutable``: the next put of the
+        same objects, or a read handing them out, needs neither serializing nor
+        decoding). The items before ``start`` are already ``value``'s."""
+        with self._lock:
+            log = self._logs.get(key)
+            if log is None or len(log.typed) < len(value) or len(log.decoded) < start:
+                return
+            log.decoded[start:] = value[start:]
 
     def forget(self, thread: str, ns: str | None = None, channel: str | None = None) -> None:
         """Drop the logs of a thread (of one namespace, of one channel)."""
@@ -589,9 +643,17 @@ class BotWireSaver(BaseCheckpointSaver[str]):
         thread_ttl: seconds after its last write at which a thread expires.
         cache_bytes: bound of the in-process cache of list items (messages), in
             serialized bytes; ``0`` turns it off (see "Cache" in the module docs).
+        assume_immutable: promise that values given to the saver or read from it
+            are never changed in place (nodes return updates; ``add_messages``
+            replaces a message with a new object). ``put`` then serializes only the
+            list items that are not the very objects it last stored or handed out,
+            and reads hand out the cached objects instead of copies, so per-step
+            time stays flat as a thread grows. An old message edited in place is
+            then *not* stored. Default ``False``: every item compared, private copies.
 
     Raises:
         ValidationError: a bad ``memory``, ``namespace``, limit, TTL or cache size.
+        TypeError: ``assume_immutable`` is not a bool.
     """
 
     def __init__(
@@ -604,8 +666,11 @@ class BotWireSaver(BaseCheckpointSaver[str]):
         max_checkpoints_per_thread: int | None = None,
         thread_ttl: float | None = None,
         cache_bytes: int = DEFAULT_CACHE_BYTES,
+        assume_immutable: bool = False,
     ) -> None:
         super().__init__(serde=serde)
+        if not isinstance(assume_immutable, bool):
+            raise TypeError(f"assume_immutable must be True or False, not {assume_immutable!r}")
         self._pair = MemoryPair(memory, namespace, url, type(self).__name__)
         if max_checkpoints_per_thread is not None and (
             isinstance(max_checkpoints_per_thread, bool)
@@ -629,6 +694,7 @@ class BotWireSaver(BaseCheckpointSaver[str]):
                 f"cache_bytes must be an integer >= 0 (0: no cache), not {cache_bytes!r}"
             )
         self.max_checkpoints_per_thread = max_checkpoints_per_thread
+        self.assume_immutable = assume_immutable
         self.thread_ttl = None if thread_ttl is None else float(thread_ttl)
         # Where list values live in their logs, learnt from this process's reads and
         # writes: (thread, ns, channel, version) -> [gen, n]; and each log's head:
@@ -921,7 +987,7 @@ class BotWireSaver(BaseCheckpointSaver[str]):
             known = self._logs.typed(key)
             have = 0 if known is None else len(known)
             self._logs.extend(key, have, [_unpack(item) for item in items[have:]])
-            cached = self._logs.values(key, n, self._load_typed)
+            cached = self._logs.values(key, n, self._load_typed, self.assume_immutable)
             if cached is not None:
                 return cached
         return self._load_typed([_unpack(item) for item in items[:n]])
@@ -966,7 +1032,12 @@ class BotWireSaver(BaseCheckpointSaver[str]):
             for channel, (gen, n) in logs.items():
                 cached = None
                 if self._logs.max_bytes:
-                    cached = self._logs.values((keys.thread, ns, channel, gen), n, self._load_typed)
+                    cached = self._logs.values(
+                        (keys.thread, ns, channel, gen),
+                        n,
+                        self._load_typed,
+                        self.assume_immutable,
+                    )
                 if cached is None:
                     blob_keys.append(keys.log(ns, channel, gen))
                 else:
@@ -1136,13 +1207,13 @@ class BotWireSaver(BaseCheckpointSaver[str]):
         }
         ttl = yield from self._ttl(keys)
         ops: list[Any] = []
-        lists: dict[str, list[tuple[str, bytes]]] = {}
+        lists: dict[str, list[Any]] = {}
         for ch, version in new_versions.items():
             if ch not in values or ch in inline:
                 continue
             value = values[ch]
             if type(value) is list and len(value) >= _LOG_MIN:
-                lists[ch] = [self.serde.dumps_typed(item) for item in value]
+                lists[ch] = value  # serialized in _log_ops, once the log's head is known
             else:
                 blob = _pack(self.serde.dumps_typed(value))
                 ops.append(SetOp(blob_prefix + keys.blob_ref(ch, version), _dumps(blob), ttl))
@@ -1150,6 +1221,7 @@ class BotWireSaver(BaseCheckpointSaver[str]):
         if run_id is not None:
             ops.append(SetOp(keys.run_marker(str(run_id)), "null", ttl))
             ops.append(SetOp(keys.run_entry(str(run_id), ns, rid), "null", ttl))
+        serialized: dict[str, list[tuple[str, bytes]]] = {}  # kept across retries
         for _ in range(_ATTEMPTS):
             missing = [ch for ch in lists if (keys.thread, ns, ch) not in self._heads]
             heads = yield from self._read([keys.head(ns, ch) for ch in missing])
@@ -1161,7 +1233,7 @@ class BotWireSaver(BaseCheckpointSaver[str]):
                     if head is not None and record is not None
                     else (None, 0, "", 0)
                 )
-            log_ops, moved = self._log_ops(keys, ns, lists, ttl)
+            log_ops, moved, typed = self._log_ops(keys, ns, lists, serialized, ttl)
             for ch, (gen, n, _, _) in moved.items():
                 doc["logs"][ch] = [gen, n]
                 record_key = blob_prefix + keys.blob_ref(ch, new_versions[ch])
@@ -1176,7 +1248,11 @@ class BotWireSaver(BaseCheckpointSaver[str]):
                 self._heads.clear()
             for ch, head in moved.items():
                 self._heads[(keys.thread, ns, ch)] = head
-                self._logs.extend((keys.thread, ns, ch, str(head[0])), 0, lists[ch])
+                log_key = (keys.thread, ns, ch, str(head[0]))
+                start, items = typed[ch]
+                self._logs.extend(log_key, start, items)
+                if self.assume_immutable:
+                    self._logs.adopt(log_key, lists[ch], start)
                 self._positions[(keys.thread, ns, ch, str(new_versions[ch]))] = [head[0], head[1]]
             break
         else:
@@ -1224,35 +1300,59 @@ class BotWireSaver(BaseCheckpointSaver[str]):
         self,
         keys: _Keys,
         ns: str,
-        lists: dict[str, builtins.list[tuple[str, bytes]]],
+        lists: dict[str, builtins.list[Any]],
+        serialized: dict[str, builtins.list[tuple[str, bytes]]],
         ttl: float | None,
-    ) -> tuple[builtins.list[Any], dict[str, tuple[str, int, str, int]]]:
-        """Writes that put each new list value in its log, and the logs' new heads.
+    ) -> tuple[
+        builtins.list[Any],
+        dict[str, tuple[str, int, str, int]],
+        dict[str, tuple[int, builtins.list[tuple[str, bytes]]]],
+    ]:
+        """Writes that put each new list value in its log, the logs' new heads, and each
+        value's serialized items (``(start, items)``: the items from position ``start``).
 
         A value that extends what its log holds (the same items first) appends only
         the new items; any other value starts a new log. Every write
         is guarded by the head's version, so two writers cannot interleave items.
+        ``serialized`` keeps whole values serialized by an earlier attempt.
         """
         ops: list[Any] = []
         moved: dict[str, tuple[str, int, str, int]] = {}
-        for ch, typed in lists.items():
+        out: dict[str, tuple[int, builtins.list[tuple[str, bytes]]]] = {}
+        dumps = self.serde.dumps_typed
+        for ch, value in lists.items():
             gen, length, digest, head_version = self._heads[(keys.thread, ns, ch)]
-            n = len(typed)
-            extends = False
-            if gen is not None and length <= n:
-                # The same items first? Compared byte for byte with the cached items, or
-                # (when this process does not have them) by the head's rolling digest.
-                known = self._logs.typed((keys.thread, ns, ch, gen))
-                if known is not None and len(known) >= length:
-                    extends = typed[:length] == known[:length]
-                else:
-                    extends = _chain("", typed[:length]) == digest
+            n = len(value)
+            if (
+                gen is not None
+                and length <= n
+                and self.assume_immutable
+                and self._logs.unchanged((keys.thread, ns, ch, gen), value, length)
+            ):
+                # The caller's promise: the objects the log's items were cached as are
+                # unchanged, so only the new tail needs serializing.
+                typed = [dumps(item) for item in value[length:]]
+                start, extends = length, True
+            else:
+                if ch not in serialized:
+                    serialized[ch] = [dumps(item) for item in value]
+                typed, start, extends = serialized[ch], 0, False
+                if gen is not None and length <= n:
+                    # The same items first? Compared byte for byte with the cached items,
+                    # or (when this process does not have them) by the head's digest.
+                    cached = self._logs.typed((keys.thread, ns, ch, gen))
+                    if cached is not None and len(cached) >= length:
+                        extends = typed[:length] == cached[:length]
+                    else:
+                        extends = _chain("", typed[:length]) == digest
+            out[ch] = (start, typed)
             if extends:
                 assert gen is not None
-                if length < n:
-                    raws = tuple(_dumps(_pack(item)) for item in typed[length:])
+                new = typed[length - start :]
+                if new:
+                    raws = tuple(_dumps(_pack(item)) for item in new)
                     ops.append(AppendOp(keys.log(ns, ch, gen), raws, uuid.uuid4().hex))
-                digest = _chain(digest, typed[length:])
+                digest = _chain(digest, new)
             else:
                 # A new log: an empty list, then its items in one append (the value size
                 # limit applies to each item, so a long conversation still fits).
@@ -1264,7 +1364,7 @@ class BotWireSaver(BaseCheckpointSaver[str]):
             head = {"gen": gen, "n": n, "d": digest}
             ops.append(SetOp(keys.head(ns, ch), _dumps(head), ttl, if_version=head_version))
             moved[ch] = (gen, n, digest, head_version + 1)
-        return ops, moved
+        return ops, moved, out
 
     def _put_writes(
         self,

@@ -75,22 +75,23 @@ class SyncDriven(BotWireSaver):
         await asyncio.to_thread(lambda: self.prune(thread_ids, strategy=strategy))
 
 
+@pytest.mark.parametrize("immutable", [False, True], ids=["exact", "assume_immutable"])
 @pytest.mark.parametrize("methods", ["async", "sync"])
-async def test_conformance_suite_passes_in_full(url: str, methods: str) -> None:
+async def test_conformance_suite_passes_in_full(url: str, methods: str, immutable: bool) -> None:
     from langgraph.checkpoint.conformance.report import ProgressCallbacks
 
     opened: list[Any] = []
 
-    @checkpointer_test(name=f"BotWireSaver ({methods} methods)")
+    @checkpointer_test(name=f"BotWireSaver ({methods} methods, assume_immutable={immutable})")
     async def saver() -> AsyncIterator[BotWireSaver]:
         namespace = f"ck-{uuid.uuid4().hex[:12]}"
         if methods == "async":
             async with botwire.AsyncMemory(namespace, url) as amemory:
-                yield BotWireSaver(amemory)
+                yield BotWireSaver(amemory, assume_immutable=immutable)
         else:
             memory = botwire.Memory(namespace, url)
             opened.append(memory)
-            yield SyncDriven(memory)
+            yield SyncDriven(memory, assume_immutable=immutable)
 
     report = await validate(saver, progress=ProgressCallbacks.quiet())
     for memory in opened:
@@ -110,8 +111,16 @@ async def test_conformance_suite_passes_in_full(url: str, methods: str) -> None:
 
 
 @pytest.fixture
-def saver(memory: botwire.Memory) -> BotWireSaver:
-    return BotWireSaver(memory)
+def saver(memory: botwire.Memory, request: pytest.FixtureRequest) -> BotWireSaver:
+    """A saver on a fresh namespace (``assume_immutable`` when parametrised so)."""
+    return BotWireSaver(memory, assume_immutable=getattr(request, "param", False))
+
+
+BOTH_MODES = pytest.mark.parametrize(
+    "saver", [False, True], ids=["exact", "assume_immutable"], indirect=True
+)
+"""Run a test with the default saver and with ``assume_immutable=True``."""
+MODES = pytest.mark.parametrize("immutable", [False, True], ids=["exact", "assume_immutable"])
 
 
 def put(
@@ -449,6 +458,7 @@ def messages_at(saver: BotWireSaver, config: Any) -> list[Any]:
     return list(tup.checkpoint["channel_values"]["messages"])
 
 
+@BOTH_MODES
 def test_a_growing_list_is_stored_once_and_every_checkpoint_reads_its_own(
     saver: BotWireSaver,
 ) -> None:
@@ -484,9 +494,13 @@ def test_a_growing_list_is_stored_once_and_every_checkpoint_reads_its_own(
     ]
 
 
-def test_two_savers_on_one_log_never_interleave_items(url: str, namespace: str) -> None:
+@MODES
+def test_two_savers_on_one_log_never_interleave_items(
+    url: str, namespace: str, immutable: bool
+) -> None:
     with botwire.Memory(namespace, url) as one, botwire.Memory(namespace, url) as two:
-        first, second = BotWireSaver(one), BotWireSaver(two)
+        first = BotWireSaver(one, assume_immutable=immutable)
+        second = BotWireSaver(two, assume_immutable=immutable)
         base = [HumanMessage(f"m{i}", id=f"m{i}") for i in range(5)]
         start = grow(first, "t", base)
         a = grow(first, "t", [*base, AIMessage("from first", id="a")], start)
@@ -497,6 +511,7 @@ def test_two_savers_on_one_log_never_interleave_items(url: str, namespace: str) 
         assert messages_at(second, start) == base
 
 
+@BOTH_MODES
 def test_a_deleted_thread_starts_a_new_log(saver: BotWireSaver) -> None:
     items = [HumanMessage(f"m{i}", id=f"m{i}") for i in range(6)]
     grow(saver, "t", items)
@@ -508,8 +523,11 @@ def test_a_deleted_thread_starts_a_new_log(saver: BotWireSaver) -> None:
     assert [m.content for m in messages_at(saver, later)] == ["m0", "m1", "m2", "m3", "m4", "new"]
 
 
-def test_trimming_keeps_the_log_the_kept_checkpoints_use(memory: botwire.Memory) -> None:
-    saver = BotWireSaver(memory, max_checkpoints_per_thread=2)
+@MODES
+def test_trimming_keeps_the_log_the_kept_checkpoints_use(
+    memory: botwire.Memory, immutable: bool
+) -> None:
+    saver = BotWireSaver(memory, max_checkpoints_per_thread=2, assume_immutable=immutable)
     items: list[Any] = []
     parent = None
     for step in range(8):
@@ -642,9 +660,12 @@ def act(url: str, namespace: str, action: str) -> None:
             grow(saver, "t", chat(5, "fresh"))
 
 
-def test_another_process_writing_the_thread_is_seen_at_once(url: str, namespace: str) -> None:
+@MODES
+def test_another_process_writing_the_thread_is_seen_at_once(
+    url: str, namespace: str, immutable: bool
+) -> None:
     with botwire.Memory(namespace, url) as memory:
-        saver = BotWireSaver(memory)
+        saver = BotWireSaver(memory, assume_immutable=immutable)
         first = grow(saver, "t", chat(8))
         assert messages_at(saver, first) == chat(8)  # cached now
 
@@ -669,6 +690,7 @@ def test_another_process_writing_the_thread_is_seen_at_once(url: str, namespace:
         assert saver.get_tuple(first) is None
 
 
+@BOTH_MODES
 def test_deleted_pruned_and_copied_threads_are_read_from_the_store(saver: BotWireSaver) -> None:
     first = grow(saver, "t", chat(6))
     assert messages_at(saver, first) == chat(6)
@@ -707,6 +729,7 @@ def test_the_cache_is_bounded_in_bytes_and_logs(
         BotWireSaver(memory, cache_bytes=-1)
 
 
+@BOTH_MODES
 def test_one_saver_shared_by_threads_reads_and_writes_consistently(saver: BotWireSaver) -> None:
     errors: list[BaseException] = []
 
@@ -731,6 +754,124 @@ def test_one_saver_shared_by_threads_reads_and_writes_consistently(saver: BotWir
     for w in workers:
         w.join(120)
     assert not errors
+
+
+# -- assume_immutable: the caller promises never to change a value in place ------------
+
+
+class DumpCounting(JsonPlusSerializer):
+    def __init__(self) -> None:
+        super().__init__()
+        self.dumped = 0
+
+    def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
+        self.dumped += 1
+        return super().dumps_typed(obj)
+
+
+def test_assume_immutable_must_be_a_bool(memory: botwire.Memory) -> None:
+    for bad in ("yes", 1, None):
+        with pytest.raises(TypeError, match="assume_immutable must be True or False"):
+            BotWireSaver(memory, assume_immutable=bad)  # type: ignore[arg-type]
+    assert BotWireSaver(memory, assume_immutable=True).assume_immutable is True
+    assert BotWireSaver(memory).assume_immutable is False
+
+
+@MODES
+def test_a_put_serializes_only_the_items_it_does_not_already_hold(
+    memory: botwire.Memory, immutable: bool
+) -> None:
+    serde = DumpCounting()
+    saver = BotWireSaver(memory, serde=serde, assume_immutable=immutable)
+    items = chat(50)
+    config = grow(saver, "t", items)
+    before = serde.dumped
+    items = [*items, AIMessage("new", id="new")]  # the same 50 objects, one more
+    config = grow(saver, "t", items, config)
+    # The checkpoint and its metadata, plus the new message or all 51 of them.
+    assert serde.dumped - before == 2 + (1 if immutable else 51)
+    # What a read hands out are the cached objects themselves (in a new list) with the
+    # promise, private copies without it; and the next put of them serializes no more.
+    read = messages_at(saver, config)
+    assert read == items
+    assert (read[0] is items[0]) is immutable
+    twice = [saver.get_tuple(config) for _ in range(2)]
+    lists = [t.checkpoint["channel_values"]["messages"] for t in twice if t is not None]
+    assert len(lists) == 2 and lists[0] is not lists[1]  # a new list for every read
+    before = serde.dumped
+    grow(saver, "t", [*read, HumanMessage("more", id="more")], config)
+    assert serde.dumped - before == 2 + (1 if immutable else 52)
+    fresh = BotWireSaver(memory)  # what the store holds, read by another saver
+    assert messages_at(fresh, generate_config("t")) == [*items, HumanMessage("more", id="more")]
+    assert len(memory.list_keys("t/t/l/")) == 1  # one log, appended to
+
+
+@MODES
+def test_an_in_place_edit_of_an_old_message_is_stored_only_without_assume_immutable(
+    memory: botwire.Memory, immutable: bool
+) -> None:
+    saver = BotWireSaver(memory, assume_immutable=immutable)
+    items = chat(5)
+    config = grow(saver, "t", items)
+    items[1].content = "edited in place"  # what the assume_immutable promise rules out
+    items = [*items, HumanMessage("m5", id="m5")]
+    config = grow(saver, "t", items, config)
+    stored = messages_at(BotWireSaver(memory), config)  # the store, as another process sees it
+    assert [m.content for m in stored[2:]] == ["m2", "m3", "m4", "m5"]
+    # Without the promise every item is compared: the edit is stored (in a new log).
+    # With it, the object is taken as unchanged: the store keeps what it held.
+    assert stored[1].content == ("m1" if immutable else "edited in place")
+    assert len(memory.list_keys("t/t/l/")) == (1 if immutable else 2)
+
+
+def test_a_replaced_old_item_is_stored_under_assume_immutable(memory: botwire.Memory) -> None:
+    saver = BotWireSaver(memory, assume_immutable=True)
+    config = grow(saver, "t", chat(6))
+    got = messages_at(saver, config)
+    # add_messages replaces a message by id with a new object: stored.
+    replaced = [*got[:2], HumanMessage("replacement", id="m2"), *got[3:]]
+    replaced.append(AIMessage("after", id="after"))
+    config2 = grow(saver, "t", replaced, config)
+    # An equal copy of an old item is compared byte for byte: the same log goes on.
+    copied = [m.model_copy(deep=True) for m in replaced]
+    config3 = grow(saver, "t", [*copied, HumanMessage("last", id="last")], config2)
+    # A shorter list (messages removed) starts a new log too.
+    config4 = grow(saver, "t", copied[3:], config3)
+    other = BotWireSaver(memory)
+    assert messages_at(other, config) == chat(6)
+    assert messages_at(other, config2) == replaced
+    assert [m.content for m in messages_at(other, config2)][2] == "replacement"
+    assert messages_at(other, config3) == [*replaced, HumanMessage("last", id="last")]
+    assert messages_at(other, config4) == replaced[3:]
+    assert len(memory.list_keys("t/t/l/")) == 3  # the first value, the replacement, the cut
+    for config_, want in [(config2, replaced), (config4, replaced[3:])]:
+        assert messages_at(saver, config_) == want
+
+
+def test_assume_immutable_goes_on_from_a_log_another_saver_extended(
+    url: str, namespace: str
+) -> None:
+    with botwire.Memory(namespace, url) as one, botwire.Memory(namespace, url) as two:
+        serde = DumpCounting()
+        mine = BotWireSaver(one, serde=serde, assume_immutable=True)
+        theirs = BotWireSaver(two, assume_immutable=True)
+        config = grow(mine, "t", chat(8))
+        latest = grow(theirs, "t", [*messages_at(theirs, config), *chat(2, "x")], config)
+        # Mine's head is stale now; going on from the other saver's checkpoint appends
+        # to the same log, serializing the new tail only (a stale head costs one retry).
+        seen = messages_at(mine, latest)
+        assert seen == [*chat(8), *chat(2, "x")]
+        before = serde.dumped
+        nxt = grow(mine, "t", [*seen, HumanMessage("next", id="next")], latest)
+        assert serde.dumped - before < 2 + 11
+        assert len(one.list_keys("t/t/l/")) == 1
+        assert messages_at(theirs, nxt) == [*seen, HumanMessage("next", id="next")]
+        # A put from an older checkpoint with the cached objects and another message,
+        # while the log has moved on: a fork (a new log), never taken as an extension.
+        fork = grow(theirs, "t", [*messages_at(theirs, config), AIMessage("f", id="f")], config)
+        assert messages_at(mine, fork) == [*chat(8), AIMessage("f", id="f")]
+        assert messages_at(mine, nxt) == [*seen, HumanMessage("next", id="next")]
+        assert len(one.list_keys("t/t/l/")) == 2
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ process, and ``create_agent`` with BotWireStore and BotWireSaver, sync and async
 Run as a script, this module is the "other process"::
 
     python -m tests.langchain.test_checkpoint_graphs URL NAMESPACE THREAD start|resume sync|async
+    python -m tests.langchain.test_checkpoint_graphs URL NAMESPACE THREAD history
 """
 
 from __future__ import annotations
@@ -24,11 +25,18 @@ pytest.importorskip("langchain")
 from langchain.agents import create_agent
 from langchain.tools import ToolRuntime
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
-from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langchain_core.messages import (
+    AIMessage,
+    AnyMessage,
+    HumanMessage,
+    RemoveMessage,
+    ToolMessage,
+)
 from langchain_core.tools import tool
 from langgraph.channels import DeltaChannel
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
+from langgraph.graph.message import add_messages
 from langgraph.types import Command, interrupt
 from typing_extensions import TypedDict
 
@@ -285,5 +293,95 @@ def test_the_durable_threads_docs_run_twice_on_one_store() -> None:
             exec(compile(code, "docs/langchain.md", "exec"), {"__name__": "__docs__"})
 
 
+class Chat(TypedDict):
+    messages: Annotated[list[AnyMessage], add_messages]
+
+
+def answer(state: Chat) -> dict[str, Any]:
+    n = len(state["messages"])
+    return {"messages": [AIMessage(f"{n} so far; you said {state['messages'][-1].content}")]}
+
+
+def chat_graph(saver: Any) -> Any:
+    builder = StateGraph(Chat)
+    builder.add_node("answer", answer)
+    builder.add_edge(START, "answer")
+    return builder.compile(checkpointer=saver)
+
+
+def turns(count: int) -> list[Any]:
+    """Each turn's input: a new message; at turn 10 an old message replaced by id, at
+    turn 20 one removed (``add_messages`` builds a new list each time)."""
+    out: list[Any] = []
+    for turn in range(count):
+        if turn == 10:
+            out.append([HumanMessage("question 3, edited", id="h3")])
+        elif turn == 20:
+            out.append([RemoveMessage(id="h5"), HumanMessage(f"question {turn}", id=f"h{turn}")])
+        else:
+            out.append([HumanMessage(f"question {turn}", id=f"h{turn}")])
+    return out
+
+
+def rows(history: list[Any]) -> list[list[list[str]]]:
+    """Checkpoints' messages as ``[type, content]`` (AI messages' ids are random)."""
+    return [
+        [[m.type, str(m.content)] for m in state.values.get("messages", [])] for state in history
+    ]
+
+
+def chat_history(url: str, namespace: str, thread: str) -> list[list[list[str]]]:
+    """What the other process reads: the thread's whole history, with a default saver."""
+    config = {"configurable": {"thread_id": thread}}
+    with botwire.Memory(namespace, url) as memory:
+        return rows(list(chat_graph(BotWireSaver(memory)).get_state_history(config)))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_a_long_chat_under_assume_immutable_round_trips_exactly(
+    url: str, namespace: str, mode: str
+) -> None:
+    config = {"configurable": {"thread_id": "chat"}}
+    inputs = turns(30)
+    reference = chat_graph(InMemorySaver())
+    want = [reference.invoke({"messages": i}, config)["messages"] for i in inputs]
+    if mode == "sync":
+        with botwire.Memory(namespace, url) as memory:
+            graph = chat_graph(BotWireSaver(memory, assume_immutable=True))
+            got = [graph.invoke({"messages": i}, config)["messages"] for i in inputs]
+            history = rows(list(graph.get_state_history(config)))
+    else:
+        async with botwire.AsyncMemory(namespace, url) as amemory:
+            graph = chat_graph(BotWireSaver(amemory, assume_immutable=True))
+            got = [(await graph.ainvoke({"messages": i}, config))["messages"] for i in inputs]
+            history = rows([s async for s in graph.aget_state_history(config)])
+    for mine, theirs in zip(got, want, strict=True):
+        assert [(m.type, m.content, m.id if m.type == "human" else None) for m in mine] == [
+            (m.type, m.content, m.id if m.type == "human" else None) for m in theirs
+        ]
+    assert [m.content for m in got[-1]][:8] == [
+        "question 0",
+        "1 so far; you said question 0",
+        "question 1",
+        "3 so far; you said question 1",
+        "question 2",
+        "5 so far; you said question 2",
+        "question 3, edited",
+        "7 so far; you said question 3",
+    ]
+    assert "question 5" not in [m.content for m in got[-1]]
+    assert history == rows(list(reference.get_state_history(config)))
+    assert len(history) == 30 * 3
+    # A new saver on the same store, and another process, read the same history.
+    with botwire.Memory(namespace, url) as memory:
+        fresh = chat_graph(BotWireSaver(memory))
+        assert rows(list(fresh.get_state_history(config))) == history
+    assert in_another_process(url, namespace, "chat", "history") == history
+
+
 if __name__ == "__main__":
-    print(json.dumps(other_process(*sys.argv[1:6])))
+    if sys.argv[4:5] == ["history"]:
+        print(json.dumps(chat_history(*sys.argv[1:4])))
+    else:
+        print(json.dumps(other_process(*sys.argv[1:6])))
