@@ -26,21 +26,25 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import multiprocessing
 import os
 import re
+import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from benchmarks._harness import interleaved_ops_per_second, verdict
 
 NAMESPACE = "bench-feed"
+JSON = {"content-type": "application/json"}
 
 
 # -- the writer (a process of its own) -------------------------------------------------
@@ -208,6 +212,48 @@ def write_cost(folder: Path, n: int) -> tuple[dict[str, float], dict[str, float]
     return rates, pages
 
 
+def server_write_cost(folder: Path, n: int) -> dict[str, float]:
+    """PUT/s through a server (one client, keep-alive) with and without the feed.
+
+    Two servers, one on a file whose feed triggers are dropped after it started
+    (its statements are prepared again on the schema change), interleaved.
+    """
+    import httpx
+
+    servers = {}
+    for name in ("without the feed", "with the feed"):
+        path = folder / f"put-{'no' if name.startswith('without') else ''}feed.db"
+        servers[name] = start_server(f"sqlite:///{path}")
+        if name.startswith("without"):
+            conn = sqlite3.connect(path)
+            for (trigger,) in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'feed%'"
+            ).fetchall():
+                conn.execute(f"DROP TRIGGER {trigger}")
+            conn.close()
+    body = json.dumps({"value": {"role": "assistant", "content": "x" * 150}})
+    clients = {name: httpx.Client(base_url=url) for name, (_, url) in servers.items()}
+
+    def put(client: httpx.Client) -> Callable[[int], object]:
+        def call(i: int) -> object:
+            answer = client.put(f"/memory/w/k{i % 1000}", content=body, headers=JSON)
+            answer.raise_for_status()
+            return answer
+
+        return call
+
+    try:
+        return interleaved_ops_per_second(
+            {name: put(client) for name, client in clients.items()}, n, rounds=5
+        )
+    finally:
+        for client in clients.values():
+            client.close()
+        for process, _ in servers.values():
+            process.terminate()
+            process.wait(10)
+
+
 def _wal_pages_per_set(store: Any, memory: Any, value: Any, sets: int = 2000) -> float:
     conn = store._conn()
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # an empty WAL: count what sets add
@@ -223,6 +269,7 @@ def main() -> None:
     parser.add_argument("--writes", type=int, default=60)
     parser.add_argument("--gap", type=float, default=0.03)
     parser.add_argument("--set-count", type=int, default=5000)
+    parser.add_argument("--put-count", type=int, default=1000)
     parser.add_argument(
         "--postgres",
         default=os.environ.get("BOTWIRE_TEST_POSTGRES_URL"),
@@ -260,6 +307,11 @@ def main() -> None:
     for name, rate in rates.items():
         print(f"  embedded set/s {name:17}: {rate:8.0f}   WAL pages per set: {pages[name]:.2f}")
     print(f"  ratio with/without: {ratio:.2f}   target >= 0.8: {verdict(ratio >= 0.8)}")
+    puts = server_write_cost(folder, args.put_count)
+    for name, rate in puts.items():
+        print(f"  server PUT/s {name:19}: {rate:8.0f}")
+    ratio = puts["with the feed"] / puts["without the feed"]
+    print(f"  ratio with/without (server, SQLite): {ratio:.2f}   (>= 0.8: {verdict(ratio >= 0.8)})")
 
 
 if __name__ == "__main__":
