@@ -759,16 +759,6 @@ def test_one_saver_shared_by_threads_reads_and_writes_consistently(saver: BotWir
 # -- assume_immutable: the caller promises never to change a value in place ------------
 
 
-class DumpCounting(JsonPlusSerializer):
-    def __init__(self) -> None:
-        super().__init__()
-        self.dumped = 0
-
-    def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
-        self.dumped += 1
-        return super().dumps_typed(obj)
-
-
 def test_assume_immutable_must_be_a_bool(memory: botwire.Memory) -> None:
     for bad in ("yes", 1, None):
         with pytest.raises(TypeError, match="assume_immutable must be True or False"):
@@ -781,7 +771,7 @@ def test_assume_immutable_must_be_a_bool(memory: botwire.Memory) -> None:
 def test_a_put_serializes_only_the_items_it_does_not_already_hold(
     memory: botwire.Memory, immutable: bool
 ) -> None:
-    serde = DumpCounting()
+    serde = CountingSerde()
     saver = BotWireSaver(memory, serde=serde, assume_immutable=immutable)
     items = chat(50)
     config = grow(saver, "t", items)
@@ -852,7 +842,7 @@ def test_assume_immutable_goes_on_from_a_log_another_saver_extended(
     url: str, namespace: str
 ) -> None:
     with botwire.Memory(namespace, url) as one, botwire.Memory(namespace, url) as two:
-        serde = DumpCounting()
+        serde = CountingSerde()
         mine = BotWireSaver(one, serde=serde, assume_immutable=True)
         theirs = BotWireSaver(two, assume_immutable=True)
         config = grow(mine, "t", chat(8))
