@@ -122,6 +122,8 @@ class Dialect(NamedTuple):
     into JSON text, or ``NULL`` and the plan reads ``list_items``); ``get_many``
     the same after ``key``; ``lock`` selects ``raw, is_list, length, version,
     expires_at``. Optional steps are ``None`` where an engine does not need them.
+    The steps that delete keys (``delete``, ``drop``, ``purge``) get ``now``, the
+    store's clock, for the change feed's record of the delete.
     """
 
     get: str
@@ -274,7 +276,7 @@ def set_plan(
 
 def delete_plan(d: Dialect, ns: str, key: str, now: float) -> Plan[bool]:
     """Delete one key; True if it existed and had not expired."""
-    row = yield Query(d.delete, {"ns": ns, "key": key}, "one")
+    row = yield Query(d.delete, {"ns": ns, "key": key, "now": now}, "one")
     return row is not None and (row[0] is None or row[0] > now)
 
 
@@ -370,7 +372,7 @@ def restore_plan(d: Dialect, ns: str, op: RestoreOp, now: float) -> Plan[WriteRe
     size = encoded_size(op.raw)
     current = yield Query(d.version, {"ns": ns, "key": op.key, "now": now}, "one")
     version = op.version if current is None else max(op.version, int(current[0]) + 1)
-    yield Query(d.drop, {"ns": ns, "key": op.key})
+    yield Query(d.drop, {"ns": ns, "key": op.key, "now": now})
     yield Query(
         d.restore,
         {

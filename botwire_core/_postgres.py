@@ -230,6 +230,8 @@ class PostgresStore(_Base):
             (for example one a server shares); it is not closed by :meth:`close`.
         clock: the time in Unix seconds, for timestamps and TTLs (default
             ``time.time``); tests pass a fake one to expire keys without sleeping.
+            The change feed uses it too: whether a deleted key had expired (kind
+            ``"expire"``, else ``"delete"``) and each change's time for retention.
 
     Raises:
         UnavailableError: the database cannot be reached.
@@ -538,7 +540,8 @@ class AsyncPostgresStore(_Base):
         pool: a ``psycopg_pool.AsyncConnectionPool`` to use instead of ``url``
             (opened here if needed); it is not closed by :meth:`aclose`.
         clock: the time in Unix seconds, for timestamps and TTLs (default
-            ``time.time``).
+            ``time.time``), and for the change feed's deletes, as in
+            :class:`PostgresStore`.
 
     Raises:
         ValidationError: the URL or an argument is invalid.

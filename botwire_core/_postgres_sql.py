@@ -23,7 +23,7 @@ FEED_CHANNEL = "botwire_feed"
 namespace on it."""
 
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _ADVISORY_LOCK = 0x626F7477697265  # "botwire": serialises schema migrations
 
@@ -240,7 +240,17 @@ _VERSION_SQL = (
     f"SELECT e.version FROM botwire_entries e WHERE e.ns = %(ns)s AND e.key = %(key)s AND {_LIVE}"
 )
 
-_DELETE_SQL = "DELETE FROM botwire_entries WHERE ns = %(ns)s AND key = %(key)s RETURNING expires_at"
+# Every statement that deletes from botwire_entries hands the store's clock to the
+# feed trigger (migration 5), which classes a delete as 'expire' or 'delete' and
+# times it by that clock, the one the TTLs come from: a transaction-local setting,
+# set by an uncorrelated subquery (an init plan, run once, before the trigger fires
+# at the end of the statement): no statement or round trip of its own.
+_NOW_SET = "(SELECT set_config('botwire.now', %(now)s::float8::text, true)) IS NOT NULL"
+
+_DELETE_SQL = f"""
+DELETE FROM botwire_entries WHERE ns = %(ns)s AND key = %(key)s AND {_NOW_SET}
+RETURNING expires_at
+"""
 
 _LOCK_SQL = """
 SELECT raw, is_list, length, version, expires_at FROM botwire_entries
@@ -362,7 +372,7 @@ _WRITES_ON_SQL = "SELECT count FROM botwire_write_counts WHERE ns = %(ns)s AND d
 
 _UNIQUE_VIOLATION = "23505"
 
-_DROP_SQL = "DELETE FROM botwire_entries WHERE ns = %(ns)s AND key = %(key)s"
+_DROP_SQL = f"DELETE FROM botwire_entries WHERE ns = %(ns)s AND key = %(key)s AND {_NOW_SET}"
 
 _RESTORE_SQL = """
 INSERT INTO botwire_entries (ns, key, raw, is_list, length, bytes, version, created_at,
@@ -534,16 +544,62 @@ _MIGRATIONS[4] = f"""
     END $$;
     """
 
+_MIGRATIONS[5] = """
+    -- A delete is classed ('expire': the key's TTL had passed, else 'delete') and timed
+    -- by the store's clock, the one its TTLs and timestamps come from: the statements
+    -- that delete set it as botwire.now for their transaction (see _NOW_SET). Without
+    -- it (another client's DELETE), the database's clock, as schema 3 and 4 did
+    -- always: with a clock passed to the store, deletes were then classed and kept
+    -- for retention by another time than their TTLs.
+    CREATE OR REPLACE FUNCTION botwire_feed() RETURNS trigger LANGUAGE plpgsql
+    SET search_path FROM CURRENT AS $$
+    DECLARE
+        now DOUBLE PRECISION;
+        start BIGINT := 0;
+        items TEXT;
+    BEGIN
+        IF TG_OP = 'DELETE' THEN
+            now := coalesce(nullif(current_setting('botwire.now', true), '')::float8,
+                            extract(epoch FROM clock_timestamp()));
+            PERFORM botwire_feed_record(OLD.ns, OLD.key,
+                CASE WHEN OLD.expires_at <= now THEN 'expire' ELSE 'delete' END,
+                OLD.version, NULL, now);
+            RETURN NULL;
+        END IF;
+        IF TG_OP = 'UPDATE' AND OLD.expires_at <= NEW.updated_at THEN
+            PERFORM botwire_feed_record(OLD.ns, OLD.key, 'expire', OLD.version, NULL,
+                NEW.updated_at);
+        END IF;
+        IF NOT NEW.is_list THEN
+            PERFORM botwire_feed_record(NEW.ns, NEW.key, 'set', NEW.version, NEW.raw,
+                NEW.updated_at);
+            RETURN NULL;
+        END IF;
+        -- An append: the items this statement added (it inserted them already).
+        IF TG_OP = 'UPDATE' AND OLD.is_list THEN
+            start := OLD.length;
+        ELSIF TG_OP = 'UPDATE' AND NOT OLD.is_list AND OLD.raw LIKE '[%' THEN
+            start := json_array_length(OLD.raw::json);  -- json, not jsonb: NUL escapes are valid
+        END IF;
+        SELECT '[' || coalesce(string_agg(i.raw, ',' ORDER BY i.seq), '') || ']' INTO items
+        FROM botwire_list_items i
+        WHERE i.ns = NEW.ns AND i.key = NEW.key AND i.seq >= start;
+        PERFORM botwire_feed_record(NEW.ns, NEW.key, 'append', NEW.version, items,
+            NEW.updated_at);
+        RETURN NULL;
+    END $$;
+    """
+
 _NAMESPACES_SQL = f"SELECT DISTINCT e.ns FROM botwire_entries e WHERE {_LIVE} ORDER BY e.ns"
 
 # Purges go in slices of botwire._plans._PURGE_SLICE rows, each its own short transaction, and
 # skip rows another transaction holds (an appender reviving an expired key, or a
 # purge in another server process) instead of waiting for them.
-_PURGE_SQL = """
+_PURGE_SQL = f"""
 DELETE FROM botwire_entries WHERE (ns, key) IN (
     SELECT ns, key FROM botwire_entries
     WHERE expires_at IS NOT NULL AND expires_at <= %(now)s
-    LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
+    LIMIT %(limit)s FOR UPDATE SKIP LOCKED) AND {_NOW_SET}
 """
 # Day-old ids go with their bytes off the namespace counts, in one statement; the
 # answer has a row per id deleted (the plan reads the row count).
@@ -567,7 +623,7 @@ DELETE FROM botwire_write_counts WHERE ns IN (
 _SNAPSHOT_SQL = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
 
 
-# -- the change feed (the plans in botwire._plans; the trigger in migration 3) ---------
+# -- the change feed (the plans in botwire._plans; the trigger in migrations 3 and 5) --
 
 _FEED_HEAD_SQL = "SELECT seq, trimmed FROM botwire_feed_heads WHERE ns = %(ns)s"
 

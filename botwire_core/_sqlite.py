@@ -150,6 +150,8 @@ class SQLiteStore:
             request's checkpoint does not stall every request in flight.
         clock: the time in Unix seconds, for timestamps and TTLs (default
             ``time.time``); tests pass a fake one to expire keys without sleeping.
+            The change feed uses it too: whether a deleted key had expired (kind
+            ``"expire"``, else ``"delete"``) and each change's time for retention.
         feed_retention: seconds a change stays in the change feed (default
             ``$BOTWIRE_FEED_RETENTION``, else 86400: one day).
         feed_max_changes: changes the feed keeps per namespace (default
@@ -233,6 +235,11 @@ class SQLiteStore:
             )
         except sqlite3.Error as exc:
             raise UnavailableError(f"cannot open the SQLite file {self.path}: {exc}") from exc
+        # The feed's delete trigger (migration 6) reads the time from botwire_now():
+        # this store's clock, as its TTLs. Every connection that can delete a key is
+        # opened here (the feed's polling connection only reads a pragma); a plain
+        # sqlite3 connection without it cannot delete from ``entries``.
+        conn.create_function("botwire_now", 0, self._clock)
         try:
             for name, value in self._pragmas.items():
                 statement = f"PRAGMA {name} = {value}"

@@ -17,7 +17,7 @@ from botwire._plans import FEED_VALUE_MAX_BYTES, Dialect, Query
 
 __all__ = ["DIALECT", "MIGRATIONS", "SCHEMA_VERSION", "SET_VALUE_SQL"]
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 FEED_VALUE_INLINE_BYTES = 128
 """A set's value up to this size, encoded, is copied into its change record. A larger
@@ -183,6 +183,22 @@ MIGRATIONS: dict[int, str] = {
         VALUES (old.ns, coalesce((SELECT max(seq) FROM changes WHERE ns = old.ns), 0) + 1,
             old.key, 'expire', old.version, NULL, 0, new.updated_at);
 {_FEED_WRITTEN}
+    END;
+    """,
+    6: """
+    -- A delete is classed ('expire': the key's TTL had passed, else 'delete') and timed
+    -- by the store's clock, the one its TTLs and timestamps come from: botwire_now(), a
+    -- function every connection of SQLiteStore registers (its ``clock``). Schema 3-5
+    -- read SQLite's own clock (julianday('now')): with a clock passed to the store,
+    -- deletes were classed and kept for retention by another time than their TTLs.
+    DROP TRIGGER feed_deleted;
+    CREATE TRIGGER feed_deleted AFTER DELETE ON entries
+    BEGIN
+        INSERT INTO changes (ns, seq, key, kind, version, value, omitted, at)
+        VALUES (old.ns, coalesce((SELECT max(seq) FROM changes WHERE ns = old.ns), 0) + 1,
+            old.key,
+            CASE WHEN old.expires_at <= botwire_now() THEN 'expire' ELSE 'delete' END,
+            old.version, NULL, 0, botwire_now());
     END;
     """,
 }
@@ -352,7 +368,7 @@ _PURGE_IDS_SQL = "DELETE FROM append_ids WHERE created_at < :before"
 _PURGE_COUNTS_SQL = "DELETE FROM write_counts WHERE day < :day"
 
 
-# -- the change feed (the plans in botwire._plans; the triggers in migrations 3 and 4) -
+# -- the change feed (the plans in botwire._plans; the triggers in migrations 3, 5, 6) -
 
 _FEED_HEAD_SQL = """
 SELECT coalesce((SELECT max(seq) FROM changes WHERE ns = :ns), 0),

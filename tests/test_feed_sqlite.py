@@ -72,6 +72,36 @@ def test_a_schema_3_file_keeps_its_feed_and_numbers_on(tmp_path: Path) -> None:
     store.close()
 
 
+def test_a_schema_5_file_keeps_its_feed_and_deletes_go_by_the_store_clock(
+    tmp_path: Path,
+) -> None:
+    # A file as schema 5 left it: the delete trigger read SQLite's clock. Migration 6
+    # keeps the changes and their seqs; from then on a delete is classed and timed by
+    # the store's clock (here 1500, long before the real time).
+    path = tmp_path / "v5.db"
+    with sqlite3.connect(path) as old:
+        for version in (1, 2, 3, 4, 5):
+            old.executescript(MIGRATIONS[version])
+        old.execute(
+            "INSERT INTO entries (ns, key, raw, bytes, version, created_at, updated_at, "
+            "expires_at) VALUES ('a', 'old', '1', 1, 1, 1.0, 1.0, 2000.0)"
+        )
+        old.execute("DELETE FROM entries WHERE key = 'old'")  # real time: expired
+        old.execute("PRAGMA user_version = 5")
+    old.close()
+    store = SQLiteStore(path, clock=lambda: 1500.0)
+    memory = Memory("a", store=store)
+    assert memory.last_seq() == 2
+    memory.set("k", 1, ttl=1000)  # expires at 2500 on the store's clock
+    assert memory.delete("k") is True
+    got = [(c.seq, c.key, c.kind) for c in memory.watch(since=0, timeout=0.1)]
+    assert got == [(1, "old", "set"), (2, "old", "expire"), (3, "k", "set"), (4, "k", "delete")]
+    conn = store._conn()
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 6
+    assert conn.execute("SELECT at FROM changes WHERE seq = 4").fetchone()[0] == 1500.0
+    store.close()
+
+
 def test_a_value_over_the_inline_size_is_read_from_the_key_while_it_is_current(
     tmp_path: Path,
 ) -> None:

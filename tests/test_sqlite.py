@@ -290,7 +290,7 @@ def test_a_schema_1_file_migrates_forward_and_keeps_its_data(tmp_path: Path) -> 
         assert store.count_writes("a", 2, limit=2, day=20_000) == 2
         assert store.count_writes("a", 1, limit=2, day=20_000) is None
         conn = sqlite3.connect(path)
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
         assert conn.execute("SELECT ns, day, count FROM write_counts").fetchall() == [
             ("a", 20_000, 2)
         ]

@@ -12,6 +12,7 @@ import pytest
 from botwire import Memory, ServerError
 from botwire._postgres import AsyncPostgresStore, PostgresStore
 from botwire._postgres_sql import _MIGRATIONS, SCHEMA_VERSION
+from tests.conftest import FakeClock
 from tests.postgres.conftest import raw_of
 
 pytestmark = pytest.mark.postgres
@@ -155,12 +156,53 @@ def test_a_schema_1_database_migrates_forward_and_keeps_its_data(schema_url: str
     store = PostgresStore(schema_url)
     try:
         assert _schema_state(schema_url) == (TABLES, [SCHEMA_VERSION])
-        assert SCHEMA_VERSION == 4
+        assert SCHEMA_VERSION == 5
         record = store.get("ns", "k")
         assert record is not None and (record.raw, record.version) == ('"kept"', 3)
         assert store.count_writes("ns", 2, limit=2, day=20_000) == 2
         assert store.count_writes("ns", 1, limit=2, day=20_000) is None
         assert store.writes_on("ns", 20_000) == 2
+    finally:
+        store.close()
+
+
+def test_a_schema_4_database_keeps_its_feed_and_deletes_go_by_the_store_clock(
+    schema_url: str,
+) -> None:
+    # The tables as the first feed left them (schema 4): the feed trigger read the
+    # database's clock for a delete. Migration 5 keeps the changes and their seqs.
+    with psycopg.connect(schema_url, autocommit=True) as conn:
+        with conn.transaction():
+            for version in (1, 2, 3, 4):
+                conn.execute(_MIGRATIONS[version])
+            conn.execute("CREATE TABLE botwire_schema_version (version INTEGER NOT NULL)")
+            conn.execute("INSERT INTO botwire_schema_version (version) VALUES (4)")
+        conn.execute(
+            "INSERT INTO botwire_entries (ns, key, raw, bytes, version, created_at, "
+            "updated_at, expires_at) VALUES ('ns', 'old', '1', 1, 1, 1.0, 1.0, 2000.0)"
+        )
+        conn.execute("DELETE FROM botwire_entries WHERE key = 'old'")  # real time: expired
+    store = PostgresStore(schema_url, clock=FakeClock(1500.0))
+    try:
+        assert _schema_state(schema_url) == (TABLES, [SCHEMA_VERSION])
+        assert store.last_seq("ns") == 2
+        store.set("ns", "k", "1", ttl=1000)  # expires at 2500 on the store's clock
+        store.set("ns", "other", "1", ttl=1000)
+        assert store.delete("ns", "k") is True
+        with psycopg.connect(schema_url, autocommit=True) as conn:
+            # Another client's delete, with no clock handed over: the database's.
+            conn.execute("DELETE FROM botwire_entries WHERE key = 'other'")
+            ats = conn.execute("SELECT seq, at FROM botwire_changes ORDER BY seq").fetchall()
+        got = [(c.seq, c.key, c.kind) for c in store.changes("ns", since=0).changes]
+        assert got == [
+            (1, "old", "set"),
+            (2, "old", "expire"),
+            (3, "k", "set"),
+            (4, "other", "set"),
+            (5, "k", "delete"),
+            (6, "other", "expire"),
+        ]
+        assert [at for _, at in ats][2:5] == [1500.0, 1500.0, 1500.0]
     finally:
         store.close()
 
