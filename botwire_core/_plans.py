@@ -15,6 +15,7 @@ plus its SQL in each dialect.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import Any, Literal, NamedTuple, TypeVar
 
@@ -85,6 +86,37 @@ FEED_RETENTION_CHANGES = 100_000
 """Default number of changes a namespace's feed keeps (``BOTWIRE_FEED_MAX_CHANGES``)."""
 FEED_PAGE = 1000
 """Most changes one read of the feed returns."""
+
+
+def feed_retention_settings(retention: float | None, max_changes: int | None) -> tuple[float, int]:
+    """The feed's retention, for every store: the arguments, else ``BOTWIRE_FEED_RETENTION``
+    and ``BOTWIRE_FEED_MAX_CHANGES``, else the defaults.
+
+    Raises:
+        ValidationError: not a positive number of seconds, or not at least 1 change.
+    """
+    where = "feed_retention"
+    try:
+        if retention is None:
+            where = "$BOTWIRE_FEED_RETENTION"
+            retention = float(os.environ.get("BOTWIRE_FEED_RETENTION", FEED_RETENTION_SECONDS))
+        where = "feed_max_changes"
+        if max_changes is None:
+            where = "$BOTWIRE_FEED_MAX_CHANGES"
+            max_changes = int(os.environ.get("BOTWIRE_FEED_MAX_CHANGES", FEED_RETENTION_CHANGES))
+    except ValueError as exc:
+        raise ValidationError(f"{where} must be a number: {exc}") from None
+    if isinstance(retention, bool) or not isinstance(retention, (int, float)):
+        raise ValidationError(f"feed_retention must be seconds, not {retention!r}")
+    if isinstance(max_changes, bool) or not isinstance(max_changes, int):
+        raise ValidationError(f"feed_max_changes must be a whole number, not {max_changes!r}")
+    if not retention > 0 or max_changes < 1:  # not > 0: NaN too
+        raise ValidationError(
+            "the feed keeps changes for a positive number of seconds and at least 1 change"
+        )
+    return float(retention), int(max_changes)
+
+
 FULL_RETRY_AFTER = 60.0
 """``retry_after`` of a full namespace: nothing frees space by itself, so a nominal wait."""
 

@@ -70,6 +70,7 @@ from botwire._plans import (
     checked_set_plan,
     count_writes_plan,
     delete_plan,
+    feed_retention_settings,
     get_plan,
     is_read_only,
     last_seq_plan,
@@ -109,9 +110,18 @@ class _Base:
     kind = "postgres"
 
     def __init__(
-        self, url: str | None, timeout: float, has_pool: bool, clock: Callable[[], float]
+        self,
+        url: str | None,
+        timeout: float,
+        has_pool: bool,
+        clock: Callable[[], float],
+        feed_retention: float | None,
+        feed_max_changes: int | None,
     ) -> None:
         self._clock = clock
+        self.feed_retention, self.feed_max_changes = feed_retention_settings(
+            feed_retention, feed_max_changes
+        )
         if url is None and not has_pool:
             raise ValidationError("PostgresStore needs a postgresql:// URL or a pool")
         if url is not None and not isinstance(url, str):
@@ -232,6 +242,11 @@ class PostgresStore(_Base):
             ``time.time``); tests pass a fake one to expire keys without sleeping.
             The change feed uses it too: whether a deleted key had expired (kind
             ``"expire"``, else ``"delete"``) and each change's time for retention.
+        feed_retention: seconds a change stays in the change feed (default
+            ``$BOTWIRE_FEED_RETENTION``, else 86400: one day).
+        feed_max_changes: changes the feed keeps per namespace (default
+            ``$BOTWIRE_FEED_MAX_CHANGES``, else 100000). Trimming runs with the
+            sweep of expired keys (every 1000 writes, or :meth:`purge_expired`).
 
     Raises:
         UnavailableError: the database cannot be reached.
@@ -248,8 +263,10 @@ class PostgresStore(_Base):
         timeout: float = 10.0,
         pool: psycopg_pool.ConnectionPool[Any] | None = None,
         clock: Callable[[], float] = time.time,
+        feed_retention: float | None = None,
+        feed_max_changes: int | None = None,
     ) -> None:
-        super().__init__(url, timeout, pool is not None, clock)
+        super().__init__(url, timeout, pool is not None, clock, feed_retention, feed_max_changes)
         _check_sizes(min_size, max_size)
         self._sizes = (min_size, max_size)
         self._owns_pool = pool is None
@@ -351,7 +368,9 @@ class PostgresStore(_Base):
         Expired keys are already invisible; this only reclaims their space. It runs
         by itself every thousand writes.
         """
-        return self._run(lambda now: purge_plan(_D, now))
+        return self._run(
+            lambda now: purge_plan(_D, now, self.feed_retention, self.feed_max_changes)
+        )
 
     # -- the Store interface --------------------------------------------------------
 
@@ -542,6 +561,10 @@ class AsyncPostgresStore(_Base):
         clock: the time in Unix seconds, for timestamps and TTLs (default
             ``time.time``), and for the change feed's deletes, as in
             :class:`PostgresStore`.
+        feed_retention: seconds a change stays in the change feed (default
+            ``$BOTWIRE_FEED_RETENTION``, else 86400).
+        feed_max_changes: changes the feed keeps per namespace (default
+            ``$BOTWIRE_FEED_MAX_CHANGES``, else 100000).
 
     Raises:
         ValidationError: the URL or an argument is invalid.
@@ -556,8 +579,10 @@ class AsyncPostgresStore(_Base):
         timeout: float = 10.0,
         pool: psycopg_pool.AsyncConnectionPool[Any] | None = None,
         clock: Callable[[], float] = time.time,
+        feed_retention: float | None = None,
+        feed_max_changes: int | None = None,
     ) -> None:
-        super().__init__(url, timeout, pool is not None, clock)
+        super().__init__(url, timeout, pool is not None, clock, feed_retention, feed_max_changes)
         _check_sizes(min_size, max_size)
         self._owns_pool = pool is None
         if pool is None:
@@ -667,7 +692,9 @@ class AsyncPostgresStore(_Base):
 
     async def purge_expired(self) -> int:
         """Delete expired keys and stale idempotency ids now; return keys deleted."""
-        return await self._run(lambda now: purge_plan(_D, now))
+        return await self._run(
+            lambda now: purge_plan(_D, now, self.feed_retention, self.feed_max_changes)
+        )
 
     # -- the AsyncStore interface ----------------------------------------------------
 

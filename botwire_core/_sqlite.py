@@ -28,8 +28,6 @@ from botwire._feedhub import FeedHubs, drive, wait_plan
 from botwire._notify import FileNotifier
 from botwire._plans import (
     FEED_PAGE,
-    FEED_RETENTION_CHANGES,
-    FEED_RETENTION_SECONDS,
     Plan,
     append_plan,
     batch_plan,
@@ -37,6 +35,7 @@ from botwire._plans import (
     checked_plan,
     count_writes_plan,
     delete_plan,
+    feed_retention_settings,
     get_plan,
     is_read_only,
     last_seq_plan,
@@ -613,19 +612,6 @@ def _changes(
     namespace: str, since: int | None, prefix: str, limit: int, _now: float
 ) -> Plan[ChangePage]:
     return changes_plan(_D, namespace, since, prefix, limit)
-
-
-def feed_retention_settings(retention: float | None, max_changes: int | None) -> tuple[float, int]:
-    """The feed's retention: the arguments, else ``BOTWIRE_FEED_*``, else the defaults."""
-    if retention is None:
-        retention = float(os.environ.get("BOTWIRE_FEED_RETENTION", FEED_RETENTION_SECONDS))
-    if max_changes is None:
-        max_changes = int(os.environ.get("BOTWIRE_FEED_MAX_CHANGES", FEED_RETENTION_CHANGES))
-    if retention <= 0 or max_changes < 1:
-        raise ValidationError(
-            "the feed keeps changes for a positive number of seconds and at least 1 change"
-        )
-    return float(retention), int(max_changes)
 
 
 def _drive(conn: _Connection, plan: Plan[T]) -> T:

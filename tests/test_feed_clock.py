@@ -18,8 +18,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from botwire import ChangesExpiredError, SQLiteStore
-from botwire._plans import FEED_RETENTION_SECONDS
+from botwire import ChangesExpiredError, SQLiteStore, ValidationError
+from botwire._plans import feed_retention_settings
 from botwire._types import DeleteOp, RestoreOp, SetOp
 from tests.conftest import FakeClock, postgres_url
 
@@ -31,7 +31,7 @@ ENGINES = [
 
 PAST = 1_000.0  # 1970: real time is long past any TTL set on this clock
 FUTURE = 4_000_000_000.0  # 2096: no TTL set on this clock has passed in real time
-RETENTION = FEED_RETENTION_SECONDS  # PostgreSQL's stores keep the default
+RETENTION = 3600.0  # an hour, not the default day: every store takes the setting
 
 
 class Blocking:
@@ -75,19 +75,24 @@ def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[
     urls = _fresh_schema_url() if kind != "sqlite" else None
     url = next(urls) if urls is not None else ""
 
-    def open_store(start: float) -> Any:
+    def open_store(start: float, max_changes: int | None = None) -> Any:
         clock = FakeClock(start)
+        settings: dict[str, Any] = {
+            "clock": clock,
+            "feed_retention": RETENTION,
+            "feed_max_changes": max_changes,
+        }
         store: Any
         if kind == "sqlite":
-            store = SQLiteStore(tmp_path / "m.db", clock=clock, feed_retention=RETENTION)
+            store = SQLiteStore(tmp_path / "m.db", **settings)
         elif kind == "postgres":
             from botwire._postgres import PostgresStore
 
-            store = PostgresStore(url, clock=clock)
+            store = PostgresStore(url, **settings)
         else:
             from botwire._postgres import AsyncPostgresStore
 
-            store = Blocking(AsyncPostgresStore(url, clock=clock))
+            store = Blocking(AsyncPostgresStore(url, **settings))
         store.clock = clock
         opened.append(store)
         return store
@@ -150,3 +155,42 @@ def test_retention_by_time_counts_on_the_store_clock(opener: Any) -> None:
     assert _kinds(store, "ns", since=2) == [("later", "set")]
     with pytest.raises(ChangesExpiredError):
         store.changes("ns", since=1)
+
+
+def test_retention_by_count_on_every_engine(opener: Any) -> None:
+    store = opener(PAST, max_changes=3)
+    for i in range(5):
+        store.set("ns", f"k{i}", "1")  # seqs 1-5
+    store.purge_expired()  # keeps the newest 3
+    assert [c.seq for c in store.changes("ns", since=2).changes] == [3, 4, 5]
+    with pytest.raises(ChangesExpiredError):
+        store.changes("ns", since=1)
+
+
+def test_the_retention_settings_come_from_the_environment_and_are_checked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BOTWIRE_FEED_RETENTION", "60")
+    monkeypatch.setenv("BOTWIRE_FEED_MAX_CHANGES", "7")
+    assert feed_retention_settings(None, None) == (60.0, 7)
+    assert feed_retention_settings(5, None) == (5.0, 7)  # an argument wins
+    monkeypatch.setenv("BOTWIRE_FEED_MAX_CHANGES", "lots")
+    with pytest.raises(ValidationError, match="BOTWIRE_FEED_MAX_CHANGES must be a number"):
+        feed_retention_settings(None, None)
+    for bad in ({"retention": 0}, {"retention": float("nan")}, {"max_changes": 0}):
+        with pytest.raises(ValidationError):
+            feed_retention_settings(bad.get("retention", 60), int(bad.get("max_changes", 7)))
+    with pytest.raises(ValidationError, match="feed_max_changes must be a whole number"):
+        feed_retention_settings(60, 2.5)  # type: ignore[arg-type]
+
+
+@pytest.mark.postgres
+def test_a_postgres_store_reads_the_retention_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from botwire._postgres import PostgresStore
+
+    monkeypatch.setenv("BOTWIRE_FEED_MAX_CHANGES", "9")
+    store = PostgresStore(postgres_url())
+    try:
+        assert (store.feed_retention, store.feed_max_changes) == (86400.0, 9)
+    finally:
+        store.close()
