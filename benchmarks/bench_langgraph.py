@@ -270,7 +270,7 @@ def run(
     if postgres_url:
         contenders["BotWireSaver, PostgreSQL"] = lambda p: botwire_saver(postgres_url)
         contenders["PostgresSaver"] = lambda p: postgres_saver(postgres_url)
-    else:
+    elif not only:
         print("(no --postgres-url / $BOTWIRE_TEST_POSTGRES_URL: PostgreSQL skipped)")
     if only:
         unknown = sorted(set(only) - set(contenders))
