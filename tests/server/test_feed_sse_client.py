@@ -1,6 +1,7 @@
 """``AsyncHTTPStore`` waits for changes on the feed's event stream, kept open between
 calls (``botwire._sse``): one request for many changes, resumed without loss or
-repeats after the network drops it, and closed with the store."""
+repeats after the network drops it, and closed with the store. Each test runs with
+both readers: its own h11 connection (plain ``http://``) and httpx (TLS, proxies)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,18 @@ from pathlib import Path
 import httpx
 import pytest
 
-from botwire import AsyncMemory, ChangesExpiredError
+from botwire import AsyncHTTPStore, AsyncMemory, ChangesExpiredError, UnavailableError, _sse
 from tests.servers import start_server
+
+PLAIN = _sse._plain  # the real test, whichever reader a test's fixture picked
+
+
+@pytest.fixture(autouse=True, params=["plain", "httpx"])
+def reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Which reader the event streams use: a connection of their own, or httpx's."""
+    if request.param == "httpx":
+        monkeypatch.setattr(_sse, "_plain", lambda url: False)
+    return str(request.param)
 
 
 def _feed_requests(url: str) -> float:
@@ -141,3 +152,52 @@ async def test_an_expired_since_on_the_event_stream_raises_the_typed_error(tmp_p
             async for _ in memory.watch(since=1, timeout=5):
                 pass
         await memory.aclose()
+
+
+def test_plain_http_without_a_proxy_skips_httpx(
+    reader: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if reader == "httpx":
+        pytest.skip("the test of the choice itself runs once")
+    for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    assert PLAIN("http://127.0.0.1:8080")
+    assert not PLAIN("https://memory.example")  # TLS: httpx
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.internal:3128")
+    assert not PLAIN("http://memory.internal:8080")  # through the proxy: httpx
+    monkeypatch.setenv("NO_PROXY", "memory.internal")
+    assert PLAIN("http://memory.internal:8080")
+
+
+async def test_a_silent_stream_is_given_up(reader: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A peer that sends the head and then nothing (not even the 15 s comments) is
+    dead after ``_QUIET`` s: the waiting call raises ``UnavailableError``."""
+    monkeypatch.setattr(_sse, "_QUIET", 0.5)
+
+    done = asyncio.Event()
+    writers: list[asyncio.StreamWriter] = []
+
+    async def silent(reader_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writers.append(writer)
+        await reader_.readuntil(b"\r\n\r\n")
+        writer.write(
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+            b"transfer-encoding: chunked\r\n\r\n"
+        )
+        await done.wait()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    store = AsyncHTTPStore(f"http://127.0.0.1:{port}")
+    started = time.monotonic()
+    try:
+        with pytest.raises(UnavailableError):
+            await store.changes("ns", since=0, wait=10)
+    finally:
+        await store.aclose()
+        done.set()
+        for writer in writers:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+    assert time.monotonic() - started < 5
