@@ -72,6 +72,24 @@ def postgres_url() -> str:
     return url
 
 
+def fresh_schema_url(prefix: str) -> Iterator[str]:
+    """Yield the test PostgreSQL URL with its tables in a new schema, dropped after.
+
+    For tests whose stores purge or count a whole database (a far clock, a quota).
+    """
+    import psycopg
+
+    url = postgres_url()
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
 @pytest.fixture(scope="session")
 def _session_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("stores")

@@ -10,18 +10,16 @@ be classed or timed wrongly.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 
 from botwire import ChangesExpiredError, SQLiteStore, ValidationError
 from botwire._plans import feed_retention_settings
 from botwire._types import DeleteOp, RestoreOp, SetOp
-from tests.conftest import FakeClock, postgres_url
+from tests.conftest import FakeClock, fresh_schema_url, postgres_url
 
 ENGINES = [
     "sqlite",
@@ -54,25 +52,12 @@ class Blocking:
         self._loop.close()
 
 
-def _fresh_schema_url() -> Iterator[str]:
-    """A URL whose tables live in a new schema: a far clock purges no one else's rows."""
-    url = postgres_url()
-    schema = f"bw_clock_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-
-
 @pytest.fixture(params=ENGINES)
 def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[float], Any]]:
     """Opens a store of the engine on a fresh database, on a fake clock at ``start``."""
     kind: str = request.param
     opened: list[Any] = []
-    urls = _fresh_schema_url() if kind != "sqlite" else None
+    urls = fresh_schema_url("bw_clock") if kind != "sqlite" else None
     url = next(urls) if urls is not None else ""
 
     def open_store(start: float, max_changes: int | None = None) -> Any:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import random
 import sqlite3
 import threading
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,21 +23,9 @@ import pytest
 from botwire import ConflictError, Memory, QuotaExceededError, SQLiteStore
 from botwire._plans import ID_TTL
 from botwire._types import AppendOp, DeleteOp, GetOp, Op, RestoreOp, SetOp
-from tests.conftest import FakeClock, postgres_url
+from tests.conftest import FakeClock, fresh_schema_url
 
 ENGINES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-
-
-def _fresh_schema() -> Iterator[str]:
-    url = postgres_url()
-    schema = f"bw_quota_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 class Engine:
@@ -86,7 +73,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> 
         yield made
         made.store.close()
         return
-    for url in _fresh_schema():
+    for url in fresh_schema_url("bw_quota"):
         made = Engine("postgres", url, clock)
         yield made
         made.store.close()
@@ -265,7 +252,7 @@ def test_a_schema_3_postgres_database_gets_its_counts_when_migrated() -> None:
     from botwire._postgres import PostgresStore
     from botwire._postgres_sql import _MIGRATIONS
 
-    for url in _fresh_schema():
+    for url in fresh_schema_url("bw_quota"):
         with psycopg.connect(url, autocommit=True) as conn:
             with conn.transaction():
                 for version in (1, 2, 3):
@@ -299,7 +286,7 @@ def test_a_schema_3_postgres_database_gets_its_counts_when_migrated() -> None:
 async def test_the_async_postgres_store_checks_sizes_too() -> None:
     from botwire._postgres import AsyncPostgresStore
 
-    for url in _fresh_schema():
+    for url in fresh_schema_url("bw_quota"):
         store = AsyncPostgresStore(url)
         try:
             await store.batch_within("a", [_set("k", '"' + "x" * 8 + '"')], 11)
