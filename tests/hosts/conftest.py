@@ -17,12 +17,17 @@ see each other's data.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.conftest import BACKENDS
 from tests.crewai._env import crewai_test_sandbox, enter_crewai_sandbox, leave_crewai_sandbox
+
+if TYPE_CHECKING:
+    from botwire.crewai import BotWireStorage
 
 HOST_BACKENDS = [name for name in ("sqlite", "http+sqlite") if name in BACKENDS]
 
@@ -52,3 +57,20 @@ def host_namespace() -> str:
 def crewai_sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """For CrewAI's tests: a temporary HOME, storage folder and working directory."""
     return crewai_test_sandbox(tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def make_storage(host_url: str, host_namespace: str) -> Iterator[Callable[[], BotWireStorage]]:
+    """For CrewAI's storage tests: opens ``BotWireStorage`` objects on one namespace
+    (where each file opened a LanceDB or Qdrant Edge folder), closed after the test."""
+    from botwire.crewai import BotWireStorage
+
+    opened: list[BotWireStorage] = []
+
+    def make() -> BotWireStorage:
+        opened.append(BotWireStorage(host_namespace, host_url))
+        return opened[-1]
+
+    yield make
+    for storage in opened:
+        storage.memory.close()

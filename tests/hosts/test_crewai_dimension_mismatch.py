@@ -8,18 +8,19 @@ tests/hosts/THIRD_PARTY_LICENSES.txt.
 
 Changes from the original:
 
-* fixture swapped: ``LanceDBStorage(path=..., vector_dim=4)`` is ``make_storage()``, a
-  ``BotWireStorage`` on the test's namespace of the embedded file or of a server
-  (BotWireStorage takes no ``vector_dim``: the first stored vector fixes it), and
-  "reopening" the folder is a second ``BotWireStorage`` on the same namespace; the
-  ``Memory(storage=<folder>)`` tests get ``storage=make_storage()``.
+* fixture swapped: ``LanceDBStorage(path=..., vector_dim=4)`` is ``make_storage()``
+  (tests/hosts/conftest.py), a ``BotWireStorage`` on the test's namespace of the
+  embedded file or of a server (BotWireStorage takes no ``vector_dim``: the first
+  stored vector fixes it), and "reopening" the folder is a second ``BotWireStorage``
+  on the same namespace; the ``Memory(storage=<folder>)`` tests get
+  ``storage=make_storage()``.
 * the ``lancedb_path`` fixture and the in-function imports of ``LanceDBStorage``
   are left out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from unittest.mock import MagicMock
 
 import pytest
@@ -34,20 +35,6 @@ from botwire.crewai import BotWireStorage  # noqa: E402
 pytestmark = pytest.mark.usefixtures("crewai_sandbox")
 
 StorageFactory = Callable[[], BotWireStorage]
-
-
-@pytest.fixture
-def make_storage(host_url: str, host_namespace: str) -> Iterator[StorageFactory]:
-    """Opens BotWireStorage objects on one namespace (was: a LanceDB folder)."""
-    opened: list[BotWireStorage] = []
-
-    def make() -> BotWireStorage:
-        opened.append(BotWireStorage(host_namespace, host_url))
-        return opened[-1]
-
-    yield make
-    for storage in opened:
-        storage.memory.close()
 
 
 def _record(dim: int, content: str = "test") -> MemoryRecord:

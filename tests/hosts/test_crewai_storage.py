@@ -11,7 +11,8 @@ tests/hosts/THIRD_PARTY_LICENSES.txt.
 Changes from the original:
 
 * fixture swapped: the ``storage`` fixture and ``_make_storage(path)`` (a
-  ``QdrantEdgeStorage`` in a folder) are a ``BotWireStorage`` on the test's namespace
+  ``QdrantEdgeStorage`` in a folder) are a ``BotWireStorage`` (``make_storage`` in
+  tests/hosts/conftest.py) on the test's namespace
   of the embedded file or of a server; opening the same folder again is a second
   ``BotWireStorage`` on the same namespace. The module's ``skipif(qdrant_edge is not
   installed)`` is dropped.
@@ -24,7 +25,7 @@ Changes from the original:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from unittest.mock import MagicMock
 
@@ -44,20 +45,6 @@ QDRANT_SHARD_TESTS = [
     "test_dual_shard_search",
     "test_orphaned_shard_cleanup",
 ]
-
-
-@pytest.fixture
-def make_storage(host_url: str, host_namespace: str) -> Iterator[StorageFactory]:
-    """Opens BotWireStorage objects on one namespace (was: a Qdrant Edge folder)."""
-    opened: list[BotWireStorage] = []
-
-    def make() -> BotWireStorage:
-        opened.append(BotWireStorage(host_namespace, host_url))
-        return opened[-1]
-
-    yield make
-    for storage in opened:
-        storage.memory.close()
 
 
 @pytest.fixture
