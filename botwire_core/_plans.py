@@ -95,17 +95,10 @@ def feed_retention_settings(retention: float | None, max_changes: int | None) ->
     Raises:
         ValidationError: not a positive number of seconds, or not at least 1 change.
     """
-    where = "feed_retention"
-    try:
-        if retention is None:
-            where = "$BOTWIRE_FEED_RETENTION"
-            retention = float(os.environ.get("BOTWIRE_FEED_RETENTION", FEED_RETENTION_SECONDS))
-        where = "feed_max_changes"
-        if max_changes is None:
-            where = "$BOTWIRE_FEED_MAX_CHANGES"
-            max_changes = int(os.environ.get("BOTWIRE_FEED_MAX_CHANGES", FEED_RETENTION_CHANGES))
-    except ValueError as exc:
-        raise ValidationError(f"{where} must be a number: {exc}") from None
+    if retention is None:
+        retention = _from_env("BOTWIRE_FEED_RETENTION", float, FEED_RETENTION_SECONDS)
+    if max_changes is None:
+        max_changes = _from_env("BOTWIRE_FEED_MAX_CHANGES", int, FEED_RETENTION_CHANGES)
     if isinstance(retention, bool) or not isinstance(retention, (int, float)):
         raise ValidationError(f"feed_retention must be seconds, not {retention!r}")
     if isinstance(max_changes, bool) or not isinstance(max_changes, int):
@@ -114,7 +107,17 @@ def feed_retention_settings(retention: float | None, max_changes: int | None) ->
         raise ValidationError(
             "the feed keeps changes for a positive number of seconds and at least 1 change"
         )
-    return float(retention), int(max_changes)
+    return float(retention), max_changes
+
+
+def _from_env(variable: str, kind: Callable[[str], Any], default: Any) -> Any:
+    text = os.environ.get(variable)
+    if text is None:
+        return default
+    try:
+        return kind(text)
+    except ValueError:
+        raise ValidationError(f"${variable} must be a number, not {text[:40]!r}") from None
 
 
 FULL_RETRY_AFTER = 60.0
