@@ -205,6 +205,9 @@ MIGRATIONS: dict[int, str] = {
 
 _LIVE = "(expires_at IS NULL OR expires_at > :now)"
 
+# A namespace's newest seq (0: none yet); retention never trims the newest change away.
+_HEAD = "coalesce((SELECT max(seq) FROM changes WHERE ns = :ns), 0)"
+
 _COLUMNS = "raw, is_list, version, created_at, updated_at, expires_at, NULL"
 
 _GET_SQL = f"SELECT {_COLUMNS} FROM entries WHERE ns = :ns AND key = :key AND {_LIVE}"
@@ -338,7 +341,6 @@ FROM entries WHERE ns = :ns AND {_LIVE}
 # writes. BEGIN IMMEDIATE already holds the file's write lock: nothing else writes
 # until commit, so no lock statement is needed. The feed head is _FEED_HEAD_SQL's
 # (the newest change is never trimmed away).
-_HEAD = "(SELECT coalesce(max(seq), 0) FROM changes WHERE ns = :ns)"
 _KEYS_STORED = _STORED.format(keys=" AND key IN (SELECT value FROM json_each(:keys))")
 _QUOTA_START_SQL = f"""
 SELECT {_HEAD}, (SELECT bytes FROM ns_bytes WHERE ns = :ns),
@@ -370,9 +372,8 @@ _PURGE_COUNTS_SQL = "DELETE FROM write_counts WHERE day < :day"
 
 # -- the change feed (the plans in botwire._plans; the triggers in migrations 3, 5, 6) -
 
-_FEED_HEAD_SQL = """
-SELECT coalesce((SELECT max(seq) FROM changes WHERE ns = :ns), 0),
-       coalesce((SELECT trimmed FROM feed_trims WHERE ns = :ns), 0)
+_FEED_HEAD_SQL = f"""
+SELECT {_HEAD}, coalesce((SELECT trimmed FROM feed_trims WHERE ns = :ns), 0)
 """
 
 _FEED_ITEMS_SQL = """
