@@ -287,7 +287,7 @@ class AsyncHTTPStore(_Base):
         return _wire.parse_batch_answer(ops, await self._call(_wire.batch_request(namespace, ops)))
 
     async def usage(self, namespace: str) -> Usage:
-        """Return the live key count and stored bytes of ``namespace``."""
+        """Return ``namespace``'s live keys, their values' bytes and its stored bytes."""
         return _wire.parse_usage_answer(await self._call(_wire.usage_request(namespace)))
 
     async def last_seq(self, namespace: str) -> int:

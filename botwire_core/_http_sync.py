@@ -191,7 +191,7 @@ class HTTPStore(_Base):
         return _wire.parse_batch_answer(ops, self._call(_wire.batch_request(namespace, ops)))
 
     def usage(self, namespace: str) -> Usage:
-        """Return the live key count and stored bytes of ``namespace``."""
+        """Return ``namespace``'s live keys, their values' bytes and its stored bytes."""
         return _wire.parse_usage_answer(self._call(_wire.usage_request(namespace)))
 
     def last_seq(self, namespace: str) -> int:

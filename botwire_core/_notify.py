@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import asyncio
 
-__all__ = ["LINGER", "MAX_INTERVAL", "MIN_INTERVAL", "FileNotifier", "Notifier"]
+__all__ = ["LINGER", "MAX_INTERVAL", "MIN_INTERVAL", "FileNotifier", "Notifier", "wake"]
 
 MIN_INTERVAL = 0.001
 """Seconds between polls right after a change."""
@@ -101,7 +101,7 @@ class Notifier:
             self._tasks.add(entry)
         # A timer, not asyncio.wait_for (a task of its own per wait): a hundred watches
         # wake at once, and each one's cost is paid in turn on the loop.
-        timer = loop.call_later(timeout, _wake, future)
+        timer = loop.call_later(timeout, wake, future)
         try:
             await future
         finally:
@@ -241,12 +241,12 @@ def _data_version(conn: sqlite3.Connection) -> int:
     return int(row[0])
 
 
-def _wake(future: asyncio.Future[None]) -> None:
+def wake(future: asyncio.Future[None]) -> None:
+    """Resolve a waiter's future unless it is done (its timer and its wake-up race)."""
     if not future.done():
         future.set_result(None)
 
 
 def _wake_all(futures: list[asyncio.Future[None]]) -> None:
     for future in futures:
-        if not future.done():
-            future.set_result(None)
+        wake(future)

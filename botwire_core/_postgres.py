@@ -56,7 +56,7 @@ from psycopg.conninfo import conninfo_to_dict
 from botwire._backoff import backoff
 from botwire._errors import BotWireError, ServerError, UnavailableError, ValidationError
 from botwire._feedhub import FeedHubs, adrive, drive, wait_plan
-from botwire._notify import Notifier
+from botwire._notify import Notifier, wake
 from botwire._open import redact
 from botwire._plans import (
     FEED_PAGE,
@@ -457,7 +457,7 @@ class PostgresStore(_Base):
         )
 
     def usage(self, namespace: str) -> Usage:
-        """Return the live key count and stored bytes of ``namespace``."""
+        """Return ``namespace``'s live keys, their values' bytes and its stored bytes."""
         return self._run(lambda now: usage_plan(_D, namespace, now), idempotent=True)
 
     def namespaces(self) -> list[str]:
@@ -776,7 +776,7 @@ class AsyncPostgresStore(_Base):
         )
 
     async def usage(self, namespace: str) -> Usage:
-        """Return the live key count and stored bytes of ``namespace``."""
+        """Return ``namespace``'s live keys, their values' bytes and its stored bytes."""
         return await self._run(lambda now: usage_plan(_D, namespace, now), idempotent=True)
 
     async def namespaces(self) -> list[str]:
@@ -923,7 +923,7 @@ class _Listener:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
         self._waiters.add(future)
-        timer = loop.call_later(timeout, _settle, future)  # cheaper than asyncio.wait_for
+        timer = loop.call_later(timeout, wake, future)  # cheaper than asyncio.wait_for
         try:
             await future
         finally:
@@ -937,11 +937,6 @@ class _Listener:
                 await self._task
             except (asyncio.CancelledError, psycopg.Error):
                 pass
-
-
-def _settle(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
 
 
 def _check_sizes(min_size: int, max_size: int) -> None:

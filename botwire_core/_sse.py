@@ -28,6 +28,7 @@ import httpx
 
 from botwire import _wire
 from botwire._errors import BotWireError, UnavailableError
+from botwire._notify import wake
 from botwire._types import ChangePage, ChangeRecord
 from botwire._wire import WireRequest
 
@@ -240,8 +241,8 @@ class _Stream:
         self._wake()
 
     def _wake(self) -> None:
-        if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_result(None)
+        if self.waiter is not None:
+            wake(self.waiter)
 
     async def take(self, limit: int, wait: float) -> ChangePage:
         """The changes after :attr:`position` (up to ``limit``), waiting ``wait`` s for one."""
@@ -255,7 +256,7 @@ class _Stream:
             # A future and a timer, not asyncio.wait_for (a task of its own per wait):
             # a hundred streams' watchers wake at once, each one's cost paid in turn.
             self.waiter = loop.create_future()
-            timer = loop.call_later(remaining, _expire_wait, self.waiter)
+            timer = loop.call_later(remaining, wake, self.waiter)
             try:
                 await self.waiter
             finally:
@@ -272,11 +273,6 @@ class _Stream:
         if self.timer is not None:
             self.timer.cancel()
         self.task.cancel()
-
-
-def _expire_wait(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_result(None)
 
 
 class EventStreams:

@@ -109,7 +109,7 @@ class Store(Protocol):
         ...
 
     def usage(self, namespace: str) -> Usage:
-        """Return the live key count and stored bytes of ``namespace``."""
+        """Return ``namespace``'s live keys, their values' bytes and its stored bytes."""
         ...
 
     def close(self) -> None:
