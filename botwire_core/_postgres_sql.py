@@ -37,6 +37,54 @@ _STORED = f"""(SELECT coalesce(sum({_KEY_BYTES} + bytes), 0) FROM botwire_entrie
     + (SELECT coalesce(sum({_ID_BYTES}), 0) FROM botwire_append_ids
         WHERE ns = %(ns)s{{keys}})"""
 
+
+def _feed_function(create: str, delete_time: str) -> str:
+    """The feed trigger's function (migrations 3 and 5): ``create`` is ``CREATE`` or
+    ``CREATE OR REPLACE``; ``delete_time``, the Unix time that classes and stamps a
+    delete (an update's is the row's ``updated_at``)."""
+    return f"""
+    {create} FUNCTION botwire_feed() RETURNS trigger LANGUAGE plpgsql
+    SET search_path FROM CURRENT AS $$
+    DECLARE
+        now DOUBLE PRECISION;
+        start BIGINT := 0;
+        items TEXT;
+    BEGIN
+        IF TG_OP = 'DELETE' THEN
+            now := {delete_time};
+            PERFORM botwire_feed_record(OLD.ns, OLD.key,
+                CASE WHEN OLD.expires_at <= now THEN 'expire' ELSE 'delete' END,
+                OLD.version, NULL, now);
+            RETURN NULL;
+        END IF;
+        IF TG_OP = 'UPDATE' AND OLD.expires_at <= NEW.updated_at THEN
+            PERFORM botwire_feed_record(OLD.ns, OLD.key, 'expire', OLD.version, NULL,
+                NEW.updated_at);
+        END IF;
+        IF NOT NEW.is_list THEN
+            PERFORM botwire_feed_record(NEW.ns, NEW.key, 'set', NEW.version, NEW.raw,
+                NEW.updated_at);
+            RETURN NULL;
+        END IF;
+        -- An append: the items this statement added (it inserted them already).
+        IF TG_OP = 'UPDATE' AND OLD.is_list THEN
+            start := OLD.length;
+        ELSIF TG_OP = 'UPDATE' AND NOT OLD.is_list AND OLD.raw LIKE '[%' THEN
+            start := json_array_length(OLD.raw::json);  -- json, not jsonb: NUL escapes are valid
+        END IF;
+        SELECT '[' || coalesce(string_agg(i.raw, ',' ORDER BY i.seq), '') || ']' INTO items
+        FROM botwire_list_items i
+        WHERE i.ns = NEW.ns AND i.key = NEW.key AND i.seq >= start;
+        PERFORM botwire_feed_record(NEW.ns, NEW.key, 'append', NEW.version, items,
+            NEW.updated_at);
+        RETURN NULL;
+    END $$;
+"""
+
+
+_DB_CLOCK = "extract(epoch FROM clock_timestamp())"
+
+
 _MIGRATIONS: dict[int, str] = {
     1: """
     CREATE TABLE botwire_entries (
@@ -141,41 +189,7 @@ _MIGRATIONS: dict[int, str] = {
                 CASE WHEN big THEN NULL ELSE p_value END, coalesce(big, FALSE), p_at);
         PERFORM pg_notify('{FEED_CHANNEL}', p_ns);
     END $$;
-    CREATE FUNCTION botwire_feed() RETURNS trigger LANGUAGE plpgsql
-    SET search_path FROM CURRENT AS $$
-    DECLARE
-        now DOUBLE PRECISION := extract(epoch FROM clock_timestamp());
-        start BIGINT := 0;
-        items TEXT;
-    BEGIN
-        IF TG_OP = 'DELETE' THEN
-            PERFORM botwire_feed_record(OLD.ns, OLD.key,
-                CASE WHEN OLD.expires_at <= now THEN 'expire' ELSE 'delete' END,
-                OLD.version, NULL, now);
-            RETURN NULL;
-        END IF;
-        IF TG_OP = 'UPDATE' AND OLD.expires_at <= NEW.updated_at THEN
-            PERFORM botwire_feed_record(OLD.ns, OLD.key, 'expire', OLD.version, NULL,
-                NEW.updated_at);
-        END IF;
-        IF NOT NEW.is_list THEN
-            PERFORM botwire_feed_record(NEW.ns, NEW.key, 'set', NEW.version, NEW.raw,
-                NEW.updated_at);
-            RETURN NULL;
-        END IF;
-        -- An append: the items this statement added (it inserted them already).
-        IF TG_OP = 'UPDATE' AND OLD.is_list THEN
-            start := OLD.length;
-        ELSIF TG_OP = 'UPDATE' AND NOT OLD.is_list AND OLD.raw LIKE '[%' THEN
-            start := json_array_length(OLD.raw::json);  -- json, not jsonb: NUL escapes are valid
-        END IF;
-        SELECT '[' || coalesce(string_agg(i.raw, ',' ORDER BY i.seq), '') || ']' INTO items
-        FROM botwire_list_items i
-        WHERE i.ns = NEW.ns AND i.key = NEW.key AND i.seq >= start;
-        PERFORM botwire_feed_record(NEW.ns, NEW.key, 'append', NEW.version, items,
-            NEW.updated_at);
-        RETURN NULL;
-    END $$;
+    {_feed_function("CREATE", _DB_CLOCK)}
     CREATE TRIGGER botwire_entries_feed AFTER INSERT OR UPDATE OR DELETE ON botwire_entries
         FOR EACH ROW EXECUTE FUNCTION botwire_feed();
     """,
@@ -544,50 +558,18 @@ _MIGRATIONS[4] = f"""
     END $$;
     """
 
-_MIGRATIONS[5] = """
+# A delete's time in migration 5's trigger: the deleting statement's botwire.now (the
+# store's clock, see _NOW_SET), else (another client's DELETE) the database's clock.
+_STORE_CLOCK = f"coalesce(nullif(current_setting('botwire.now', true), '')::float8, {_DB_CLOCK})"
+
+_MIGRATIONS[5] = f"""
     -- A delete is classed ('expire': the key's TTL had passed, else 'delete') and timed
     -- by the store's clock, the one its TTLs and timestamps come from: the statements
     -- that delete set it as botwire.now for their transaction (see _NOW_SET). Without
     -- it (another client's DELETE), the database's clock, as schema 3 and 4 did
     -- always: with a clock passed to the store, deletes were then classed and kept
     -- for retention by another time than their TTLs.
-    CREATE OR REPLACE FUNCTION botwire_feed() RETURNS trigger LANGUAGE plpgsql
-    SET search_path FROM CURRENT AS $$
-    DECLARE
-        now DOUBLE PRECISION;
-        start BIGINT := 0;
-        items TEXT;
-    BEGIN
-        IF TG_OP = 'DELETE' THEN
-            now := coalesce(nullif(current_setting('botwire.now', true), '')::float8,
-                            extract(epoch FROM clock_timestamp()));
-            PERFORM botwire_feed_record(OLD.ns, OLD.key,
-                CASE WHEN OLD.expires_at <= now THEN 'expire' ELSE 'delete' END,
-                OLD.version, NULL, now);
-            RETURN NULL;
-        END IF;
-        IF TG_OP = 'UPDATE' AND OLD.expires_at <= NEW.updated_at THEN
-            PERFORM botwire_feed_record(OLD.ns, OLD.key, 'expire', OLD.version, NULL,
-                NEW.updated_at);
-        END IF;
-        IF NOT NEW.is_list THEN
-            PERFORM botwire_feed_record(NEW.ns, NEW.key, 'set', NEW.version, NEW.raw,
-                NEW.updated_at);
-            RETURN NULL;
-        END IF;
-        -- An append: the items this statement added (it inserted them already).
-        IF TG_OP = 'UPDATE' AND OLD.is_list THEN
-            start := OLD.length;
-        ELSIF TG_OP = 'UPDATE' AND NOT OLD.is_list AND OLD.raw LIKE '[%' THEN
-            start := json_array_length(OLD.raw::json);  -- json, not jsonb: NUL escapes are valid
-        END IF;
-        SELECT '[' || coalesce(string_agg(i.raw, ',' ORDER BY i.seq), '') || ']' INTO items
-        FROM botwire_list_items i
-        WHERE i.ns = NEW.ns AND i.key = NEW.key AND i.seq >= start;
-        PERFORM botwire_feed_record(NEW.ns, NEW.key, 'append', NEW.version, items,
-            NEW.updated_at);
-        RETURN NULL;
-    END $$;
+    {_feed_function("CREATE OR REPLACE", _STORE_CLOCK)}
     """
 
 _NAMESPACES_SQL = f"SELECT DISTINCT e.ns FROM botwire_entries e WHERE {_LIVE} ORDER BY e.ns"
