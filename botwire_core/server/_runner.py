@@ -135,10 +135,21 @@ class Runner:
             self._writer.submit(self._flush)
         return await asyncio.wrap_future(future)
 
+    def _batch(self, namespace: str, ops: list[SetOp | AppendOp]) -> list[Any]:
+        """In the writer thread: ``ops`` in one transaction, size-checked if the store
+        checks sizes."""
+        store: Any = self.store
+        results: list[Any] = (
+            store.batch_within(namespace, ops, self.max_bytes)
+            if self.max_bytes is not None
+            else store.batch(namespace, ops)
+        )
+        return results
+
     def _single(self, namespace: str, op: SetOp | AppendOp) -> Any:
         store: Any = self.store
         if self.max_bytes is not None:
-            return store.batch_within(namespace, [op], self.max_bytes)[0]
+            return self._batch(namespace, [op])[0]
         if isinstance(op, SetOp):
             if op.id is None:
                 return store.set(namespace, op.key, op.raw, ttl=op.ttl, if_version=op.if_version)
@@ -157,12 +168,7 @@ class Runner:
             results: list[Any] | None = None
             if len(items) > 1:
                 try:
-                    ops = [op for op, _ in items]
-                    store: Any = self.store
-                    if self.max_bytes is not None:
-                        results = store.batch_within(namespace, ops, self.max_bytes)
-                    else:
-                        results = store.batch(namespace, ops)
+                    results = self._batch(namespace, [op for op, _ in items])
                 except BotWireError:
                     results = None  # re-run one by one: each write gets its own answer
                 except Exception as exc:  # noqa: BLE001 - handed to every waiting request
