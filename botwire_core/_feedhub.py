@@ -44,8 +44,11 @@ __all__ = [
     "HUBS",
     "FeedHub",
     "FeedHubs",
+    "POLL",
     "adrive",
+    "apoll",
     "drive",
+    "poll",
     "wait_plan",
 ]
 
@@ -55,6 +58,8 @@ BUFFER_BYTES = 1 << 20
 """About the most memory a hub's changes take (values up to 64 KiB each are in it)."""
 HUBS = 128
 """Namespaces a store keeps a hub for (the least recently watched one goes first)."""
+POLL = 0.05
+"""Seconds between reads of a waiting feed whose store has no wake-up of its own."""
 _OVERHEAD = 120  # bytes of a change besides its key and value
 _ATTEMPTS = 3  # refreshes a watcher waits for before it reads the store itself
 
@@ -371,3 +376,26 @@ async def adrive(
     except StopIteration as stop:
         page: ChangePage = stop.value
         return page
+
+
+# -- a store with no wake-up of its own: wait_plan's wait is a sleep, then it reads again --
+
+
+def _no_token() -> int:
+    return 0
+
+
+def poll(read: Read, since: int | None, prefix: str, limit: int, wait: float) -> ChangePage:
+    """Changes after ``since``, reading again every :data:`POLL` s for up to ``wait`` s."""
+    plan = wait_plan(None, since, prefix, limit, wait)
+    return drive(plan, None, _no_token, read, lambda _, left: time.sleep(min(POLL, left)))
+
+
+async def apoll(
+    read: AsyncRead, since: int | None, prefix: str, limit: int, wait: float
+) -> ChangePage:
+    """:func:`poll` for asyncio."""
+    import asyncio
+
+    plan = wait_plan(None, since, prefix, limit, wait)
+    return await adrive(plan, None, _no_token, read, lambda _, left: asyncio.sleep(min(POLL, left)))

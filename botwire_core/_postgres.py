@@ -55,7 +55,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from botwire._backoff import backoff
 from botwire._errors import BotWireError, ServerError, UnavailableError, ValidationError
-from botwire._feedhub import FeedHubs, adrive, drive, wait_plan
+from botwire._feedhub import FeedHubs, adrive, apoll, drive, poll, wait_plan
 from botwire._notify import Notifier, wake
 from botwire._open import redact
 from botwire._plans import (
@@ -495,13 +495,8 @@ class PostgresStore(_Base):
 
         if wait <= 0:
             return read(since, prefix, limit)
-        if not self._conninfo:
-            deadline = time.monotonic() + wait
-            page = read(since, prefix, limit)
-            while not page.changes and time.monotonic() < deadline:
-                time.sleep(_FEED_POLL)
-                page = read(page.next, prefix, limit)
-            return page
+        if not self._conninfo:  # a pool passed in: no URL to LISTEN on
+            return poll(read, since, prefix, limit, wait)
         hub = self.feed_hub(namespace)
         plan = wait_plan(hub, since, prefix, limit, wait)
         return drive(plan, hub, self._feed_token, read, self._feed_listener.wait)
@@ -807,13 +802,8 @@ class AsyncPostgresStore(_Base):
 
         if wait <= 0:
             return await read(since, prefix, limit)
-        if not self._conninfo:
-            deadline = time.monotonic() + wait
-            page = await read(since, prefix, limit)
-            while not page.changes and time.monotonic() < deadline:
-                await asyncio.sleep(_FEED_POLL)
-                page = await read(page.next, prefix, limit)
-            return page
+        if not self._conninfo:  # a pool passed in: no URL to LISTEN on
+            return await apoll(read, since, prefix, limit, wait)
         listener = await self._listener()
         hub = self.feed_hub(namespace)
         plan = wait_plan(hub, since, prefix, limit, wait)
@@ -845,9 +835,6 @@ class AsyncPostgresStore(_Base):
     async def writes_on(self, namespace: str, day: int) -> int:
         """Return the writes counted for ``namespace`` on UTC day ``day`` (0 if none)."""
         return await self._run(lambda _now: writes_on_plan(_D, namespace, day), idempotent=True)
-
-
-_FEED_POLL = 0.05  # seconds between reads of a waiting feed without a URL to LISTEN on
 
 
 _LISTEN_ROUND = 0.1  # seconds between a sync listener's checks that it is still wanted

@@ -22,12 +22,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from typing import TYPE_CHECKING, Any
 
 from botwire import _wire
 from botwire._errors import BotWireError, QuotaExceededError, ValidationError
-from botwire._feedhub import adrive, wait_plan
+from botwire._feedhub import adrive, apoll, wait_plan
 from botwire._plans import FEED_PAGE
 from botwire._types import ChangePage
 from botwire.server import _requests
@@ -43,7 +42,6 @@ HEARTBEAT = 15.0
 """Seconds between keep-alive comments on an idle event stream."""
 WATCH_RETRY_AFTER = 1
 """``Retry-After`` seconds of a watch refused because too many are open."""
-_POLL = 0.05  # seconds between reads, for a store that has no wake-up of its own
 
 
 class _Watches:
@@ -100,12 +98,7 @@ async def read_changes(
     token = getattr(store, "change_token", None)
     waiter = getattr(store, "wait_change_async", None)
     if token is None or waiter is None:  # no wake-up of its own: read again now and then
-        deadline = time.monotonic() + wait
-        page = await read(since, prefix, limit)
-        while not page.changes and time.monotonic() < deadline:
-            await asyncio.sleep(min(_POLL, max(0.0, deadline - time.monotonic())))
-            page = await read(page.next, prefix, limit)
-        return page
+        return await apoll(read, since, prefix, limit, wait)
     hubs = getattr(store, "feed_hub", None)
     hub = hubs(namespace) if hubs is not None else None
     return await adrive(wait_plan(hub, since, prefix, limit, wait), hub, token, read, waiter)

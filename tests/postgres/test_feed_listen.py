@@ -91,3 +91,48 @@ async def test_a_hundred_tasks_on_an_async_store_share_one_reader(
     for prefix, seen in zip(prefixes, results, strict=True):
         assert seen == [k for k in keys if k.startswith(prefix)]
     assert reads <= 4 * len(keys) + 2, f"{reads} store reads for {len(keys)} writes"
+
+
+def test_a_store_on_a_pool_passed_in_waits_by_reading_again(pg_url: str, namespace: str) -> None:
+    """With a pool and no URL there is nothing to LISTEN on: a waiting call reads the
+    feed again every ``botwire._feedhub.POLL`` s, and still returns at the change."""
+    import psycopg_pool
+
+    with psycopg_pool.ConnectionPool(pg_url, min_size=1, max_size=2) as pool:
+        store = PostgresStore(pool=pool)
+        since = Memory(namespace, store=store).last_seq()
+        writer = threading.Timer(0.3, lambda: Memory(namespace, store=store).set("late", 1))
+        started = time.monotonic()
+        writer.start()
+        page = store.changes(namespace, since=since, wait=5)
+        waited = time.monotonic() - started
+        writer.join()
+        assert [c.key for c in page.changes] == ["late"]
+        assert 0.25 < waited < 2
+        empty = store.changes(namespace, since=page.next, wait=0.3)
+        assert empty.changes == [] and empty.next == page.next
+        store.close()
+
+
+async def test_an_async_store_on_a_pool_passed_in_waits_by_reading_again(
+    pg_url: str, namespace: str
+) -> None:
+    import psycopg_pool
+
+    async with psycopg_pool.AsyncConnectionPool(pg_url, min_size=1, max_size=2) as pool:
+        store = AsyncPostgresStore(pool=pool)
+        memory = AsyncMemory(namespace, store=store)
+        since = await memory.last_seq()
+
+        async def write_later() -> None:
+            await asyncio.sleep(0.3)
+            await memory.set("late", 1)
+
+        writing = asyncio.ensure_future(write_later())
+        started = time.monotonic()
+        page = await store.changes(namespace, since=since, wait=5)
+        waited = time.monotonic() - started
+        await writing
+        assert [c.key for c in page.changes] == ["late"]
+        assert 0.25 < waited < 2
+        await store.aclose()
