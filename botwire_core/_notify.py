@@ -42,8 +42,8 @@ class Notifier:
     """Tells waiters that something committed; subclasses say how they notice.
 
     A subclass's :meth:`_open` runs in the first waiter's thread (so a failure to
-    connect reaches it) and returns what :meth:`_watch` then runs with in the
-    notifier's daemon thread; :meth:`_watch` calls :meth:`_bump` on each commit
+    connect reaches it) and returns what :meth:`_run` then runs with in the
+    notifier's daemon thread; :meth:`_run` calls :meth:`_bump` on each commit
     noticed and returns once :meth:`_done` says so. The generation also moves
     when the thread starts: commits made while it was not running went uncounted.
     """
