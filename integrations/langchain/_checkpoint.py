@@ -484,7 +484,8 @@ def _copied(value: Any) -> Any:
 
 class _Log:
     """What this process knows of one list log: its first items, serialized as stored,
-    and the first of them decoded (never handed out: readers get copies)."""
+    and the first of them decoded (readers get copies; under ``assume_immutable``, the
+    objects themselves, which may be the caller's own from a put)."""
 
     __slots__ = ("decoded", "size", "typed")
 
